@@ -1,0 +1,62 @@
+"""Domain vocabulary of the Civilian Response Corps: components, agencies, levels."""
+
+from enum import StrEnum
+
+
+class Component(StrEnum):
+    """CRC-A deploy within 48 hours; CRC-S within 30 days and only with agency consent."""
+
+    ACTIVE = "active"
+    STANDBY = "standby"
+
+
+class ThreatLevel(StrEnum):
+    """A post's threat level; high and critical posts need ballistic protection."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class ClearanceLevel(StrEnum):
+    """Security clearance levels, ordered from lowest to highest."""
+
+    NONE = "none"
+    CONFIDENTIAL = "confidential"
+    SECRET = "secret"  # noqa: S105 - a clearance level, not a credential
+    TOP_SECRET = "top_secret"  # noqa: S105
+
+    @property
+    def rank(self) -> int:
+        """Position in the order, so levels can be compared."""
+        return list(ClearanceLevel).index(self)
+
+
+AGENCIES: tuple[str, ...] = (
+    "State",
+    "USAID",
+    "Agriculture",
+    "Commerce",
+    "HHS",
+    "Homeland Security",
+    "Justice",
+    "Treasury",
+    "Transportation",
+)
+
+SECTORS: tuple[str, ...] = (
+    "rule_of_law",
+    "transitional_governance",
+    "economic_stabilization",
+    "essential_services",
+    "security_sector",
+    "strategic_communication",
+)
+
+MIN_DURATION_DAYS = 1
+MAX_DURATION_DAYS = 365
+# Standby members deploy within 30 days: a sooner start needs an urgent justification.
+STANDBY_NOTICE_DAYS = 30
+# Post (hardship) differential is paid only after this many days on detail.
+POST_DIFFERENTIAL_AFTER_DAYS = 42

@@ -1,0 +1,33 @@
+"""Names shared by the workflow, the worker and the web: queue, message names, ids."""
+
+import uuid
+
+WORKFLOW_NAME = "DeploymentWorkflow"
+
+# Updates (decisions that need an answer), signals and queries of DeploymentWorkflow.
+UPDATE_DECIDE = "decide"
+UPDATE_AMEND = "amend"
+QUERY_STATUS = "status"
+
+# Fixed namespace so task ids derived inside the workflow are the same on every replay.
+_TASK_NAMESPACE = uuid.UUID("6f1f3c0e-2a57-4b7e-9a43-2f6f2a0c9d11")
+
+
+def deployment_workflow_id(deployment_id: str) -> str:
+    """The workflow id of a deployment: one workflow per deployment, ever."""
+    return f"deployment-{deployment_id}"
+
+
+def task_id(deployment_id: str, key: str) -> str:
+    """A stable task id from the deployment and a key unique within it (deterministic)."""
+    return str(uuid.uuid5(_TASK_NAMESPACE, f"{deployment_id}/{key}"))
+
+# ApplicationError types the workflow raises to refuse a message; the web maps them to HTTP.
+ERR_UNKNOWN_TASK = "UnknownTask"  # 404
+ERR_TASK_NOT_OPEN = "TaskNotOpen"  # 409
+ERR_WRONG_ROLE = "WrongRole"  # 403
+ERR_OWN_REQUEST = "OwnRequest"  # 403
+ERR_UNKNOWN_OUTCOME = "UnknownOutcome"  # 422
+ERR_INVALID_DATA = "InvalidData"  # 422
+ERR_NOT_AMENDABLE = "NotAmendable"  # 409
+ERR_NOT_REQUESTER = "NotRequester"  # 403

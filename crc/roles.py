@@ -1,0 +1,37 @@
+"""Roles people hold, and which of them approve a deployment."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A role a user holds; tasks name the role that may complete them."""
+
+    REQUESTER = "requester"
+    PLANNING = "planning"
+    RESOURCE_MANAGEMENT = "resource_management"
+    CHIEF_OF_MISSION = "chief_of_mission"
+    HOME_AGENCY = "home_agency"
+    SECURITY = "security"
+    MEDICAL = "medical"
+    TRAINING = "training"
+    LOGISTICS = "logistics"
+    TRAVEL = "travel"
+    OPERATIONS = "operations"
+    DIRECTOR = "director"
+    MEMBER = "member"
+    ADMIN = "admin"
+
+
+# Offices that approve every request; the home agency joins them for Standby members.
+APPROVING_OFFICES: tuple[Role, ...] = (
+    Role.PLANNING,
+    Role.RESOURCE_MANAGEMENT,
+    Role.CHIEF_OF_MISSION,
+)
+
+# Who may submit requests and who may cancel any deployment.
+REQUEST_ROLES: frozenset[Role] = frozenset({Role.REQUESTER, Role.ADMIN})
+CANCEL_ANY_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR, Role.ADMIN})
+
+# An overdue task is escalated to this role, which may then decide it in the office's stead.
+ESCALATION_ROLE = Role.DIRECTOR

@@ -1,0 +1,222 @@
+"""SQLModel tables: the roster, posts, training, stock, users and the deployment read-model."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and reads them back aware, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json_list() -> Any:
+    return Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+def _timestamp(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kwargs)
+
+
+def _money() -> Any:
+    return Field(default=Decimal(0), sa_type=sa.Numeric(12, 2))
+
+
+# --- People -----------------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    """Someone who signs in; roles decide what they may see and do."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=200)
+    roles: list[str] = _json_list()
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    is_active: bool = True
+    created_at: datetime = _timestamp()
+
+
+class Member(SQLModel, table=True):
+    """A roster member of the Civilian Response Corps."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    email: str = Field(default="", max_length=200)
+    agency: str = Field(max_length=64, index=True)
+    component: str = Field(max_length=16, index=True)  # crc.domain.Component
+    sectors: list[str] = _json_list()
+    languages: list[str] = _json_list()
+    clearance_level: str = Field(max_length=32)  # crc.domain.ClearanceLevel
+    clearance_expires: date | None = None
+    medical_expires: date | None = None
+    passport_expires: date | None = None
+    annual_salary_usd: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(12, 2))
+
+
+class Certificate(SQLModel, table=True):
+    """A training certificate a member holds, valid until it expires."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    course_code: str = Field(foreign_key="course.code", max_length=32)
+    issued_on: date
+    expires_on: date | None = None
+
+
+# --- Places, training and kit -----------------------------------------------------------------
+
+
+class Post(SQLModel, table=True):
+    """A receiving post abroad and the rules for deploying there."""
+
+    code: str = Field(primary_key=True, max_length=16)
+    country: str = Field(max_length=100)
+    city: str = Field(default="", max_length=100)
+    threat_level: str = Field(max_length=16)  # crc.domain.ThreatLevel
+    clearance_required: str = Field(max_length=32)  # crc.domain.ClearanceLevel
+    per_diem_usd: Decimal = _money()
+    danger_pay_pct: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(5, 2))
+    post_differential_pct: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(5, 2))
+    visa_required: bool = False
+    clearance_lead_days: int = 10
+
+
+class Course(SQLModel, table=True):
+    """A course members take before deploying; its certificate lasts validity_months."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    title: str = Field(max_length=200)
+    days: int
+    validity_months: int | None = None  # None: never expires
+
+
+class CourseSession(SQLModel, table=True):
+    """One scheduled run of a course with a fixed number of seats."""
+
+    __table_args__ = (sa.CheckConstraint("seats_taken >= 0 AND seats_taken <= seats", name="seats_bounds"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_code: str = Field(foreign_key="course.code", max_length=32, index=True)
+    location: str = Field(default="", max_length=100)
+    starts_on: date = Field(index=True)
+    ends_on: date
+    seats: int
+    seats_taken: int = 0
+
+
+class StockItem(SQLModel, table=True):
+    """Kit held in a depot; quantity can never go below zero."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("depot", "sku"),
+        sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    depot: str = Field(max_length=64)
+    sku: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=200)
+    quantity: int = 0
+
+
+# --- The deployment read-model ----------------------------------------------------------------
+
+
+class Deployment(SQLModel, table=True):
+    """A deployment as the pages and API show it; the workflow is the source of truth."""
+
+    __table_args__ = (sa.UniqueConstraint("requested_by", "idempotency_key", name="uq_request_idempotency"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    workflow_id: str = Field(max_length=80, unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    post_code: str = Field(foreign_key="post.code", max_length=16, index=True)
+    sector: str = Field(max_length=64)
+    role_title: str = Field(max_length=200)
+    start_date: date = Field(index=True)
+    end_date: date = Field(index=True)
+    duration_days: int
+    justification: str = Field(sa_type=sa.Text)
+    urgent_justification: str | None = Field(default=None, sa_type=sa.Text)
+    stage: str = Field(max_length=16, index=True)  # crc.stages.Stage
+    status: str = Field(default="", max_length=200)  # a short sentence on what it waits for
+    requested_by: str = Field(max_length=64, index=True)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    revision: int = 1  # bumped by each amendment after "request changes"
+    cost_estimate_usd: Decimal | None = Field(default=None, sa_type=sa.Numeric(12, 2))
+    cost_actual_usd: Decimal | None = Field(default=None, sa_type=sa.Numeric(12, 2))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp(index=True)
+
+
+class Task(SQLModel, table=True):
+    """A human step a workflow waits for: who may do it, the outcomes, and when it is due."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    deployment_id: str = Field(foreign_key="deployment.id", index=True, max_length=36)
+    kind: str = Field(max_length=32, index=True)
+    stage: str = Field(max_length=16)
+    role: str = Field(max_length=32, index=True)
+    title: str = Field(max_length=200)
+    outcomes: list[str] = _json_list()
+    status: str = Field(default="open", max_length=16, index=True)  # open, completed, cancelled
+    outcome: str | None = Field(default=None, max_length=32)
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    data: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    escalated: bool = False
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = _timestamp()
+    completed_by: str | None = Field(default=None, max_length=64)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Event(SQLModel, table=True):
+    """One entry of the append-only audit log; `key` makes a retried write a no-op."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    deployment_id: str = Field(foreign_key="deployment.id", index=True, max_length=36)
+    kind: str = Field(max_length=48)
+    stage: str = Field(max_length=16)
+    actor: str = Field(max_length=64)
+    message: str = Field(sa_type=sa.Text)
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    data: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    occurred_at: datetime = _timestamp()
+
+
+class Notification(SQLModel, table=True):
+    """A message to everyone holding a role (reminders, escalations); `key` dedupes retries."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    role: str = Field(max_length=32, index=True)
+    deployment_id: str = Field(foreign_key="deployment.id", index=True, max_length=36)
+    task_id: str | None = Field(default=None, max_length=36)
+    kind: str = Field(max_length=32)
+    message: str = Field(sa_type=sa.Text)
+    created_at: datetime = _timestamp()

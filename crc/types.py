@@ -1,0 +1,198 @@
+"""Inputs, results and messages of DeploymentWorkflow and its activities (pydantic models).
+
+Fields may be added with defaults later; never removed or renamed while workflows run.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from crc.stages import Stage
+
+
+class ApprovalPolicy(BaseModel):
+    """Timers of an approval round, fixed when the workflow starts (from settings)."""
+
+    due_seconds: float
+    reminder_before_seconds: float
+    # Undecided tasks expire the request at this multiple of the due time.
+    expire_after_due_multiple: float = 2.0
+
+
+class DeploymentRequest(BaseModel):
+    """The input of DeploymentWorkflow: what was requested and by whom."""
+
+    deployment_id: str
+    member_id: int
+    member_name: str
+    member_component: str  # crc.domain.Component
+    member_agency: str
+    post_code: str
+    sector: str
+    role_title: str
+    start_date: date
+    duration_days: int
+    justification: str
+    urgent_justification: str | None = None
+    requested_by: str
+    approval: ApprovalPolicy
+
+
+class Amendment(BaseModel):
+    """The requester's changes after an approver asked for them; None keeps a field."""
+
+    user: str
+    start_date: date | None = None
+    duration_days: int | None = None
+    sector: str | None = None
+    role_title: str | None = None
+    justification: str | None = None
+    urgent_justification: str | None = None
+    comment: str | None = None
+
+
+class Decision(BaseModel):
+    """Someone completing a task: the outcome they chose and who they are."""
+
+    task_id: str
+    outcome: str
+    user: str
+    roles: list[str]
+    comment: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class TaskView(BaseModel):
+    """A task as the workflow knows it."""
+
+    id: str
+    kind: str
+    stage: Stage
+    role: str
+    title: str
+    outcomes: list[str]
+    due_at: datetime | None = None
+    status: str = "open"
+    outcome: str | None = None
+    completed_by: str | None = None
+    escalated: bool = False
+
+
+class DecisionResult(BaseModel):
+    """What an accepted decision did: the task closed and where the deployment now stands."""
+
+    task: TaskView
+    stage: Stage
+    status: str
+
+
+class TimelineEntry(BaseModel):
+    """One step of the deployment's history as the workflow saw it."""
+
+    kind: str
+    stage: Stage
+    actor: str
+    message: str
+    at: datetime
+
+
+class DeploymentStatus(BaseModel):
+    """The answer to the status query."""
+
+    deployment_id: str
+    stage: Stage
+    status: str
+    revision: int
+    open_tasks: list[TaskView]
+    timeline: list[TimelineEntry]
+    cost_estimate_usd: Decimal | None = None
+
+
+class DeploymentOutcome(BaseModel):
+    """The result of a finished DeploymentWorkflow."""
+
+    deployment_id: str
+    stage: Stage
+    reason: str = ""
+
+
+# --- Activity messages ------------------------------------------------------------------------
+
+
+class EventRecord(BaseModel):
+    """An audit event to append; `key` is unique so retries write it once."""
+
+    key: str
+    kind: str
+    stage: Stage
+    actor: str
+    message: str
+    at: datetime
+    comment: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class StageChange(BaseModel):
+    """Move the read-model to a stage, with the event that says why."""
+
+    deployment_id: str
+    stage: Stage
+    status: str
+    event: EventRecord
+    # Request fields after an amendment; None leaves the read-model's values.
+    amendment: Amendment | None = None
+    revision: int | None = None
+    end_date: date | None = None
+
+
+class OpenTasks(BaseModel):
+    """Create tasks in the inbox (idempotently, by id)."""
+
+    deployment_id: str
+    tasks: list[TaskView]
+    event: EventRecord
+
+
+class CompleteTask(BaseModel):
+    """Record a decision on a task."""
+
+    deployment_id: str
+    task_id: str
+    outcome: str
+    completed_by: str
+    completed_at: datetime
+    comment: str | None = None
+    data: dict[str, Any] | None = None
+    event: EventRecord
+
+
+class CloseTasks(BaseModel):
+    """Withdraw open tasks that no longer matter (status `cancelled`)."""
+
+    deployment_id: str
+    task_ids: list[str]
+    event: EventRecord
+
+
+class NotifyRole(BaseModel):
+    """Tell everyone in a role about a task (reminder or escalation)."""
+
+    key: str
+    deployment_id: str
+    role: str
+    kind: str
+    message: str
+    task_ids: list[str] = Field(default_factory=list)
+    escalate_task_ids: list[str] = Field(default_factory=list)
+    event: EventRecord
+
+
+class CostRequest(BaseModel):
+    """Estimate the cost of a stay and record it on the deployment."""
+
+    deployment_id: str
+    member_id: int
+    post_code: str
+    duration_days: int

@@ -1,0 +1,106 @@
+"""Shared fixtures: a fresh database per test (SQLite and PostgreSQL) and Temporal servers."""
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
+from crc.db import create_engine
+
+POSTGRES_URL = os.environ.get("CRC_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+# Set by .ci/run: without PostgreSQL the suite must fail, not skip.
+REQUIRE_POSTGRES = os.environ.get("CRC_REQUIRE_POSTGRES") == "1"
+
+
+def venv_binary(name: str) -> str:
+    """A binary installed by a PyPI package into this environment's bin directory."""
+    candidate = Path(sys.prefix) / "bin" / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} not found: install the project with its test extras (make test)")
+    return found
+
+
+def _postgres_available() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as exc:
+        return str(exc).strip()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server for tests; skips (or fails under CI) when none answers."""
+    problem = _postgres_available()
+    if problem:
+        message = f"PostgreSQL at {POSTGRES_URL} does not answer ({problem}); set CRC_TEST_POSTGRES_URL"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " (CRC_REQUIRE_POSTGRES=1 makes this a failure)")
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def pg_schema(postgres_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield schema
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    """(url, schema) of a fresh, empty database: a SQLite file or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crc.db'}", None
+    schema = request.getfixturevalue("pg_schema")
+    return request.getfixturevalue("postgres_url"), schema
+
+
+@pytest.fixture
+async def engine(database_url: tuple[str, str | None]) -> AsyncIterator[AsyncEngine]:
+    """An async engine on a fresh database with every table created."""
+    url, schema = database_url
+    eng = create_engine(url, schema=schema)
+    async with eng.begin() as conn:
+        await conn.run_sync(SQLModel.metadata.create_all)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One time-skipping Temporal test server for the whole session."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    """A client of the time-skipping server, with the pydantic data converter."""
+    return temporal_env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A task queue of this test's own, so workers of other tests never pick up its work."""
+    return f"tq-{uuid.uuid4().hex}"
