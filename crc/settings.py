@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     CRC_WEB_HOST: str = "127.0.0.1"
     CRC_WEB_PORT: int = 8000
     CRC_TEMPORAL_UI_PORT: int = 8233
-    CRC_DEMO_PASSWORD: str = "demo"
+    CRC_DEMO_PASSWORD: str = "demo"  # noqa: S105 - the documented demo password, dev only
     CRC_TOKEN_TTL_SECONDS: int = 8 * 3600
     CRC_COOKIE_SECURE: bool = False
 

@@ -1,0 +1,200 @@
+"""Keeps the read-model, the inbox and the audit log current; every write is idempotent."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import SQLModel, col
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from crc.costs import CostEstimate, estimate_cost
+from crc.db import session_factory
+from crc.tables import Deployment, Event, Member, Notification, Post, Task
+from crc.types import (
+    CloseTasks,
+    CompleteTask,
+    CostRequest,
+    EventRecord,
+    NotifyRole,
+    OpenTasks,
+    StageChange,
+)
+
+# Named, non-retryable: retrying cannot make a missing row appear.
+ERR_MISSING_ROW = "MissingRow"
+
+
+async def _insert_ignoring_duplicates(
+    session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]], key: str
+) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, so a retried activity writes each row once."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__  # type: ignore[attr-defined]
+    await session.exec(insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key]))
+
+
+async def _append_event(session: AsyncSession, deployment_id: str, event: EventRecord) -> None:
+    row = {
+        "key": event.key,
+        "deployment_id": deployment_id,
+        "kind": event.kind,
+        "stage": event.stage.value,
+        "actor": event.actor,
+        "message": event.message,
+        "comment": event.comment,
+        "data": event.data,
+        "occurred_at": event.at,
+    }
+    await _insert_ignoring_duplicates(session, Event, [row], "key")
+
+
+async def _deployment(session: AsyncSession, deployment_id: str) -> Deployment:
+    row = await session.get(Deployment, deployment_id)
+    if row is None:
+        raise ApplicationError(
+            f"deployment {deployment_id} has no read-model row",
+            type=ERR_MISSING_ROW,
+            non_retryable=True,
+        )
+    return row
+
+
+class ReadModelActivities:
+    """Writes of the deployment read-model, owned by one database engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+
+    @activity.defn(name="record_stage")
+    async def record_stage(self, change: StageChange) -> None:
+        """Set the deployment's stage and status (and amended fields) and log why."""
+        async with self._sessions.begin() as session:
+            row = await _deployment(session, change.deployment_id)
+            row.stage = change.stage.value
+            row.status = change.status
+            row.updated_at = change.event.at
+            if change.amendment is not None:
+                for field in (
+                    "start_date",
+                    "duration_days",
+                    "sector",
+                    "role_title",
+                    "justification",
+                    "urgent_justification",
+                ):
+                    value = getattr(change.amendment, field)
+                    if value is not None:
+                        setattr(row, field, value)
+            if change.end_date is not None:
+                row.end_date = change.end_date
+            if change.revision is not None:
+                row.revision = change.revision
+            await _append_event(session, change.deployment_id, change.event)
+
+    @activity.defn(name="open_tasks")
+    async def open_tasks(self, request: OpenTasks) -> None:
+        """Put tasks in the inbox; a task that already exists is left as it is."""
+        rows = [
+            {
+                "id": t.id,
+                "deployment_id": request.deployment_id,
+                "kind": t.kind,
+                "stage": t.stage.value,
+                "role": t.role,
+                "title": t.title,
+                "outcomes": t.outcomes,
+                "status": "open",
+                "due_at": t.due_at,
+                "created_at": request.event.at,
+            }
+            for t in request.tasks
+        ]
+        async with self._sessions.begin() as session:
+            await _insert_ignoring_duplicates(session, Task, rows, "id")
+            await _append_event(session, request.deployment_id, request.event)
+
+    @activity.defn(name="complete_task")
+    async def complete_task(self, request: CompleteTask) -> None:
+        """Record the decision on an open task; a task already closed keeps its first decision."""
+        async with self._sessions.begin() as session:
+            await session.exec(
+                sa.update(Task)
+                .where(col(Task.id) == request.task_id, col(Task.status) == "open")
+                .values(
+                    status="completed",
+                    outcome=request.outcome,
+                    comment=request.comment,
+                    data=request.data,
+                    completed_by=request.completed_by,
+                    completed_at=request.completed_at,
+                )
+            )
+            await _append_event(session, request.deployment_id, request.event)
+
+    @activity.defn(name="close_tasks")
+    async def close_tasks(self, request: CloseTasks) -> None:
+        """Withdraw tasks that no longer matter, leaving decided ones alone."""
+        async with self._sessions.begin() as session:
+            if request.task_ids:
+                await session.exec(
+                    sa.update(Task)
+                    .where(col(Task.id).in_(request.task_ids), col(Task.status) == "open")
+                    .values(status="cancelled", completed_at=request.event.at, completed_by="system")
+                )
+            await _append_event(session, request.deployment_id, request.event)
+
+    @activity.defn(name="notify_role")
+    async def notify_role(self, request: NotifyRole) -> None:
+        """Notify a role (reminder, escalation) and flag escalated tasks for the director."""
+        async with self._sessions.begin() as session:
+            await _insert_ignoring_duplicates(
+                session,
+                Notification,
+                [
+                    {
+                        "key": request.key,
+                        "role": request.role,
+                        "deployment_id": request.deployment_id,
+                        "task_id": request.task_ids[0] if request.task_ids else None,
+                        "kind": request.kind,
+                        "message": request.message,
+                        "created_at": request.event.at,
+                    }
+                ],
+                "key",
+            )
+            if request.escalate_task_ids:
+                await session.exec(
+                    sa.update(Task).where(col(Task.id).in_(request.escalate_task_ids)).values(escalated=True)
+                )
+            await _append_event(session, request.deployment_id, request.event)
+
+    @activity.defn(name="estimate_cost")
+    async def estimate_cost(self, request: CostRequest) -> CostEstimate:
+        """Estimate the stay's cost from the post's rates and the member's salary; store it."""
+        async with self._sessions.begin() as session:
+            post = await session.get(Post, request.post_code)
+            member = await session.get(Member, request.member_id)
+            if post is None or member is None:
+                raise ApplicationError(
+                    f"post {request.post_code} or member {request.member_id} not found",
+                    type=ERR_MISSING_ROW,
+                    non_retryable=True,
+                )
+            estimate = estimate_cost(
+                days=request.duration_days,
+                per_diem_usd=post.per_diem_usd,
+                annual_salary_usd=member.annual_salary_usd,
+                danger_pay_pct=post.danger_pay_pct,
+                post_differential_pct=post.post_differential_pct,
+            )
+            row = await _deployment(session, request.deployment_id)
+            row.cost_estimate_usd = estimate.total_usd
+            return estimate

@@ -1,0 +1,122 @@
+"""Factories for test data: members, posts, deployment rows and workflow requests."""
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crc.db import session_factory
+from crc.domain import ClearanceLevel, Component, ThreatLevel
+from crc.names import deployment_workflow_id
+from crc.stages import Stage
+from crc.tables import Deployment, Member, Post, utcnow
+from crc.types import ApprovalPolicy, DeploymentRequest
+
+DAY = 86400.0
+HOUR = 3600.0
+
+
+def member(**overrides: Any) -> Member:
+    """An Active, cleared State member, unless told otherwise."""
+    fields: dict[str, Any] = {
+        "name": "Avery Quinn",
+        "email": "avery.quinn@example.gov",
+        "agency": "State",
+        "component": Component.ACTIVE.value,
+        "sectors": ["rule_of_law"],
+        "languages": ["en", "fr"],
+        "clearance_level": ClearanceLevel.SECRET.value,
+        "clearance_expires": date.today() + timedelta(days=900),
+        "medical_expires": date.today() + timedelta(days=900),
+        "passport_expires": date.today() + timedelta(days=2000),
+        "annual_salary_usd": Decimal("109500.00"),
+    }
+    fields.update(overrides)
+    return Member(**fields)
+
+
+def post(**overrides: Any) -> Post:
+    """A high-threat post with danger pay and a post differential."""
+    fields: dict[str, Any] = {
+        "code": "JUB",
+        "country": "South Sudan",
+        "city": "Juba",
+        "threat_level": ThreatLevel.HIGH.value,
+        "clearance_required": ClearanceLevel.SECRET.value,
+        "per_diem_usd": Decimal("250.00"),
+        "danger_pay_pct": Decimal("35"),
+        "post_differential_pct": Decimal("30"),
+        "visa_required": True,
+        "clearance_lead_days": 10,
+    }
+    fields.update(overrides)
+    return Post(**fields)
+
+
+def policy(due_seconds: float = 24 * HOUR, reminder_fraction: float = 0.25) -> ApprovalPolicy:
+    """Approval timers: due after `due_seconds`, reminder a fraction before, expiry at twice."""
+    return ApprovalPolicy(due_seconds=due_seconds, reminder_before_seconds=due_seconds * reminder_fraction)
+
+
+async def add(engine: AsyncEngine, *rows: Any) -> None:
+    """Insert rows in one transaction and refresh their generated ids."""
+    async with session_factory(engine).begin() as session:
+        session.add_all(rows)
+        await session.flush()
+        for row in rows:
+            await session.refresh(row)
+
+
+async def requested_deployment(
+    engine: AsyncEngine,
+    *,
+    component: Component = Component.ACTIVE,
+    requested_by: str = "req.user",
+    start_in_days: int = 45,
+    duration_days: int = 90,
+    approval: ApprovalPolicy | None = None,
+) -> DeploymentRequest:
+    """A member, a post and a REQUESTED deployment row; returns the workflow's input."""
+    m = member(component=component.value, agency="USAID" if component == Component.STANDBY else "State")
+    p = post(code=f"P{uuid.uuid4().hex[:6].upper()}")
+    await add(engine, m, p)
+    assert m.id is not None
+    deployment_id = str(uuid.uuid4())
+    start = date.today() + timedelta(days=start_in_days)
+    await add(
+        engine,
+        Deployment(
+            id=deployment_id,
+            workflow_id=deployment_workflow_id(deployment_id),
+            member_id=m.id,
+            post_code=p.code,
+            sector="rule_of_law",
+            role_title="Rule of law adviser",
+            start_date=start,
+            end_date=start + timedelta(days=duration_days - 1),
+            duration_days=duration_days,
+            justification="Court reform programme needs an adviser",
+            stage=Stage.REQUESTED.value,
+            status="Submitted",
+            requested_by=requested_by,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        ),
+    )
+    return DeploymentRequest(
+        deployment_id=deployment_id,
+        member_id=m.id,
+        member_name=m.name,
+        member_component=m.component,
+        member_agency=m.agency,
+        post_code=p.code,
+        sector="rule_of_law",
+        role_title="Rule of law adviser",
+        start_date=start,
+        duration_days=duration_days,
+        justification="Court reform programme needs an adviser",
+        requested_by=requested_by,
+        approval=approval or policy(),
+    )

@@ -1,0 +1,65 @@
+"""The worker: runs DeploymentWorkflow and its activities against the configured Temporal."""
+
+import asyncio
+import logging
+import signal
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.read_model import ReadModelActivities
+from crc.db import create_engine
+from crc.settings import Settings, get_settings
+from workflows.deployment import DeploymentWorkflow
+
+log = logging.getLogger("crc.worker")
+
+
+def build_worker(client: Client, engine: AsyncEngine, *, task_queue: str) -> Worker:
+    """A worker with the explicit list of workflows and activities, sharing one engine."""
+    read_model = ReadModelActivities(engine)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[DeploymentWorkflow],
+        activities=[
+            read_model.record_stage,
+            read_model.open_tasks,
+            read_model.complete_task,
+            read_model.close_tasks,
+            read_model.notify_role,
+            read_model.estimate_cost,
+        ],
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    """A Temporal client for the configured cluster, with the pydantic data converter."""
+    return await Client.connect(
+        settings.TEMPORAL_ADDRESS,
+        namespace=settings.TEMPORAL_NAMESPACE,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def main() -> None:
+    """Run the worker until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_worker(client, engine, task_queue=settings.TEMPORAL_TASK_QUEUE):
+        log.info("worker polling %s on %s", settings.TEMPORAL_TASK_QUEUE, settings.TEMPORAL_ADDRESS)
+        await stop.wait()
+        log.info("worker stopping")
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
