@@ -1,0 +1,285 @@
+"""The `crc` command: migrate, seed, worker, web, and `dev` which runs the whole stack locally."""
+
+import asyncio
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
+from crc.roles import Role
+from crc.settings import Settings, get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+STARTUP_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+
+
+def _settings() -> Settings:
+    """The settings, or a clear message and exit status 2 when they are refused."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        messages = "; ".join(str(error["msg"]) for error in exc.errors())
+        typer.secho(f"Configuration refused: {messages}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _shown_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _migrate(settings: Settings) -> None:
+    from migrations import upgrade  # alembic is only needed here
+
+    settings.CRC_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    typer.echo(f"Database {_shown_url(settings.database_url)} is at the latest revision.")
+
+
+def _seed(settings: Settings) -> bool:
+    from crc.db import create_sync_engine
+    from crc.seed import seed_demo
+
+    engine = create_sync_engine(settings.database_url)
+    try:
+        seeded = seed_demo(engine, password=settings.CRC_DEMO_PASSWORD)
+    finally:
+        engine.dispose()
+    if seeded:
+        typer.echo("Demo data seeded: one user per role, roster, posts, courses and stock.")
+    else:
+        typer.echo("The database already has users: demo seed skipped.")
+    return seeded
+
+
+def _refuse_outside_dev(settings: Settings, what: str) -> None:
+    if not settings.is_dev:
+        typer.secho(
+            f"Refusing to {what} with CRC_ENV={settings.CRC_ENV!r}: demo users must not exist "
+            "outside dev mode (CRC_ENV=dev).",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (alembic upgrade head) to DATABASE_URL."""
+    _migrate(_settings())
+
+
+@app.command()
+def seed() -> None:
+    """Seed demo users and reference data into an empty database (dev mode only)."""
+    settings = _settings()
+    _refuse_outside_dev(settings, "seed demo data")
+    _migrate(settings)
+    _seed(settings)
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker until Ctrl-C."""
+    _settings()
+    import worker as worker_module
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(worker_module.main())
+
+
+@app.command()
+def web() -> None:
+    """Run the web app and API with uvicorn on CRC_WEB_HOST:CRC_WEB_PORT."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=settings.CRC_WEB_HOST,
+        port=settings.CRC_WEB_PORT,
+        proxy_headers=True,
+    )
+
+
+# --- crc dev: the whole stack on one machine --------------------------------------------------
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _temporal_ready(address: str, namespace: str) -> bool:
+    """True when the frontend answers and the namespace exists."""
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+    from temporalio.client import Client
+
+    async def probe() -> None:
+        client = await Client.connect(address, namespace=namespace)
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace), timeout=timedelta(seconds=2)
+        )
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), timeout=5))
+        return True
+    except Exception:  # any failure means "not yet"
+        return False
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URL
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Stack:
+    """Child processes started in order and stopped in reverse order."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: list[str]) -> None:
+        # Own process group: Ctrl-C reaches only us, and we stop the children in order.
+        self.children.append((name, subprocess.Popen(argv, process_group=0)))  # noqa: S603
+
+    def dead(self) -> tuple[str, int] | None:
+        for name, process in self.children:
+            if process.poll() is not None:
+                return name, process.returncode
+        return None
+
+    def wait_until(self, what: str, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not ready():
+            if died := self.dead():
+                raise RuntimeError(f"{died[0]} exited with status {died[1]} while starting")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not answer within {STARTUP_TIMEOUT_S:.0f} s")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                typer.echo(f"Stopping {name}…")
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _banner(settings: Settings, web_url: str) -> None:
+    temporal_host, _ = _host_port(settings.TEMPORAL_ADDRESS)
+    roles = ", ".join(role.value for role in Role)
+    typer.echo(
+        "\nCRC deployments is running. Ctrl-C stops everything.\n"
+        f"  Web app      {web_url}\n"
+        f"  API docs     {web_url}/docs\n"
+        f"  Temporal UI  http://{temporal_host}:{settings.CRC_TEMPORAL_UI_PORT}\n"
+        f"  Data         {settings.CRC_DATA_DIR.resolve()}\n"
+        f"Demo logins (password {settings.CRC_DEMO_PASSWORD!r}): {roles}\n"
+    )
+
+
+def _run_stack(settings: Settings) -> int:
+    temporal_host, temporal_port = _host_port(settings.TEMPORAL_ADDRESS)
+    web_host = "127.0.0.1" if settings.CRC_WEB_HOST in ("0.0.0.0", "::") else settings.CRC_WEB_HOST  # noqa: S104
+    web_url = f"http://{web_host}:{settings.CRC_WEB_PORT}"
+    if _port_open(web_host, settings.CRC_WEB_PORT):
+        typer.secho(f"Port {settings.CRC_WEB_PORT} is in use; set CRC_WEB_PORT.", fg="red", err=True)
+        return 1
+    stack = Stack()
+    stopping = False
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    crc = [sys.executable, "-m", "cli"]
+    try:
+        if _port_open(temporal_host, temporal_port):
+            typer.echo(f"Using the Temporal server already answering at {settings.TEMPORAL_ADDRESS}.")
+        else:
+            temporal = Path(sys.prefix) / "bin" / "temporal"
+            typer.echo(f"Starting the Temporal dev server on {settings.TEMPORAL_ADDRESS}…")
+            stack.start(
+                "temporal",
+                [
+                    str(temporal), "server", "start-dev",
+                    "--ip", temporal_host, "--port", str(temporal_port),
+                    "--ui-port", str(settings.CRC_TEMPORAL_UI_PORT),
+                    "--db-filename", str(settings.CRC_DATA_DIR / "temporal.db"),
+                    "--log-level", "warn",
+                    *(["--namespace", settings.TEMPORAL_NAMESPACE]
+                      if settings.TEMPORAL_NAMESPACE != "default" else []),
+                ],
+            )  # fmt: skip
+        stack.wait_until(
+            "Temporal", lambda: _temporal_ready(settings.TEMPORAL_ADDRESS, settings.TEMPORAL_NAMESPACE)
+        )
+        stack.start("worker", [*crc, "worker"])
+        stack.start("web", [*crc, "web"])
+        stack.wait_until("the web app", lambda: _healthy(f"{web_url}/healthz"))
+        _banner(settings, web_url)
+        while not (died := stack.dead()):
+            time.sleep(0.5)
+        typer.secho(f"{died[0]} exited unexpectedly (status {died[1]}); stopping.", fg="red", err=True)
+        return 1
+    except KeyboardInterrupt:
+        stopping = True
+        return 0
+    except RuntimeError as exc:
+        typer.secho(f"{exc}; stopping.", fg="red", err=True)
+        return 1
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if stopping:
+            typer.echo("Stopped.")
+
+
+@app.command()
+def dev() -> None:
+    """Migrate, seed if empty, and run Temporal, the worker and the web app (`make run`)."""
+    settings = _settings()
+    _refuse_outside_dev(settings, "run the dev stack")
+    _migrate(settings)
+    _seed(settings)
+    raise typer.Exit(_run_stack(settings))
+
+
+if __name__ == "__main__":
+    app()
