@@ -60,3 +60,23 @@ MAX_DURATION_DAYS = 365
 STANDBY_NOTICE_DAYS = 30
 # Post (hardship) differential is paid only after this many days on detail.
 POST_DIFFERENTIAL_AFTER_DAYS = 42
+
+# Course codes (crc.tables.Course.code): FACT and orientation for everyone, plus a briefing
+# per post, `briefing_course_code(post_code)`. The dev seed creates these courses.
+COURSE_FACT = "FACT"
+COURSE_ORIENTATION = "CRC-ORIENT"
+# FACT is required abroad for this many cumulative days in 12 months.
+FACT_REQUIRED_AFTER_DAYS = 90
+
+
+def briefing_course_code(post_code: str) -> str:
+    """The code of the country pre-deployment briefing for a post."""
+    return f"PDB-{post_code}"
+
+
+# Kit SKUs held in depot stock (crc.tables.StockItem.sku).
+SKU_INDIVIDUAL_KIT = "KIT-INDIVIDUAL"
+SKU_BALLISTIC_VEST = "VEST-BALLISTIC"
+SKU_HELMET = "HELMET"
+SKU_MEDICAL_KIT = "MEDKIT-TEAM"
+SKU_SATELLITE_PHONE = "SATPHONE"
