@@ -163,22 +163,33 @@ class Stack:
 
     def __init__(self) -> None:
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.logs: dict[str, Path] = {}
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, name: str, argv: list[str], log: Path | None = None) -> None:
         # Own process group: Ctrl-C reaches only us, and we stop the children in order.
-        self.children.append((name, subprocess.Popen(argv, process_group=0)))  # noqa: S603
+        output = log.open("ab") if log else None
+        try:
+            process = subprocess.Popen(argv, process_group=0, stdout=output, stderr=output)  # noqa: S603
+        finally:
+            if output:
+                output.close()  # the child holds its own copy
+        self.children.append((name, process))
+        if log:
+            self.logs[name] = log
 
-    def dead(self) -> tuple[str, int] | None:
+    def dead(self) -> str | None:
+        """What the first child that has exited said, or None while all run."""
         for name, process in self.children:
             if process.poll() is not None:
-                return name, process.returncode
+                see = f" (see {self.logs[name]})" if name in self.logs else ""
+                return f"{name} exited with status {process.returncode}{see}"
         return None
 
     def wait_until(self, what: str, ready: Callable[[], bool]) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not ready():
             if died := self.dead():
-                raise RuntimeError(f"{died[0]} exited with status {died[1]} while starting")
+                raise RuntimeError(f"{died} while starting")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{what} did not answer within {STARTUP_TIMEOUT_S:.0f} s")
             time.sleep(0.5)
@@ -203,7 +214,7 @@ def _banner(settings: Settings, web_url: str) -> None:
         f"  Web app      {web_url}\n"
         f"  API docs     {web_url}/docs\n"
         f"  Temporal UI  http://{temporal_host}:{settings.CRC_TEMPORAL_UI_PORT}\n"
-        f"  Data         {settings.CRC_DATA_DIR.resolve()}\n"
+        f"  Data         {settings.CRC_DATA_DIR.resolve()} (Temporal's log: temporal.log)\n"
         f"Demo logins (password {settings.CRC_DEMO_PASSWORD!r}): {roles}\n"
     )
 
@@ -223,6 +234,8 @@ def _run_stack(settings: Settings) -> int:
         stopping = True
         raise KeyboardInterrupt
 
+    # Explicit for SIGINT too: a shell starting us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     crc = [sys.executable, "-m", "cli"]
     try:
@@ -242,6 +255,7 @@ def _run_stack(settings: Settings) -> int:
                     *(["--namespace", settings.TEMPORAL_NAMESPACE]
                       if settings.TEMPORAL_NAMESPACE != "default" else []),
                 ],
+                log=settings.CRC_DATA_DIR / "temporal.log",
             )  # fmt: skip
         stack.wait_until(
             "Temporal", lambda: _temporal_ready(settings.TEMPORAL_ADDRESS, settings.TEMPORAL_NAMESPACE)
@@ -252,7 +266,7 @@ def _run_stack(settings: Settings) -> int:
         _banner(settings, web_url)
         while not (died := stack.dead()):
             time.sleep(0.5)
-        typer.secho(f"{died[0]} exited unexpectedly (status {died[1]}); stopping.", fg="red", err=True)
+        typer.secho(f"Unexpectedly, {died}; stopping the others.", fg="red", err=True)
         return 1
     except KeyboardInterrupt:
         stopping = True
