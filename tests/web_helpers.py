@@ -1,0 +1,213 @@
+"""Factories and helpers for the web tests: users per role, members, posts, an app and clients."""
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from crc.db import session_factory
+from crc.domain import Component
+from crc.passwords import hash_password
+from crc.roles import Role
+from crc.settings import Settings
+from crc.tables import Member, Post, User
+from tests import factories
+from web.app import create_app
+from web.services.requests import today_utc
+
+PASSWORD = "correct horse battery staple"
+WAIT_SECONDS = 15.0
+
+
+@cache
+def _password_hash() -> str:
+    # argon2 is slow on purpose; one hash serves every test user.
+    return hash_password(PASSWORD)
+
+
+def user(username: str, roles: list[str], **overrides: Any) -> User:
+    """A user with the test password."""
+    fields: dict[str, Any] = {
+        "username": username,
+        "full_name": username.replace("_", " ").title(),
+        "password_hash": _password_hash(),
+        "roles": roles,
+    }
+    fields.update(overrides)
+    return User(**fields)
+
+
+def role_users() -> dict[str, User]:
+    """One user per role, named after it (as the dev seed does)."""
+    return {r.value: user(r.value, [r.value]) for r in Role}
+
+
+def active_member(**overrides: Any) -> Member:
+    """An Active (CRC-A) member."""
+    return factories.member(**{"component": Component.ACTIVE.value, **overrides})
+
+
+def standby_member(**overrides: Any) -> Member:
+    """A Standby (CRC-S) member of another agency."""
+    defaults = {"component": Component.STANDBY.value, "agency": "USAID", "name": "Sam Standby"}
+    return factories.member(**{**defaults, **overrides})
+
+
+def a_post(**overrides: Any) -> Post:
+    """A post with a code of its own."""
+    return factories.post(**{"code": f"P{uuid.uuid4().hex[:6].upper()}", **overrides})
+
+
+def request_body(member: Member, post: Post, **overrides: Any) -> dict[str, Any]:
+    """A valid JSON body for POST /api/v1/deployments, 45 days ahead."""
+    body: dict[str, Any] = {
+        "member_id": member.id,
+        "post_code": post.code,
+        "sector": "rule_of_law",
+        "role_title": "Rule of law adviser",
+        "start_date": (today_utc() + timedelta(days=45)).isoformat(),
+        "duration_days": 90,
+        "justification": "The court reform programme needs an adviser.",
+    }
+    body.update(overrides)
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in body.items()}
+
+
+def make_app(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> FastAPI:
+    """The web app on the test database and Temporal server."""
+    settings = Settings(CRC_ENV="dev", TEMPORAL_TASK_QUEUE=task_queue)
+    return create_app(settings, engine=engine, temporal_client=temporal_client)
+
+
+def http_client(app: FastAPI) -> httpx.AsyncClient:
+    """An HTTP client that calls the app in-process."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+@dataclass
+class World:
+    """An app with its users, two members (Active, Standby) and a post, and a client."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+    engine: AsyncEngine
+    temporal: Client
+    users: dict[str, User]
+    member: Member
+    standby: Member
+    post: Post
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    async def headers(self, username: str) -> dict[str, str]:
+        """Authorization headers for a user (a fresh token, cached per test)."""
+        if username not in self._tokens:
+            response = await self.http.post(
+                "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+            self._tokens[username] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[username]}"}
+
+    async def add(self, *rows: Any) -> None:
+        """Insert rows and refresh their ids."""
+        await factories.add(self.engine, *rows)
+
+    async def submit(self, username: str = "requester", **overrides: Any) -> dict[str, Any]:
+        """POST a valid request for the Active member and return the new deployment."""
+        member = overrides.pop("member", self.member)
+        response = await self.http.post(
+            "/api/v1/deployments",
+            json=request_body(member, self.post, **overrides),
+            headers=await self.headers(username),
+        )
+        assert response.status_code == 201, response.text
+        deployment: dict[str, Any] = response.json()
+        return deployment
+
+    async def deployment(self, deployment_id: str, username: str = "requester") -> dict[str, Any]:
+        """GET one deployment with its timeline and open tasks."""
+        response = await self.http.get(
+            f"/api/v1/deployments/{deployment_id}", headers=await self.headers(username)
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def wait_for(
+        self,
+        deployment_id: str,
+        done: Callable[[dict[str, Any]], bool],
+    ) -> dict[str, Any]:
+        """Poll the deployment until `done` holds (the worker writes the read-model)."""
+        current: dict[str, Any] = {}
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                while True:
+                    current = await self.deployment(deployment_id)
+                    if done(current):
+                        return current
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            raise AssertionError(f"timed out waiting; last state: {current}") from None
+
+    async def open_tasks(self, deployment_id: str, count: int) -> dict[str, dict[str, Any]]:
+        """Wait until the deployment has `count` open tasks; returns them by role."""
+        current = await self.wait_for(deployment_id, lambda d: len(d["open_tasks"]) == count)
+        return {t["role"]: t for t in current["open_tasks"]}
+
+    async def complete(self, task_id: str, username: str, outcome: str, **body: Any) -> httpx.Response:
+        """POST /api/v1/tasks/{id}/complete as a user."""
+        return await self.http.post(
+            f"/api/v1/tasks/{task_id}/complete",
+            json={"outcome": outcome, **body},
+            headers=await self.headers(username),
+        )
+
+    async def sign_in(self, username: str) -> httpx.AsyncClient:
+        """A second client with a signed-in page session (cookies kept)."""
+        browser = http_client(self.app)
+        page = await browser.get("/login")
+        await browser.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+        )
+        return browser
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's hidden input."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def web_world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> AsyncIterator[World]:
+    """Users for every role, an Active and a Standby member and a post, and the app's client."""
+    users = role_users()
+    member, standby, post = active_member(), standby_member(), a_post()
+    await factories.add(engine, member, standby, post, *users.values())
+    app = make_app(engine, temporal_client, task_queue)
+    async with http_client(app) as http:
+        yield World(app, http, engine, temporal_client, users, member, standby, post)
+
+
+async def count_rows(engine: AsyncEngine, query: Any) -> int:
+    """How many rows a select returns."""
+    async with session_factory(engine)() as session:
+        return len((await session.exec(query)).all())
+
+
+async def gather(*calls: Awaitable[Any]) -> list[Any]:
+    """Run calls at once (asyncio.gather, typed)."""
+    return list(await asyncio.gather(*calls))

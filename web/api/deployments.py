@@ -1,0 +1,96 @@
+"""Deployments: submit, list, read one, amend after "request changes"."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from crc.roles import REQUEST_ROLES
+from crc.tables import User
+from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
+from web.schemas import (
+    DeploymentAmend,
+    DeploymentCreate,
+    DeploymentDetail,
+    DeploymentPublic,
+    EventPublic,
+    Page,
+    TaskPublic,
+)
+from web.services.deployments import MAX_PAGE, get_deployment_view, list_deployments
+from web.services.requests import amend_request, submit_request
+
+router = APIRouter(prefix="/deployments", tags=["deployments"])
+Requester = Annotated[User, Depends(require_roles(*REQUEST_ROLES))]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The deployment this Idempotency-Key already created"}},
+)
+async def create_deployment(
+    body: DeploymentCreate,
+    response: Response,
+    session: SessionDep,
+    client: TemporalClientDep,
+    settings: SettingsDep,
+    user: Requester,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> DeploymentPublic:
+    """Submit a request; the same Idempotency-Key again answers 200 with the same deployment."""
+    row, created = await submit_request(
+        session=session,
+        client=client,
+        settings=settings,
+        user=user,
+        request=body,
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return DeploymentPublic.model_validate(row)
+
+
+@router.get("")
+async def read_deployments(
+    session: SessionDep,
+    _user: CurrentUser,
+    stage: str | None = None,
+    post_code: str | None = None,
+    member_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[DeploymentPublic]:
+    """Deployments, newest first."""
+    rows, total = await list_deployments(
+        session, stage=stage, post_code=post_code, member_id=member_id, limit=limit, offset=offset
+    )
+    return Page(items=[DeploymentPublic.model_validate(r) for r in rows], total=total)
+
+
+@router.get("/{deployment_id}")
+async def read_deployment(deployment_id: str, session: SessionDep, _user: CurrentUser) -> DeploymentDetail:
+    """One deployment with its timeline (oldest first) and open tasks."""
+    view = await get_deployment_view(session, deployment_id)
+    return DeploymentDetail.model_validate(
+        {
+            **DeploymentPublic.model_validate(view.deployment).model_dump(),
+            "timeline": [EventPublic.model_validate(e) for e in view.timeline],
+            "open_tasks": [TaskPublic.model_validate(t) for t in view.open_tasks],
+        }
+    )
+
+
+@router.post("/{deployment_id}/amend")
+async def amend_deployment(
+    deployment_id: str,
+    body: DeploymentAmend,
+    session: SessionDep,
+    client: TemporalClientDep,
+    user: Requester,
+) -> DeploymentPublic:
+    """The requester's changes after an approver asked for them; a new approval round opens."""
+    row = await amend_request(
+        session=session, client=client, user=user, deployment_id=deployment_id, changes=body
+    )
+    return DeploymentPublic.model_validate(row)

@@ -1,0 +1,44 @@
+"""GET /healthz: whether the database and Temporal answer."""
+
+import asyncio
+from datetime import timedelta
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+_TIMEOUT_SECONDS = 3.0
+
+
+async def _database_ok(request: Request) -> bool:
+    try:
+        async with asyncio.timeout(_TIMEOUT_SECONDS), request.app.state.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+async def _temporal_ok(request: Request) -> bool:
+    client = getattr(request.app.state, "temporal_client", None)
+    if client is None:
+        return False
+    try:
+        async with asyncio.timeout(_TIMEOUT_SECONDS):
+            return bool(await client.service_client.check_health(timeout=timedelta(seconds=_TIMEOUT_SECONDS)))
+    except Exception:
+        return False
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> JSONResponse:
+    """200 {"status": "ok"} when both answer, else 503 naming what failed."""
+    database, temporal = await asyncio.gather(_database_ok(request), _temporal_ok(request))
+    failed = [name for name, ok in (("database", database), ("temporal", temporal)) if not ok]
+    if failed:
+        return JSONResponse(
+            {"status": "unavailable", "failed": failed, "detail": f"{' and '.join(failed)} down"},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,115 @@
+"""The FastAPI application: API, pages, health check, static files."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from crc.db import create_engine, session_factory
+from crc.settings import Settings, get_settings
+from web.api import api_router
+from web.api.health import router as health_router
+from web.errors import install_error_handlers
+from web.pages import pages_router
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+_SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"x-frame-options": b"DENY",
+    b"referrer-policy": b"same-origin",
+    b"content-security-policy": (
+        b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+        b"form-action 'self'; base-uri 'self'"
+    ),
+}
+
+
+class SecurityHeaders:
+    """Adds headers that keep pages from being framed, sniffed or fed foreign scripts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in _SECURITY_HEADERS.items() if k not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _use_engine(app: FastAPI, engine: AsyncEngine) -> None:
+    app.state.engine = engine
+    app.state.sessionmaker = session_factory(engine)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    own_engine = app.state.engine is None
+    if own_engine:
+        _use_engine(app, create_engine(settings.database_url))
+    if app.state.temporal_client is None:
+        # Lazy: the web starts even while Temporal is still coming up; /healthz tells.
+        app.state.temporal_client = await Client.connect(
+            settings.TEMPORAL_ADDRESS,
+            namespace=settings.TEMPORAL_NAMESPACE,
+            data_converter=pydantic_data_converter,
+            lazy=True,
+        )
+    try:
+        yield
+    finally:
+        if own_engine:
+            await app.state.engine.dispose()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    temporal_client: Client | None = None,
+) -> FastAPI:
+    """The web app; tests pass their own engine and Temporal client."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="CRC deployments",
+        summary="Civilian Response Corps deployment lifecycles and approvals",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = None
+    app.state.temporal_client = temporal_client
+    if engine is not None:
+        _use_engine(app, engine)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.CRC_SECRET_KEY,
+        https_only=settings.CRC_COOKIE_SECURE,
+        same_site="lax",
+        max_age=settings.CRC_TOKEN_TTL_SECONDS,
+        session_cookie="crc_session",
+    )
+    app.add_middleware(SecurityHeaders)
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(health_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

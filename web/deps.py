@@ -1,0 +1,121 @@
+"""FastAPI dependencies: settings, database session, Temporal client, the signed-in user."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from crc.settings import Settings
+from crc.tables import User
+from web.security import USER_SESSION_KEY, csrf_matches, get_active_user, read_access_token
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A database session for one request."""
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_temporal_client(request: Request) -> Client:
+    """The app's Temporal client."""
+    client: Client | None = getattr(request.app.state, "temporal_client", None)
+    if client is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is not connected")
+    return client
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
+TokenDep = Annotated[str, Depends(oauth2_scheme)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def get_current_user(token: TokenDep, session: SessionDep, settings: SettingsDep) -> User:
+    """The API caller named by a valid bearer token."""
+    username = read_access_token(settings, token)
+    if username is None:
+        raise _unauthorized("invalid or expired token")
+    user = await get_active_user(session, username)
+    if user is None:
+        raise _unauthorized("invalid or expired token")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def _check_roles(user: User, roles: Iterable[str]) -> User:
+    wanted = set(roles)
+    if not wanted.intersection(user.roles):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {', '.join(sorted(wanted))}"
+        )
+    return user
+
+
+def require_roles(*roles: str) -> Callable[[User], Awaitable[User]]:
+    """A dependency: the API caller, who must hold one of the roles (else 403)."""
+
+    async def dependency(user: CurrentUser) -> User:
+        return _check_roles(user, roles)
+
+    return dependency
+
+
+# --- Pages -------------------------------------------------------------------------------------
+
+
+async def get_page_user(request: Request, session: SessionDep) -> User:
+    """The user signed in through the session cookie; 401 (a redirect to /login) if none."""
+    username = request.session.get(USER_SESSION_KEY)
+    user = await get_active_user(session, username) if isinstance(username, str) else None
+    if user is None:
+        request.session.pop(USER_SESSION_KEY, None)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+    return user
+
+
+PageUser = Annotated[User, Depends(get_page_user)]
+
+
+def require_page_roles(*roles: str) -> Callable[[User], Awaitable[User]]:
+    """A dependency: the signed-in page user, who must hold one of the roles (else 403)."""
+
+    async def dependency(user: PageUser) -> User:
+        return _check_roles(user, roles)
+
+    return dependency
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse a state-changing page request without this session's CSRF token (403)."""
+    if request.method not in _UNSAFE_METHODS:
+        return
+    given = request.headers.get(CSRF_HEADER)
+    if not given:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(CSRF_FIELD)
+            given = value if isinstance(value, str) else None
+    if not csrf_matches(request.session, given):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or invalid CSRF token")

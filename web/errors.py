@@ -1,0 +1,96 @@
+"""Error answers: JSON `{"detail": ...}` under /api, friendly HTML pages elsewhere."""
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from web.services.errors import InvalidFields, ServiceError
+from web.templating import is_htmx, render
+
+logger = logging.getLogger(__name__)
+
+_FRIENDLY = {
+    403: "You do not have permission to do this.",
+    404: "There is nothing here.",
+    409: "This cannot be done at this point.",
+    422: "Some of what was sent is not valid.",
+    500: "Something went wrong on our side. It has been logged; please try again.",
+    503: "A service we depend on is not answering. Please try again shortly.",
+}
+
+
+def wants_json(request: Request) -> bool:
+    """True for the API and health check, which answer JSON."""
+    path = request.url.path
+    return path.startswith("/api/") or path == "/healthz"
+
+
+def _error_page(request: Request, status_code: int, detail: object) -> Response:
+    return render(
+        request,
+        "error.html",
+        {
+            "status_code": status_code,
+            "title": HTTPStatus(status_code).phrase,
+            "message": _FRIENDLY.get(status_code, ""),
+            "detail": detail if isinstance(detail, str) else "",
+        },
+        status_code=status_code,
+    )
+
+
+def _sign_in_redirect(request: Request) -> Response:
+    target = "/login"
+    if request.method == "GET" and request.url.path not in ("/", "/login"):
+        target = f"/login?next={request.url.path}"
+    if is_htmx(request):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if wants_json(request):
+        return await http_exception_handler(request, exc)
+    if exc.status_code == 401:
+        return _sign_in_redirect(request)
+    return _error_page(request, exc.status_code, exc.detail)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if wants_json(request):
+        return await request_validation_exception_handler(request, exc)
+    return _error_page(request, 422, "")
+
+
+async def _service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    if wants_json(request):
+        detail = exc.as_detail() if isinstance(exc, InvalidFields) else exc.detail
+        return JSONResponse({"detail": detail}, status_code=exc.status_code)
+    return _error_page(request, exc.status_code, exc.detail)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if wants_json(request):
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+    return _error_page(request, 500, "")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(Exception, _server_error)

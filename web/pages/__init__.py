@@ -1,0 +1,14 @@
+"""HTML pages (Jinja2 + htmx). Every POST here must carry the session's CSRF token."""
+
+from fastapi import APIRouter, Depends
+
+from web.deps import verify_csrf
+from web.pages import auth, dashboard, deployments, inbox, roster
+
+# The CSRF check sits on the router, so no page form can forget it.
+pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
+pages_router.include_router(auth.router)
+pages_router.include_router(dashboard.router)
+pages_router.include_router(inbox.router)
+pages_router.include_router(deployments.router)
+pages_router.include_router(roster.router)

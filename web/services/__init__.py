@@ -1,0 +1,1 @@
+"""The work behind the routes, shared by the API and the pages."""

@@ -1,0 +1,114 @@
+"""Reading deployments from the read-model: lists, one with its history, counts by stage."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crc.stages import Stage
+from crc.tables import Deployment, Event, Member, Post, Task
+from web.services.errors import NotFound
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class DeploymentView:
+    """A deployment with what its page shows beside it."""
+
+    deployment: Deployment
+    member: Member | None
+    post: Post | None
+    timeline: list[Event]
+    open_tasks: list[Task]
+
+    @property
+    def awaiting_amendment(self) -> bool:
+        """True when an approver asked for changes and the requester has not amended yet."""
+        d = self.deployment
+        if d.stage != Stage.APPROVAL or self.open_tasks:
+            return False
+        kinds = [e.kind for e in self.timeline if e.kind in ("changes_requested", "amended")]
+        return bool(kinds) and kinds[-1] == "changes_requested"
+
+
+def _conditions(*, stage: str | None, post_code: str | None, member_id: int | None) -> list[Any]:
+    conditions: list[Any] = []
+    if stage:
+        conditions.append(col(Deployment.stage) == stage)
+    if post_code:
+        conditions.append(col(Deployment.post_code) == post_code)
+    if member_id is not None:
+        conditions.append(col(Deployment.member_id) == member_id)
+    return conditions
+
+
+async def list_deployments(
+    session: AsyncSession,
+    *,
+    stage: str | None = None,
+    post_code: str | None = None,
+    member_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Deployment], int]:
+    """One page of deployments, newest first, and how many match in all."""
+    where = _conditions(stage=stage, post_code=post_code, member_id=member_id)
+    total = (await session.exec(select(func.count()).select_from(Deployment).where(*where))).one()
+    query = (
+        select(Deployment)
+        .where(*where)
+        .order_by(col(Deployment.created_at).desc(), col(Deployment.id).desc())
+    )
+    rows = (await session.exec(query.offset(offset).limit(min(limit, MAX_PAGE)))).all()
+    return list(rows), int(total)
+
+
+async def open_tasks_of(session: AsyncSession, deployment_id: str) -> list[Task]:
+    """The deployment's open tasks, oldest first."""
+    query = (
+        select(Task)
+        .where(Task.deployment_id == deployment_id, Task.status == "open")
+        .order_by(col(Task.created_at), col(Task.role))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def get_deployment_view(session: AsyncSession, deployment_id: str) -> DeploymentView:
+    """A deployment with its member, post, timeline (oldest first) and open tasks."""
+    deployment = await session.get(Deployment, deployment_id, populate_existing=True)
+    if deployment is None:
+        raise NotFound("no deployment has this id")
+    timeline = (
+        await session.exec(
+            select(Event)
+            .where(Event.deployment_id == deployment_id)
+            .order_by(col(Event.occurred_at), col(Event.id))
+        )
+    ).all()
+    return DeploymentView(
+        deployment=deployment,
+        member=await session.get(Member, deployment.member_id),
+        post=await session.get(Post, deployment.post_code),
+        timeline=list(timeline),
+        open_tasks=await open_tasks_of(session, deployment_id),
+    )
+
+
+async def counts_by_stage(session: AsyncSession) -> dict[str, int]:
+    """How many deployments stand at each stage (every stage listed, zeros included)."""
+    rows = await session.exec(select(Deployment.stage, func.count()).group_by(col(Deployment.stage)))
+    found = {stage: int(n) for stage, n in rows.all()}
+    return {str(s): found.get(str(s), 0) for s in Stage}
+
+
+async def members_and_posts(
+    session: AsyncSession, deployments: list[Deployment]
+) -> tuple[dict[int, Member], dict[str, Post]]:
+    """The members and posts the deployments name, by id and code (for list pages)."""
+    member_ids = {d.member_id for d in deployments}
+    post_codes = {d.post_code for d in deployments}
+    members = (await session.exec(select(Member).where(col(Member.id).in_(member_ids)))).all()
+    posts = (await session.exec(select(Post).where(col(Post.code).in_(post_codes)))).all()
+    return {m.id: m for m in members if m.id is not None}, {p.code: p for p in posts}

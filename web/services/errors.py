@@ -1,0 +1,69 @@
+"""Errors the services raise; the API turns them into JSON, the pages into messages."""
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class ServiceError(Exception):
+    """A refusal with the HTTP status that fits it."""
+
+    status_code = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ServiceError):
+    """The thing asked for does not exist."""
+
+    status_code = 404
+
+
+class Forbidden(ServiceError):
+    """The caller may not do this."""
+
+    status_code = 403
+
+
+class Conflict(ServiceError):
+    """The thing is not in a state that allows this."""
+
+    status_code = 409
+
+
+class Unavailable(ServiceError):
+    """A service we depend on (Temporal) does not answer."""
+
+    status_code = 503
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """What is wrong with one field of a request body."""
+
+    field: str
+    msg: str
+    value: Any = None
+
+    def as_detail(self) -> dict[str, Any]:
+        """The entry FastAPI writes for a validation error."""
+        return {"loc": ["body", self.field], "msg": self.msg, "type": "value_error"}
+
+
+class InvalidFields(ServiceError):
+    """One or more fields are wrong; one entry per field."""
+
+    status_code = 422
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.msg}" for e in errors))
+        self.errors = errors
+
+    def as_detail(self) -> list[dict[str, Any]]:
+        """The `detail` list FastAPI writes for validation errors."""
+        return [e.as_detail() for e in self.errors]
+
+    def by_field(self) -> dict[str, str]:
+        """Messages keyed by field name, for forms."""
+        return {e.field: e.msg for e in self.errors}

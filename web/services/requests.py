@@ -1,0 +1,185 @@
+"""Submitting a deployment request and amending it after an approver asked for changes."""
+
+import uuid
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from crc import names
+from crc.db import is_unique_violation
+from crc.policy import approval_policy
+from crc.settings import Settings
+from crc.stages import Stage
+from crc.tables import Deployment, Member, User
+from crc.types import Amendment, DeploymentRequest, DeploymentStatus
+from web.schemas import DeploymentAmend, DeploymentCreate
+from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound
+from web.services.validation import RequestDraft, check_request
+from web.services.workflow_client import execute_update, start_deployment_workflow
+
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def today_utc() -> date:
+    """Today's date in UTC, the calendar requests are checked against."""
+    return datetime.now(UTC).date()
+
+
+async def _by_idempotency_key(session: AsyncSession, *, username: str, key: str | None) -> Deployment | None:
+    if key is None:
+        return None
+    query = select(Deployment).where(Deployment.requested_by == username, Deployment.idempotency_key == key)
+    return (await session.exec(query.execution_options(populate_existing=True))).first()
+
+
+def _workflow_input(row: Deployment, member: Member, settings: Settings) -> DeploymentRequest:
+    return DeploymentRequest(
+        deployment_id=row.id,
+        member_id=member.id or 0,
+        member_name=member.name,
+        member_component=member.component,
+        member_agency=member.agency,
+        post_code=row.post_code,
+        sector=row.sector,
+        role_title=row.role_title,
+        start_date=row.start_date,
+        duration_days=row.duration_days,
+        justification=row.justification,
+        urgent_justification=row.urgent_justification,
+        requested_by=row.requested_by,
+        approval=approval_policy(settings, member.component),
+    )
+
+
+async def _ensure_started(session: AsyncSession, client: Client, settings: Settings, row: Deployment) -> None:
+    member = await session.get(Member, row.member_id)
+    assert member is not None  # a foreign key
+    await start_deployment_workflow(
+        client,
+        workflow_id=row.workflow_id,
+        request=_workflow_input(row, member, settings),
+        task_queue=settings.TEMPORAL_TASK_QUEUE,
+    )
+
+
+async def submit_request(
+    *,
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    user: User,
+    request: DeploymentCreate,
+    idempotency_key: str | None = None,
+) -> tuple[Deployment, bool]:
+    """Record a request and start its workflow; (deployment, True when it is new).
+
+    The same Idempotency-Key from the same user yields the one deployment, however many
+    requests race: the database's unique constraint decides, not a check beforehand.
+    """
+    if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+        raise InvalidFields([FieldError("Idempotency-Key", "must be at most 200 characters")])
+    draft = RequestDraft(**request.model_dump())
+    existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
+    if existing is None:
+        try:
+            checked = await check_request(session, draft, today=today_utc())
+        except InvalidFields:
+            # A racing twin may have committed between our lookup and the checks.
+            existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
+            if existing is None:
+                raise
+    if existing is not None:
+        await _ensure_started(session, client, settings, existing)
+        return existing, False
+
+    deployment_id = str(uuid.uuid4())
+    row = Deployment(
+        id=deployment_id,
+        workflow_id=names.deployment_workflow_id(deployment_id),
+        member_id=draft.member_id,
+        post_code=draft.post_code,
+        sector=draft.sector,
+        role_title=draft.role_title,
+        start_date=draft.start_date,
+        end_date=checked.end_date,
+        duration_days=draft.duration_days,
+        justification=draft.justification,
+        urgent_justification=draft.urgent_justification or None,
+        stage=Stage.REQUESTED,
+        status="Submitted",
+        requested_by=user.username,
+        idempotency_key=idempotency_key,
+    )
+    session.add(row)
+    try:
+        await session.commit()
+    except sa.exc.IntegrityError as err:
+        await session.rollback()
+        if not is_unique_violation(err):
+            raise
+        winner = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
+        if winner is None:
+            raise
+        await _ensure_started(session, client, settings, winner)
+        return winner, False
+
+    try:
+        await start_deployment_workflow(
+            client,
+            workflow_id=row.workflow_id,
+            request=_workflow_input(row, checked.member, settings),
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+        )
+    except BaseException:
+        # No half-written requests: without its workflow the row would wait forever.
+        await session.execute(sa.delete(Deployment).where(col(Deployment.id) == deployment_id))
+        await session.commit()
+        raise
+    return row, True
+
+
+async def amend_request(
+    *,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    deployment_id: str,
+    changes: DeploymentAmend,
+) -> Deployment:
+    """Send the requester's amendment to the workflow, which opens a new approval round."""
+    row = await session.get(Deployment, deployment_id)
+    if row is None:
+        raise NotFound("no deployment has this id")
+    if row.requested_by != user.username:
+        raise Forbidden("only the requester can amend this request")
+    if row.stage != Stage.APPROVAL:
+        raise Conflict(f"the request cannot be amended at stage {row.stage}")
+    given = changes.model_dump(exclude_unset=True, exclude={"comment"})
+    given = {k: v for k, v in given.items() if v is not None}
+    draft = RequestDraft(
+        member_id=row.member_id,
+        post_code=row.post_code,
+        sector=given.get("sector", row.sector),
+        role_title=given.get("role_title", row.role_title),
+        start_date=given.get("start_date", row.start_date),
+        duration_days=given.get("duration_days", row.duration_days),
+        justification=given.get("justification", row.justification),
+        urgent_justification=given.get("urgent_justification", row.urgent_justification),
+    )
+    await check_request(session, draft, today=today_utc(), exclude_deployment_id=row.id)
+    amendment = Amendment(user=user.username, comment=changes.comment, **given)
+    workflow_id = row.workflow_id
+    await session.commit()  # end the read; hold no connection while the workflow works
+    await execute_update(
+        client,
+        workflow_id=workflow_id,
+        update=names.UPDATE_AMEND,
+        arg=amendment,
+        result_type=DeploymentStatus,
+    )
+    fresh = await session.get(Deployment, deployment_id, populate_existing=True)
+    assert fresh is not None
+    return fresh

@@ -1,0 +1,96 @@
+"""The inbox: open tasks a user may act on, and deciding them through the workflow."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from crc import names
+from crc.roles import ESCALATION_ROLE
+from crc.tables import Deployment, Task, User
+from crc.types import Decision, DecisionResult
+from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound
+from web.services.workflow_client import execute_update
+
+MAX_TASKS = 500
+
+
+def may_act_on(user: User, task: Task) -> bool:
+    """True when the user holds the task's role, or is the director and the task is escalated."""
+    return task.role in user.roles or (task.escalated and ESCALATION_ROLE in user.roles)
+
+
+async def list_open_tasks(
+    session: AsyncSession,
+    *,
+    user: User,
+    deployment_id: str | None = None,
+    kind: str | None = None,
+    overdue: bool = False,
+    now: datetime | None = None,
+) -> list[Task]:
+    """Open tasks the user may act on, the soonest due first."""
+    who: ColumnElement[bool] = col(Task.role).in_(user.roles)
+    if ESCALATION_ROLE in user.roles:
+        who = or_(who, col(Task.escalated).is_(True))
+    query = select(Task).where(Task.status == "open", who)
+    if deployment_id:
+        query = query.where(Task.deployment_id == deployment_id)
+    if kind:
+        query = query.where(Task.kind == kind)
+    if overdue:
+        query = query.where(col(Task.due_at) < (now or datetime.now(UTC)))
+    query = query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.created_at))
+    return list((await session.exec(query.limit(MAX_TASKS))).all())
+
+
+async def complete_task(
+    *,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    task_id: str,
+    outcome: str,
+    comment: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Task:
+    """Decide a task; the workflow's update validator has the last word.
+
+    The checks here only give quick, clear answers from the read-model.
+    """
+    task = await session.get(Task, task_id, populate_existing=True)
+    if task is None:
+        raise NotFound("no task has this id")
+    deployment = await session.get(Deployment, task.deployment_id)
+    assert deployment is not None  # a foreign key
+    if task.status != "open":
+        raise Conflict(f"the task is already {task.status}")
+    if not may_act_on(user, task):
+        raise Forbidden(f"this task is for the {task.role} role")
+    if deployment.requested_by == user.username:
+        raise Forbidden("you cannot decide your own request")
+    if outcome not in task.outcomes:
+        raise InvalidFields([FieldError("outcome", f"must be one of: {', '.join(task.outcomes)}", outcome)])
+    decision = Decision(
+        task_id=task.id,
+        outcome=outcome,
+        user=user.username,
+        roles=list(user.roles),
+        comment=comment or None,
+        data=data,
+    )
+    workflow_id = deployment.workflow_id
+    await session.commit()  # end the read; hold no connection while the workflow works
+    await execute_update(
+        client,
+        workflow_id=workflow_id,
+        update=names.UPDATE_DECIDE,
+        arg=decision,
+        result_type=DecisionResult,
+    )
+    done = await session.get(Task, task_id, populate_existing=True)
+    assert done is not None
+    return done

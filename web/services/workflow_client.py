@@ -1,0 +1,94 @@
+"""Talking to DeploymentWorkflow through the Temporal client, by name (never by import)."""
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from crc import names
+from crc.types import DeploymentRequest
+from web.services.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidFields,
+    NotFound,
+    ServiceError,
+    Unavailable,
+)
+
+_RPC_TIMEOUT = timedelta(seconds=10)
+
+# ApplicationError types the workflow refuses with, and the refusal each becomes.
+_REFUSALS: dict[str, type[ServiceError]] = {
+    names.ERR_UNKNOWN_TASK: NotFound,
+    names.ERR_TASK_NOT_OPEN: Conflict,
+    names.ERR_WRONG_ROLE: Forbidden,
+    names.ERR_OWN_REQUEST: Forbidden,
+    names.ERR_NOT_AMENDABLE: Conflict,
+    names.ERR_NOT_REQUESTER: Forbidden,
+}
+_FIELD_REFUSALS = {names.ERR_UNKNOWN_OUTCOME: "outcome", names.ERR_INVALID_DATA: "data"}
+
+
+def _rpc_refusal(err: RPCError) -> ServiceError:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return Conflict("the deployment's workflow is no longer running")
+    if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return Unavailable("Temporal is not answering; try again shortly")
+    return ServiceError(f"Temporal refused the request: {err.message}")
+
+
+def update_refusal(err: WorkflowUpdateFailedError) -> ServiceError:
+    """The HTTP refusal for an update the workflow's validator or handler rejected."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        message = cause.message or str(cause)
+        if cause.type in _FIELD_REFUSALS:
+            return InvalidFields([FieldError(_FIELD_REFUSALS[cause.type], message)])
+        refusal = _REFUSALS.get(cause.type)
+        if refusal is not None:
+            return refusal(message)
+    raise err
+
+
+async def start_deployment_workflow(
+    client: Client, *, workflow_id: str, request: DeploymentRequest, task_queue: str
+) -> None:
+    """Start the deployment's workflow, or do nothing if it already exists."""
+    try:
+        await client.start_workflow(
+            names.WORKFLOW_NAME,
+            request,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            rpc_timeout=_RPC_TIMEOUT,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+    except RPCError as err:
+        raise _rpc_refusal(err) from err
+
+
+async def execute_update(
+    client: Client, *, workflow_id: str, update: str, arg: Any, result_type: type
+) -> Any:
+    """Send an update to the deployment's workflow; refusals become ServiceErrors."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await handle.execute_update(update, arg, result_type=result_type)
+    except WorkflowUpdateFailedError as err:
+        raise update_refusal(err) from err
+    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+        raise Unavailable("the workflow did not answer in time; try again shortly") from err
+    except RPCError as err:
+        raise _rpc_refusal(err) from err

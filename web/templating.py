@@ -1,0 +1,90 @@
+"""Jinja2 templates: one template, two renderings (the page, or its fragment for htmx)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from crc.stages import TERMINAL
+from crc.tables import User
+from web.security import csrf_token
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def is_htmx(request: Request) -> bool:
+    """True for a request htmx sent (it wants a fragment, not a page)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _age(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    seconds = int((datetime.now(UTC) - value).total_seconds())
+    if seconds < 3600:
+        return f"{max(seconds // 60, 0)} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def _label(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _overdue(value: datetime | None) -> bool:
+    return value is not None and value < datetime.now(UTC)
+
+
+templates.env.filters.update(when=_when, age=_age, money=_money, label=_label)
+templates.env.tests["overdue"] = _overdue
+templates.env.globals.update(terminal_stages={str(s) for s in TERMINAL})
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    user: User | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render a template with the user and the session's CSRF token; varies on HX-Request."""
+    ctx: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token(request.session) if "session" in request.scope else "",
+        "htmx": is_htmx(request),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def page_or_fragment(
+    request: Request,
+    page: str,
+    fragment: str,
+    context: dict[str, Any],
+    *,
+    user: User | None,
+    status_code: int = 200,
+) -> Response:
+    """The full page, or only its fragment when htmx asks."""
+    name = fragment if is_htmx(request) else page
+    return render(request, name, context, user=user, status_code=status_code)
