@@ -173,15 +173,21 @@ class World:
             headers=await self.headers(username),
         )
 
-    async def sign_in(self, username: str) -> httpx.AsyncClient:
-        """A second client with a signed-in page session (cookies kept)."""
-        browser = http_client(self.app)
-        page = await browser.get("/login")
-        await browser.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
-        )
-        return browser
+    @asynccontextmanager
+    async def signed_in(self, username: str) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of its own with a signed-in page session (cookies kept)."""
+        async with http_client(self.app) as browser:
+            page = await browser.get("/login")
+            response = await browser.post(
+                "/login",
+                data={
+                    "username": username,
+                    "password": PASSWORD,
+                    "csrf_token": csrf_of(page.text),
+                },
+            )
+            assert response.status_code == 303, response.text
+            yield browser
 
 
 def csrf_of(html: str) -> str:

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
@@ -135,7 +135,7 @@ async def submit_request(
         )
     except BaseException:
         # No half-written requests: without its workflow the row would wait forever.
-        await session.execute(sa.delete(Deployment).where(col(Deployment.id) == deployment_id))
+        await session.delete(row)
         await session.commit()
         raise
     return row, True
