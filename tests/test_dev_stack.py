@@ -1,0 +1,108 @@
+"""`crc dev` (what `make run` does): the whole stack starts, answers, stops cleanly, keeps its data."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from crc.settings import Settings
+
+pytestmark = pytest.mark.devserver
+
+START_TIMEOUT_S = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _start(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli", "dev"], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def _wait_for_banner(process: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if "Ctrl-C stops everything" in text:
+            return text
+        if process.poll() is not None:
+            pytest.fail(f"crc dev exited with {process.returncode}:\n{text}")
+        time.sleep(0.5)
+    process.kill()
+    pytest.fail(f"crc dev did not come up in {START_TIMEOUT_S} s:\n{log.read_text(errors='replace')}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+def _token(web_port: int, username: str, password: str) -> str:
+    form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    url = f"http://127.0.0.1:{web_port}/api/v1/auth/token"
+    with urllib.request.urlopen(url, data=form, timeout=5) as response:
+        return str(json.load(response)["access_token"])
+
+
+def test_dev_stack_starts_answers_stops_and_keeps_its_data(tmp_path: Path) -> None:
+    ports = {"temporal": _free_port(), "ui": _free_port(), "web": _free_port()}
+    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
+    env |= {
+        "CRC_DATA_DIR": str(tmp_path / "var"),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
+        "CRC_TEMPORAL_UI_PORT": str(ports["ui"]),
+        "CRC_WEB_PORT": str(ports["web"]),
+        "CRC_DEMO_PASSWORD": "stack-demo",
+    }
+    project = Path(__file__).resolve().parent.parent
+
+    first = _start(env, project, tmp_path / "first.log")
+    try:
+        banner = _wait_for_banner(first, tmp_path / "first.log")
+        assert "Demo data seeded" in banner
+        assert f"http://127.0.0.1:{ports['web']}/docs" in banner
+        assert f"http://127.0.0.1:{ports['ui']}" in banner
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['web']}/healthz", timeout=5) as health:
+            assert health.status == 200
+        assert _token(ports["web"], "member", "stack-demo")
+    finally:
+        status = _stop(first)
+    assert status == 0, (tmp_path / "first.log").read_text()
+    assert "Stopped." in (tmp_path / "first.log").read_text()
+    assert not any(_port_open(port) for port in ports.values())
+    assert (tmp_path / "var" / "crc.db").is_file()
+    assert (tmp_path / "var" / "temporal.db").is_file()
+
+    second = _start(env, project, tmp_path / "second.log")
+    try:
+        banner = _wait_for_banner(second, tmp_path / "second.log")
+        assert "demo seed skipped" in banner
+        assert _token(ports["web"], "admin", "stack-demo")
+    finally:
+        assert _stop(second) == 0
