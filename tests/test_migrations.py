@@ -6,6 +6,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
+import crc.lifecycle_tables  # registers the lifecycle tables on SQLModel.metadata
 import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 from crc.db import create_sync_engine
 from migrations import alembic_config, downgrade, upgrade
