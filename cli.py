@@ -17,11 +17,15 @@ from types import FrameType
 import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from crc.roles import Role
 from crc.settings import Settings, get_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# No locals in tracebacks: they would print DATABASE_URL passwords and the secret key.
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_show_locals=False
+)
 
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
@@ -45,7 +49,13 @@ def _migrate(settings: Settings) -> None:
     from migrations import upgrade  # alembic is only needed here
 
     settings.CRC_DATA_DIR.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
+    try:
+        upgrade(settings.database_url)
+    except OperationalError as exc:
+        typer.secho(
+            f"Cannot reach the database {_shown_url(settings.database_url)}: {exc.orig}", fg="red", err=True
+        )
+        raise typer.Exit(1) from exc
     typer.echo(f"Database {_shown_url(settings.database_url)} is at the latest revision.")
 
 

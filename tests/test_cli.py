@@ -93,6 +93,14 @@ def test_migrate_in_production_with_a_secret(data_dir: Path, monkeypatch: pytest
     assert _count(data_dir / "crc.db", "member") == 0
 
 
+def test_an_unreachable_database_is_reported(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://crc:hunter2@127.0.0.1:1/crc?connect_timeout=2")
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 1
+    assert "Cannot reach the database postgresql://crc:***@127.0.0.1:1/crc" in result.output
+    assert "hunter2" not in result.output
+
+
 @pytest.mark.parametrize(
     ("address", "expected"),
     [
