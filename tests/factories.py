@@ -11,7 +11,7 @@ from crc.db import session_factory
 from crc.domain import ClearanceLevel, Component, ThreatLevel
 from crc.names import deployment_workflow_id
 from crc.stages import Stage
-from crc.tables import Deployment, Member, Post, utcnow
+from crc.tables import Certificate, Course, CourseSession, Deployment, Member, Post, StockItem, utcnow
 from crc.types import ApprovalPolicy, DeploymentRequest
 
 DAY = 86400.0
@@ -119,4 +119,79 @@ async def requested_deployment(
         justification="Court reform programme needs an adviser",
         requested_by=requested_by,
         approval=approval or policy(),
+    )
+
+
+# --- Lifecycle activities: courses, sessions, stock and bare deployment rows -------------------
+
+
+def course(code: str, **overrides: Any) -> Course:
+    """A course of `code`: five days, certificate valid 60 months, unless told otherwise."""
+    fields: dict[str, Any] = {"code": code, "title": f"Course {code}", "days": 5, "validity_months": 60}
+    fields.update(overrides)
+    return Course(**fields)
+
+
+def course_session(
+    course_code: str, starts_on: date, *, days: int = 5, seats: int = 10, **overrides: Any
+) -> CourseSession:
+    """A session of a course starting on `starts_on`, `days` long, with free seats."""
+    fields: dict[str, Any] = {
+        "course_code": course_code,
+        "location": "Foreign Service Institute, Arlington, VA",
+        "starts_on": starts_on,
+        "ends_on": starts_on + timedelta(days=days - 1),
+        "seats": seats,
+        "seats_taken": 0,
+    }
+    fields.update(overrides)
+    return CourseSession(**fields)
+
+
+def stock_item(sku: str, quantity: int, *, depot: str = "Washington, DC", **overrides: Any) -> StockItem:
+    """`quantity` of one SKU held at a depot."""
+    fields: dict[str, Any] = {"depot": depot, "sku": sku, "name": f"Item {sku}", "quantity": quantity}
+    fields.update(overrides)
+    return StockItem(**fields)
+
+
+async def deployment_rows(
+    engine: AsyncEngine,
+    count: int,
+    *,
+    member_id: int,
+    post_code: str,
+    start: date | None = None,
+    duration_days: int = 90,
+    stage: Stage = Stage.APPROVAL,
+    **overrides: Any,
+) -> list[str]:
+    """`count` deployment read-model rows of one member at one post; their ids."""
+    start = start or date.today() + timedelta(days=45)
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    fields: dict[str, Any] = {
+        "member_id": member_id,
+        "post_code": post_code,
+        "sector": "rule_of_law",
+        "role_title": "Rule of law adviser",
+        "start_date": start,
+        "end_date": start + timedelta(days=duration_days - 1),
+        "duration_days": duration_days,
+        "justification": "Court reform programme needs an adviser",
+        "stage": stage.value,
+        "status": "",
+        "requested_by": "req.user",
+    }
+    fields.update(overrides)
+    await add(
+        engine,
+        *(Deployment(id=i, workflow_id=deployment_workflow_id(i), **fields) for i in ids),
+    )
+    return ids
+
+
+def certificate(member_id: int, course_code: str, issued_on: date, expires_on: date | None) -> Certificate:
+    """A member's certificate for a course."""
+    return Certificate(
+        member_id=member_id, course_code=course_code, issued_on=issued_on, expires_on=expires_on
     )
