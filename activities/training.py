@@ -1,0 +1,253 @@
+"""Training: the courses a member still needs, seats in sessions, results and certificates."""
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.read_model import ERR_MISSING_ROW
+from activities.rows import require
+from crc.dates import add_months
+from crc.db import is_unique_violation, session_factory
+from crc.domain import COURSE_FACT, COURSE_ORIENTATION, FACT_REQUIRED_AFTER_DAYS, briefing_course_code
+from crc.lifecycle import (
+    CourseSeat,
+    EnrolmentStatus,
+    EnrolRequest,
+    EnrolResult,
+    RecordCertificate,
+    ReleaseSeats,
+    TrainingPlan,
+    TrainingPlanRequest,
+)
+from crc.lifecycle_tables import Enrolment
+from crc.tables import Certificate, Course, CourseSession, utcnow
+
+# Named, non-retryable: a result other than passed or failed is a caller's mistake.
+ERR_INVALID_RESULT = "InvalidEnrolmentResult"
+RESULTS = frozenset({"passed", "failed"})
+
+
+def needed_courses(certificates: list[Certificate], request: TrainingPlanRequest) -> list[str]:
+    """Orientation if never taken, FACT for long stays unless a valid one covers the end date,
+    and always the post's briefing; in the order they should be taken."""
+    held = {c.course_code for c in certificates}
+    fact_covers_end = any(
+        c.course_code == COURSE_FACT and (c.expires_on is None or c.expires_on >= request.end_date)
+        for c in certificates
+    )
+    courses = []
+    if COURSE_ORIENTATION not in held:
+        courses.append(COURSE_ORIENTATION)
+    if request.duration_days >= FACT_REQUIRED_AFTER_DAYS and not fact_covers_end:
+        courses.append(COURSE_FACT)
+    courses.append(briefing_course_code(request.post_code))
+    return courses
+
+
+def _seat(session: CourseSession, course: Course) -> CourseSeat:
+    assert session.id is not None
+    return CourseSeat(
+        session_id=session.id,
+        course_code=course.code,
+        course_title=course.title,
+        starts_on=session.starts_on,
+        ends_on=session.ends_on,
+        location=session.location,
+    )
+
+
+def _open_sessions(course_code: str, earliest_start: date) -> SelectOfScalar[int | None]:
+    """Ids of the course's sessions with a free seat from `earliest_start`, earliest first."""
+    return (
+        select(col(CourseSession.id))
+        .where(
+            col(CourseSession.course_code) == course_code,
+            col(CourseSession.starts_on) >= earliest_start,
+            col(CourseSession.seats_taken) < col(CourseSession.seats),
+        )
+        .order_by(col(CourseSession.starts_on), col(CourseSession.id))
+    )
+
+
+class TrainingActivities:
+    """Course planning, enrolment and results, owned by one database engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+
+    @activity.defn(name="plan_training")
+    async def plan_training(self, request: TrainingPlanRequest) -> TrainingPlan:
+        """The courses the member still needs for this deployment, from their certificates."""
+        async with self._sessions() as session:
+            held = select(Certificate).where(Certificate.member_id == request.member_id)
+            certificates = list((await session.exec(held)).all())
+        return TrainingPlan(courses=needed_courses(certificates, request))
+
+    async def _enrolled_seat(self, session: AsyncSession, request: EnrolRequest) -> CourseSeat | None:
+        enrolment = (
+            await session.exec(
+                select(Enrolment).where(
+                    Enrolment.deployment_id == request.deployment_id,
+                    Enrolment.course_code == request.course_code,
+                    Enrolment.attempt == request.attempt,
+                )
+            )
+        ).first()
+        if enrolment is None:
+            return None
+        course_session = await require(session, CourseSession, enrolment.session_id)
+        course = await require(session, Course, enrolment.course_code)
+        return _seat(course_session, course)
+
+    async def _earliest_available(self, session: AsyncSession, request: EnrolRequest) -> CourseSeat | None:
+        first_open = _open_sessions(request.course_code, request.earliest_start).limit(1)
+        session_id = (await session.exec(first_open)).first()
+        if session_id is None:
+            return None
+        course = await require(session, Course, request.course_code)
+        return _seat(await require(session, CourseSession, session_id), course)
+
+    @activity.defn(name="enrol")
+    async def enrol(self, request: EnrolRequest) -> EnrolResult:
+        """Take a seat in the earliest session that fits; the same request again gets the same seat."""
+        async with self._sessions() as session:
+            seat = await self._enrolled_seat(session, request)
+            if seat is not None:
+                return EnrolResult(seat=seat)
+            course = await require(session, Course, request.course_code)
+            candidates = _open_sessions(request.course_code, request.earliest_start)
+            if request.must_end_before is not None:
+                candidates = candidates.where(col(CourseSession.ends_on) < request.must_end_before)
+            session_ids = (await session.exec(candidates)).all()
+            try:
+                for session_id in session_ids:
+                    assert session_id is not None
+                    # The seat is taken only if one is still free when the row is written: two
+                    # enrolments racing for the last seat cannot both succeed (PostgreSQL
+                    # re-checks the condition after the row lock, SQLite has one writer).
+                    taken = await session.exec(
+                        sa.update(CourseSession)
+                        .where(
+                            col(CourseSession.id) == session_id,
+                            col(CourseSession.seats_taken) < col(CourseSession.seats),
+                        )
+                        .values(seats_taken=col(CourseSession.seats_taken) + 1)
+                        .execution_options(synchronize_session=False)
+                    )
+                    if taken.rowcount != 1:
+                        continue
+                    session.add(
+                        Enrolment(
+                            deployment_id=request.deployment_id,
+                            course_code=request.course_code,
+                            attempt=request.attempt,
+                            session_id=session_id,
+                        )
+                    )
+                    await session.commit()
+                    return EnrolResult(seat=_seat(await require(session, CourseSession, session_id), course))
+                await session.rollback()
+            except sa.exc.IntegrityError as exc:
+                # Another run of this activity enrolled first: its seat stands, ours is undone.
+                await session.rollback()
+                if not is_unique_violation(exc):
+                    raise
+                seat = await self._enrolled_seat(session, request)
+                if seat is None:
+                    raise
+                return EnrolResult(seat=seat)
+            return EnrolResult(earliest_available=await self._earliest_available(session, request))
+
+    @activity.defn(name="release_seats")
+    async def release_seats(self, request: ReleaseSeats) -> int:
+        """Give back the deployment's seats (compensation); returns how many this call released."""
+        released = 0
+        async with self._sessions.begin() as session:
+            enrolments = (
+                await session.exec(
+                    select(Enrolment).where(
+                        Enrolment.deployment_id == request.deployment_id, Enrolment.status == "enrolled"
+                    )
+                )
+            ).all()
+            for enrolment in enrolments:
+                changed = await session.exec(
+                    sa.update(Enrolment)
+                    .where(col(Enrolment.id) == enrolment.id, col(Enrolment.status) == "enrolled")
+                    .values(status="released", updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+                if changed.rowcount != 1:
+                    continue  # released by a concurrent run
+                await session.exec(
+                    sa.update(CourseSession)
+                    .where(col(CourseSession.id) == enrolment.session_id, col(CourseSession.seats_taken) > 0)
+                    .values(seats_taken=col(CourseSession.seats_taken) - 1)
+                    .execution_options(synchronize_session=False)
+                )
+                released += 1
+        return released
+
+    @activity.defn(name="mark_enrolment")
+    async def mark_enrolment(self, result: EnrolmentStatus) -> None:
+        """Record Training's result (passed or failed) on the enrolment."""
+        if result.status not in RESULTS:
+            raise ApplicationError(
+                f"enrolment result must be one of {sorted(RESULTS)}, not {result.status!r}",
+                type=ERR_INVALID_RESULT,
+                non_retryable=True,
+            )
+        async with self._sessions.begin() as session:
+            enrolment = (
+                await session.exec(
+                    select(Enrolment).where(
+                        Enrolment.deployment_id == result.deployment_id,
+                        Enrolment.course_code == result.course_code,
+                        Enrolment.attempt == result.attempt,
+                    )
+                )
+            ).first()
+            if enrolment is None:
+                raise ApplicationError(
+                    f"{result.deployment_id} has no enrolment in {result.course_code} #{result.attempt}",
+                    type=ERR_MISSING_ROW,
+                    non_retryable=True,
+                )
+            enrolment.status = result.status
+            enrolment.updated_at = utcnow()
+
+    @activity.defn(name="record_certificate")
+    async def record_certificate(self, passed: RecordCertificate) -> None:
+        """Add the member's certificate for a passed course, or refresh an older one."""
+        async with self._sessions.begin() as session:
+            course = await require(session, Course, passed.course_code)
+            expires_on = (
+                add_months(passed.passed_on, course.validity_months)
+                if course.validity_months is not None
+                else None
+            )
+            latest = (
+                await session.exec(
+                    select(Certificate)
+                    .where(Certificate.member_id == passed.member_id, Certificate.course_code == course.code)
+                    .order_by(col(Certificate.issued_on).desc())
+                )
+            ).first()
+            if latest is None:
+                session.add(
+                    Certificate(
+                        member_id=passed.member_id,
+                        course_code=course.code,
+                        issued_on=passed.passed_on,
+                        expires_on=expires_on,
+                    )
+                )
+            elif latest.issued_on < passed.passed_on:
+                latest.issued_on = passed.passed_on
+                latest.expires_on = expires_on
