@@ -1,0 +1,143 @@
+"""Equipping: reserve the kit a post needs from depot stock, and take it back afterwards."""
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from activities.rows import require
+from crc.db import is_unique_violation, session_factory
+from crc.domain import SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT, ThreatLevel
+from crc.lifecycle import KitLine, KitRequest, KitResult, ReturnKit
+from crc.lifecycle_tables import KitReservation
+from crc.tables import Post, StockItem, utcnow
+
+# Posts at these threat levels need ballistic protection.
+BALLISTIC_THREATS = frozenset({ThreatLevel.HIGH, ThreatLevel.CRITICAL})
+
+
+def kit_for(post: Post) -> dict[str, int]:
+    """SKU and quantity one member needs at this post: individual kit, plus vest and helmet
+    where the threat is high or critical."""
+    kit = {SKU_INDIVIDUAL_KIT: 1}
+    if post.threat_level in BALLISTIC_THREATS:
+        kit |= {SKU_BALLISTIC_VEST: 1, SKU_HELMET: 1}
+    return kit
+
+
+def _line(reservation: KitReservation) -> KitLine:
+    return KitLine(
+        sku=reservation.sku, name=reservation.name, depot=reservation.depot, quantity=reservation.quantity
+    )
+
+
+async def _reservations(session: AsyncSession, deployment_id: str) -> list[KitReservation]:
+    query = (
+        select(KitReservation)
+        .where(KitReservation.deployment_id == deployment_id)
+        .order_by(col(KitReservation.sku))
+        .execution_options(populate_existing=True)  # read statuses as just written
+    )
+    return list((await session.exec(query)).all())
+
+
+async def _take(session: AsyncSession, sku: str, quantity: int) -> StockItem | None:
+    """Take `quantity` of a SKU from the depot holding most of it; None if no depot has enough."""
+    depots = await session.exec(
+        select(StockItem)
+        .where(StockItem.sku == sku, StockItem.quantity >= quantity)
+        .order_by(col(StockItem.quantity).desc(), col(StockItem.depot))
+    )
+    for item in depots.all():
+        # Decrement only while enough is left at the moment the row is written, so concurrent
+        # reservations can never drive stock below zero (the CHECK constraint is the last guard).
+        taken = await session.exec(
+            sa.update(StockItem)
+            .where(col(StockItem.id) == item.id, col(StockItem.quantity) >= quantity)
+            .values(quantity=col(StockItem.quantity) - quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:
+            return item
+    return None
+
+
+class EquippingActivities:
+    """Kit reservations against depot stock, owned by one database engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+
+    @activity.defn(name="reserve_kit")
+    async def reserve_kit(self, request: KitRequest) -> KitResult:
+        """Reserve all the kit the post needs or none of it; a retry gets the same reservation."""
+        async with self._sessions() as session:
+            existing = await _reservations(session, request.deployment_id)
+            if existing:
+                return KitResult(reserved=True, lines=[_line(r) for r in existing])
+            post = await require(session, Post, request.post_code)
+            short: list[str] = []
+            lines: list[KitLine] = []
+            try:
+                # SKUs in a fixed order, so concurrent reservations lock stock rows in one order.
+                for sku, quantity in sorted(kit_for(post).items()):
+                    item = await _take(session, sku, quantity)
+                    if item is None:
+                        short.append(sku)
+                        continue
+                    lines.append(KitLine(sku=sku, name=item.name, depot=item.depot, quantity=quantity))
+                if short:
+                    await session.rollback()
+                    return KitResult(reserved=False, short=short)
+                session.add_all(
+                    KitReservation(deployment_id=request.deployment_id, **line.model_dump()) for line in lines
+                )
+                await session.commit()
+            except sa.exc.IntegrityError as exc:
+                # Another run of this activity reserved first: keep its kit, put ours back.
+                await session.rollback()
+                if not is_unique_violation(exc):
+                    raise
+                existing = await _reservations(session, request.deployment_id)
+                if not existing:
+                    raise
+                return KitResult(reserved=True, lines=[_line(r) for r in existing])
+            return KitResult(reserved=True, lines=lines)
+
+    @activity.defn(name="return_kit")
+    async def return_kit(self, request: ReturnKit) -> list[KitLine]:
+        """Put reserved kit back in stock, recording missing SKUs as missing; returns the lines
+        back in stock (the same on a retry)."""
+        async with self._sessions.begin() as session:
+            for reservation in await _reservations(session, request.deployment_id):
+                status = "missing" if reservation.sku in request.missing_skus else "returned"
+                changed = await session.exec(
+                    sa.update(KitReservation)
+                    .where(col(KitReservation.id) == reservation.id, col(KitReservation.status) == "reserved")
+                    .values(status=status, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+                if changed.rowcount != 1 or status == "missing":
+                    continue
+                await self._restock(session, reservation)
+            returned = await _reservations(session, request.deployment_id)
+            return [_line(r) for r in returned if r.status == "returned"]
+
+    async def _restock(self, session: AsyncSession, reservation: KitReservation) -> None:
+        restocked = await session.exec(
+            sa.update(StockItem)
+            .where(col(StockItem.depot) == reservation.depot, col(StockItem.sku) == reservation.sku)
+            .values(quantity=col(StockItem.quantity) + reservation.quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if restocked.rowcount == 0:
+            # The depot no longer lists the SKU: list it again rather than lose the kit.
+            session.add(
+                StockItem(
+                    depot=reservation.depot,
+                    sku=reservation.sku,
+                    name=reservation.name,
+                    quantity=reservation.quantity,
+                )
+            )
