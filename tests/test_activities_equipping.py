@@ -256,3 +256,21 @@ async def test_fifty_high_threat_reservations_stop_at_the_scarcest_sku(racing_en
 async def _all_reservations(engine: AsyncEngine) -> list[KitReservation]:
     async with session_factory(engine)() as session:
         return list((await session.exec(select(KitReservation))).all())
+
+
+async def test_the_same_reservation_racing_itself_takes_one_kit(racing_engine: AsyncEngine) -> None:
+    engine = racing_engine
+    [deployment_id] = await _deployments(engine, ThreatLevel.HIGH)
+    await add(engine, *_full_stock())
+
+    results = await _race(engine, [deployment_id] * 8)
+
+    assert all(r == results[0] for r in results)
+    assert results[0].reserved is True
+    assert await _stock(engine) == {
+        (DC, SKU_INDIVIDUAL_KIT): 5,
+        (FRANKFURT, SKU_INDIVIDUAL_KIT): 6,
+        (DC, SKU_BALLISTIC_VEST): 4,
+        (DC, SKU_HELMET): 4,
+    }
+    assert len(await _all_reservations(engine)) == 3

@@ -352,3 +352,17 @@ async def test_fifty_enrolments_at_once_fill_twenty_seats_exactly(racing_engine:
         enrolments = (await session.exec(select(Enrolment))).all()
     per_session = {s.session_id: sum(e.session_id == s.session_id for e in enrolments) for s in seated}
     assert sorted(per_session.values()) == [10, 10]
+
+
+async def test_the_same_enrolment_racing_itself_takes_one_seat(racing_engine: AsyncEngine) -> None:
+    engine = racing_engine
+    deployment_id = await _training_setup(engine, course_session(COURSE_FACT, MONDAY, seats=10))
+    acts = TrainingActivities(engine)
+    env = ActivityEnvironment()
+
+    results = await asyncio.gather(*(env.run(acts.enrol, _enrol(deployment_id, None)) for _ in range(8)))
+
+    assert all(r == results[0] for r in results)
+    assert results[0].seat is not None and results[0].seat.starts_on == MONDAY
+    assert await _seats_taken(engine) == {MONDAY: 1}
+    assert await _enrolment_statuses(engine) == [(COURSE_FACT, 1, "enrolled")]
