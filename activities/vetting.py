@@ -32,9 +32,13 @@ def _label(level: ClearanceLevel) -> str:
 def clearance_problem(member: Member, post: Post, end_date: date) -> str | None:
     """Why the member's security clearance does not meet the post's requirement, or None."""
     required = ClearanceLevel(post.clearance_required)
-    held = ClearanceLevel(member.clearance_level)
     if required == ClearanceLevel.NONE:
         return None
+    if member.clearance_level not in set(ClearanceLevel):
+        return f"Security clearance level {member.clearance_level!r} is not a known level"
+    held = ClearanceLevel(member.clearance_level)
+    if held == ClearanceLevel.NONE:
+        return f"No security clearance; post {post.code} requires {_label(required)}"
     if held.rank < required.rank:
         return f"Security clearance is {_label(held)}; post {post.code} requires {_label(required)}"
     if member.clearance_expires is None:

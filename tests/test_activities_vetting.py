@@ -198,3 +198,25 @@ async def test_record_renewal_sets_the_members_expiry(
         f: date(2029, 6, 30) if f == field else date(2026, 1, 1)
         for f in ("clearance_expires", "medical_expires", "passport_expires")
     }
+
+
+async def test_no_clearance_fails_for_security(engine: AsyncEngine) -> None:
+    report = await _vet(engine, clearance_level=ClearanceLevel.NONE.value, clearance_expires=None)
+    assert report.failures == [
+        VettingFailure(
+            check=VettingCheck.CLEARANCE,
+            role="security",
+            reason="No security clearance; post JUB requires secret",
+        )
+    ]
+
+
+async def test_an_unknown_clearance_level_fails_rather_than_erring(engine: AsyncEngine) -> None:
+    report = await _vet(engine, clearance_level="cosmic")
+    assert report.failures == [
+        VettingFailure(
+            check=VettingCheck.CLEARANCE,
+            role="security",
+            reason="Security clearance level 'cosmic' is not a known level",
+        )
+    ]
