@@ -9,7 +9,12 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.closeout import CloseOutActivities
+from activities.equipping import EquippingActivities
 from activities.read_model import ReadModelActivities
+from activities.training import TrainingActivities
+from activities.travel import TravelActivities, TravelProvider
+from activities.vetting import VettingActivities
 from crc.db import create_engine
 from crc.settings import Settings, get_settings
 from workflows.deployment import DeploymentWorkflow
@@ -17,20 +22,44 @@ from workflows.deployment import DeploymentWorkflow
 log = logging.getLogger("crc.worker")
 
 
-def build_worker(client: Client, engine: AsyncEngine, *, task_queue: str) -> Worker:
+def build_worker(
+    client: Client, engine: AsyncEngine, *, task_queue: str, travel_provider: TravelProvider | None = None
+) -> Worker:
     """A worker with the explicit list of workflows and activities, sharing one engine."""
     read_model = ReadModelActivities(engine)
+    vetting = VettingActivities(engine)
+    training = TrainingActivities(engine)
+    equipping = EquippingActivities(engine)
+    travel = TravelActivities(engine, travel_provider)
+    close_out = CloseOutActivities(engine)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[DeploymentWorkflow],
         activities=[
             read_model.record_stage,
+            read_model.append_event,
             read_model.open_tasks,
             read_model.complete_task,
             read_model.close_tasks,
             read_model.notify_role,
             read_model.estimate_cost,
+            read_model.load_post,
+            vetting.vet_member,
+            vetting.record_renewal,
+            training.plan_training,
+            training.enrol,
+            training.release_seats,
+            training.mark_enrolment,
+            training.record_certificate,
+            equipping.reserve_kit,
+            equipping.return_kit,
+            travel.book_travel,
+            travel.cancel_travel,
+            travel.record_country_clearance,
+            travel.issue_travel_orders,
+            travel.record_check_in,
+            close_out.close_out,
         ],
     )
 

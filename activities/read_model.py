@@ -13,19 +13,19 @@ from temporalio.exceptions import ApplicationError
 
 from crc.costs import CostEstimate, estimate_cost
 from crc.db import session_factory
-from crc.tables import Deployment, Event, Member, Notification, Post, Task
+from crc.names import ERR_MISSING_ROW
+from crc.tables import Deployment, Event, Member, Notification, Post, Task, utcnow
 from crc.types import (
     CloseTasks,
     CompleteTask,
     CostRequest,
+    EventAppend,
     EventRecord,
     NotifyRole,
     OpenTasks,
+    PostRules,
     StageChange,
 )
-
-# Named, non-retryable: retrying cannot make a missing row appear.
-ERR_MISSING_ROW = "MissingRow"
 
 
 async def _insert_ignoring_duplicates(
@@ -55,14 +55,15 @@ async def _append_event(session: AsyncSession, deployment_id: str, event: EventR
     await _insert_ignoring_duplicates(session, Event, [row], "key")
 
 
+def missing_row(what: str) -> ApplicationError:
+    """The error for a row the workflow expects but the database lacks: retrying won't help."""
+    return ApplicationError(f"{what} not found", type=ERR_MISSING_ROW, non_retryable=True)
+
+
 async def _deployment(session: AsyncSession, deployment_id: str) -> Deployment:
     row = await session.get(Deployment, deployment_id)
     if row is None:
-        raise ApplicationError(
-            f"deployment {deployment_id} has no read-model row",
-            type=ERR_MISSING_ROW,
-            non_retryable=True,
-        )
+        raise missing_row(f"deployment {deployment_id}")
     return row
 
 
@@ -79,7 +80,7 @@ class ReadModelActivities:
             row = await _deployment(session, change.deployment_id)
             row.stage = change.stage.value
             row.status = change.status
-            row.updated_at = change.event.at
+            row.updated_at = change.event.at if change.event else utcnow()
             if change.amendment is not None:
                 for field in (
                     "start_date",
@@ -96,7 +97,14 @@ class ReadModelActivities:
                 row.end_date = change.end_date
             if change.revision is not None:
                 row.revision = change.revision
-            await _append_event(session, change.deployment_id, change.event)
+            if change.event is not None:
+                await _append_event(session, change.deployment_id, change.event)
+
+    @activity.defn(name="append_event")
+    async def append_event(self, request: EventAppend) -> None:
+        """Append an event to the audit log (idempotent by its key)."""
+        async with self._sessions.begin() as session:
+            await _append_event(session, request.deployment_id, request.event)
 
     @activity.defn(name="open_tasks")
     async def open_tasks(self, request: OpenTasks) -> None:
@@ -183,11 +191,7 @@ class ReadModelActivities:
             post = await session.get(Post, request.post_code)
             member = await session.get(Member, request.member_id)
             if post is None or member is None:
-                raise ApplicationError(
-                    f"post {request.post_code} or member {request.member_id} not found",
-                    type=ERR_MISSING_ROW,
-                    non_retryable=True,
-                )
+                raise missing_row(f"post {request.post_code} or member {request.member_id}")
             estimate = estimate_cost(
                 days=request.duration_days,
                 per_diem_usd=post.per_diem_usd,
@@ -198,3 +202,18 @@ class ReadModelActivities:
             row = await _deployment(session, request.deployment_id)
             row.cost_estimate_usd = estimate.total_usd
             return estimate
+
+    @activity.defn(name="load_post")
+    async def load_post(self, post_code: str) -> PostRules:
+        """The receiving post's rules the workflow acts on (threat level, clearance lead time)."""
+        async with self._sessions() as session:
+            post = await session.get(Post, post_code)
+            if post is None:
+                raise missing_row(f"post {post_code}")
+            return PostRules(
+                code=post.code,
+                country=post.country,
+                city=post.city,
+                threat_level=post.threat_level,
+                clearance_lead_days=post.clearance_lead_days,
+            )

@@ -7,6 +7,9 @@ WORKFLOW_NAME = "DeploymentWorkflow"
 # Updates (decisions that need an answer), signals and queries of DeploymentWorkflow.
 UPDATE_DECIDE = "decide"
 UPDATE_AMEND = "amend"
+UPDATE_CANCEL = "cancel"
+UPDATE_CHECK_IN = "check_in"
+UPDATE_EXTEND = "request_extension"
 QUERY_STATUS = "status"
 
 # Fixed namespace so task ids derived inside the workflow are the same on every replay.
@@ -22,6 +25,7 @@ def task_id(deployment_id: str, key: str) -> str:
     """A stable task id from the deployment and a key unique within it (deterministic)."""
     return str(uuid.uuid5(_TASK_NAMESPACE, f"{deployment_id}/{key}"))
 
+
 # ApplicationError types the workflow raises to refuse a message; the web maps them to HTTP.
 ERR_UNKNOWN_TASK = "UnknownTask"  # 404
 ERR_TASK_NOT_OPEN = "TaskNotOpen"  # 409
@@ -31,3 +35,6 @@ ERR_UNKNOWN_OUTCOME = "UnknownOutcome"  # 422
 ERR_INVALID_DATA = "InvalidData"  # 422
 ERR_NOT_AMENDABLE = "NotAmendable"  # 409
 ERR_NOT_REQUESTER = "NotRequester"  # 403
+ERR_NOT_NOW = "NotNow"  # 409: the deployment is not at a stage where this can happen
+ERR_NOT_ALLOWED = "NotAllowed"  # 403: the caller may not do this to this deployment
+ERR_MISSING_ROW = "MissingRow"  # an activity found no row where one must exist; retrying won't help

@@ -33,9 +33,7 @@ LIFECYCLE: tuple[Stage, ...] = (
     Stage.COMPLETED,
 )
 
-TERMINAL: frozenset[Stage] = frozenset(
-    {Stage.COMPLETED, Stage.REJECTED, Stage.EXPIRED, Stage.CANCELLED}
-)
+TERMINAL: frozenset[Stage] = frozenset({Stage.COMPLETED, Stage.REJECTED, Stage.EXPIRED, Stage.CANCELLED})
 
 # Stages whose deployments hold the member's dates (an overlapping request is refused).
 HOLDS_MEMBER: frozenset[Stage] = frozenset(Stage) - {Stage.REJECTED, Stage.EXPIRED, Stage.CANCELLED}

@@ -21,6 +21,19 @@ class ApprovalPolicy(BaseModel):
     expire_after_due_multiple: float = 2.0
 
 
+class LifecyclePolicy(BaseModel):
+    """Timers after approval, fixed when the workflow starts (from settings)."""
+
+    check_in_every_seconds: float = 7 * 86400
+    # A missed check-in is flagged this long after it was due.
+    check_in_grace_seconds: float = 86400
+    # Out-of-stock kit is retried after this long, doubling up to the maximum.
+    restock_retry_seconds: float = 3600
+    restock_retry_max_seconds: float = 86400
+    # Continue-as-new once the history holds this many events (keeps year-long stays small).
+    history_limit: int = 2000
+
+
 class DeploymentRequest(BaseModel):
     """The input of DeploymentWorkflow: what was requested and by whom."""
 
@@ -38,6 +51,9 @@ class DeploymentRequest(BaseModel):
     urgent_justification: str | None = None
     requested_by: str
     approval: ApprovalPolicy
+    lifecycle: LifecyclePolicy = Field(default_factory=LifecyclePolicy)
+    # Set only by continue-as-new: the state the previous run handed over.
+    carried: "CarriedState | None" = None
 
 
 class Amendment(BaseModel):
@@ -60,8 +76,46 @@ class Decision(BaseModel):
     outcome: str
     user: str
     roles: list[str]
+    member_id: int | None = None  # the roster member the user is, for the member's own tasks
     comment: str | None = None
     data: dict[str, Any] | None = None
+
+
+class CancelRequest(BaseModel):
+    """Cancel before DEPLOYED (undo and end CANCELLED), or curtail once deployed (early return)."""
+
+    user: str
+    roles: list[str]
+    reason: str
+
+
+class CheckIn(BaseModel):
+    """A check-in by or for the deployed member; the first after booking is the arrival."""
+
+    user: str
+    roles: list[str]
+    member_id: int | None = None
+    status: str  # "ok" or "needs_help"
+    location: str = ""
+    note: str = ""
+
+
+class CheckInResult(BaseModel):
+    """What a check-in did."""
+
+    arrival: bool
+    stage: Stage
+    next_due_at: datetime | None = None
+
+
+class ExtensionRequest(BaseModel):
+    """Ask to stay longer; Planning and Resource Management must both approve."""
+
+    user: str
+    roles: list[str]
+    member_id: int | None = None
+    days: int
+    justification: str
 
 
 class TaskView(BaseModel):
@@ -78,6 +132,8 @@ class TaskView(BaseModel):
     outcome: str | None = None
     completed_by: str | None = None
     escalated: bool = False
+    # What the workflow needs to act on the answer (e.g. an extension's days); not shown.
+    context: dict[str, Any] = Field(default_factory=dict)
 
 
 class DecisionResult(BaseModel):
@@ -108,6 +164,27 @@ class DeploymentStatus(BaseModel):
     open_tasks: list[TaskView]
     timeline: list[TimelineEntry]
     cost_estimate_usd: Decimal | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    arrived_on: date | None = None
+
+
+class CarriedState(BaseModel):
+    """Everything a run hands to the next one when it continues as new."""
+
+    stage: Stage
+    status: str
+    revision: int
+    cost: Decimal | None = None
+    tasks: list[TaskView] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    event_seq: int
+    compensations: list[str] = Field(default_factory=list)
+    arrived_on: date | None = None
+    end_date: date
+    last_check_in_at: datetime | None = None
+    alert_seq: int = 0
+    extension_seq: int = 0
 
 
 class DeploymentOutcome(BaseModel):
@@ -135,16 +212,23 @@ class EventRecord(BaseModel):
 
 
 class StageChange(BaseModel):
-    """Move the read-model to a stage, with the event that says why."""
+    """Move the read-model to a stage (or change its status), with the event that says why."""
 
     deployment_id: str
     stage: Stage
     status: str
-    event: EventRecord
+    event: EventRecord | None = None
     # Request fields after an amendment; None leaves the read-model's values.
     amendment: Amendment | None = None
     revision: int | None = None
     end_date: date | None = None
+
+
+class EventAppend(BaseModel):
+    """Append an event to the audit log and nothing else."""
+
+    deployment_id: str
+    event: EventRecord
 
 
 class OpenTasks(BaseModel):
@@ -196,3 +280,16 @@ class CostRequest(BaseModel):
     member_id: int
     post_code: str
     duration_days: int
+
+
+class PostRules(BaseModel):
+    """What the workflow needs to know of the receiving post."""
+
+    code: str
+    country: str
+    city: str
+    threat_level: str
+    clearance_lead_days: int
+
+
+DeploymentRequest.model_rebuild()

@@ -12,7 +12,7 @@ from crc.domain import ClearanceLevel, Component, ThreatLevel
 from crc.names import deployment_workflow_id
 from crc.stages import Stage
 from crc.tables import Certificate, Course, CourseSession, Deployment, Member, Post, StockItem, utcnow
-from crc.types import ApprovalPolicy, DeploymentRequest
+from crc.types import ApprovalPolicy, DeploymentRequest, LifecyclePolicy
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -77,9 +77,15 @@ async def requested_deployment(
     start_in_days: int = 45,
     duration_days: int = 90,
     approval: ApprovalPolicy | None = None,
+    lifecycle: LifecyclePolicy | None = None,
+    **member_overrides: Any,
 ) -> DeploymentRequest:
     """A member, a post and a REQUESTED deployment row; returns the workflow's input."""
-    m = member(component=component.value, agency="USAID" if component == Component.STANDBY else "State")
+    m = member(
+        component=component.value,
+        agency="USAID" if component == Component.STANDBY else "State",
+        **member_overrides,
+    )
     p = post(code=f"P{uuid.uuid4().hex[:6].upper()}")
     await add(engine, m, p)
     assert m.id is not None
@@ -119,6 +125,7 @@ async def requested_deployment(
         justification="Court reform programme needs an adviser",
         requested_by=requested_by,
         approval=approval or policy(),
+        lifecycle=lifecycle or LifecyclePolicy(),
     )
 
 

@@ -48,7 +48,10 @@ async def approve_all(handle: WorkflowHandle, tasks: dict[str, str]) -> None:
 async def test_all_offices_approve_moves_to_vetting(
     engine: AsyncEngine, temporal_client: Client, task_queue: str
 ) -> None:
-    request = await factories.requested_deployment(engine, duration_days=90)
+    # An expired medical clearance holds the deployment at VETTING once approved.
+    request = await factories.requested_deployment(
+        engine, duration_days=90, medical_expires=date.today() + timedelta(days=30)
+    )
     async with build_worker(temporal_client, engine, task_queue=task_queue):
         handle = await start(temporal_client, task_queue, request)
         tasks = await open_tasks_by_role(handle, 3)
@@ -60,20 +63,30 @@ async def test_all_offices_approve_moves_to_vetting(
         assert [r.stage for r in results] == [Stage.APPROVAL, Stage.APPROVAL, Stage.VETTING]
         assert results[-1].task.status == "completed"
 
+        await wait_until(handle, lambda s: s.status == "Waiting for vetting reviews")
         row = await deployment_row(engine, request.deployment_id)
-        assert (row.stage, row.status) == ("VETTING", "Waiting for vetting")
+        assert (row.stage, row.status) == ("VETTING", "Waiting for vetting reviews")
         # 90 days of $250 per diem; danger pay 35% and (after day 42) differential 30% of $300/day.
         assert row.cost_estimate_usd == Decimal("22500.00") + Decimal("9450.00") + Decimal("4320.00")
         kinds = [e.kind for e in await db_events(engine, request.deployment_id)]
-        assert kinds == ["requested", "approval_opened", "approved", "approved", "approved", "stage_changed"]
-        rows = await db_tasks(engine, request.deployment_id)
+        assert kinds == [
+            "requested",
+            "approval_opened",
+            "approved",
+            "approved",
+            "approved",
+            "stage_changed",
+            "tasks_opened",
+        ]
+        rows = [t for t in await db_tasks(engine, request.deployment_id) if t.kind == "approval"]
         assert sorted((t.role, t.status, t.outcome, t.completed_by) for t in rows) == [
             (role, "completed", "approve", f"{role}.officer") for role in sorted(OFFICES)
         ]
         assert rows[0].due_at is not None and rows[0].created_at is not None
         assert rows[0].due_at - rows[0].created_at == timedelta(hours=24)
         current = await status(handle)
-        assert current.stage == Stage.VETTING and current.open_tasks == []
+        assert current.stage == Stage.VETTING
+        assert [(t.kind, t.role) for t in current.open_tasks] == [("vetting_review", "medical")]
 
 
 async def test_standby_member_needs_home_agency_release(
@@ -119,7 +132,9 @@ async def test_any_office_rejecting_ends_the_request(
 async def test_request_changes_then_amend_then_approve(
     engine: AsyncEngine, temporal_client: Client, task_queue: str
 ) -> None:
-    request = await factories.requested_deployment(engine, duration_days=120)
+    request = await factories.requested_deployment(
+        engine, duration_days=120, medical_expires=date.today() + timedelta(days=30)
+    )
     async with build_worker(temporal_client, engine, task_queue=task_queue):
         handle = await start(temporal_client, task_queue, request)
         first = await open_tasks_by_role(handle, 3)

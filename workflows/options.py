@@ -6,13 +6,15 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.read_model import ERR_MISSING_ROW
+    from crc.lifecycle import ERR_BOOKING_REFUSED
+    from crc.names import ERR_MISSING_ROW
 
-# Read-model writes must land eventually: retry without limit, backing off to a minute.
-READ_MODEL_TIMEOUT = timedelta(seconds=30)
-READ_MODEL_RETRY = RetryPolicy(
+# Every activity is idempotent, and writes and compensations must land eventually: retry
+# without limit, backing off to a minute; only errors no retry can fix stop it.
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[ERR_MISSING_ROW],
+    non_retryable_error_types=[ERR_MISSING_ROW, ERR_BOOKING_REFUSED],
 )

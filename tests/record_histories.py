@@ -1,0 +1,122 @@
+"""Record DeploymentWorkflow histories for the replay test: `python -m tests.record_histories`.
+
+Run it after a deliberate change to the workflow's commands (guarded with workflow.patched) to
+add histories of the new code beside the old ones; never rewrite the old ones, since they stand
+for workflows already running in production.
+"""
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlmodel import SQLModel
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import crc.lifecycle_tables  # noqa: F401 - registers the lifecycle tables
+import crc.tables  # noqa: F401 - registers the tables
+from crc import names
+from crc.db import create_engine
+from crc.stages import Stage
+from crc.types import Amendment, DeploymentOutcome, LifecyclePolicy
+from tests import factories
+from tests.lifecycle_world import Driver, add_world
+from tests.workflow_helpers import amend, decide, start, wait_until
+from worker import build_worker
+
+HISTORIES = Path(__file__).parent / "histories"
+Scenario = Callable[[Driver, WorkflowEnvironment], Awaitable[None]]
+
+
+async def completed_with_early_return(d: Driver, env: WorkflowEnvironment) -> None:
+    await d.to_travel()
+    await d.arrive()
+    await env.sleep(timedelta(days=8, hours=1))
+    await d.complete("missed_check_in", "accounted_for")
+    await d.check_in()
+    await d.extend(10)
+    for task in await d.tasks("extension", 2):
+        await d.decide(task, "approve")
+    await d.cancel("Security deteriorated")
+    await d.complete("kit_return", "returned")
+    await d.complete("after_action_report", "done", data={"report": "Went well."})
+    await d.complete("medical_out_processing", "done")
+
+
+async def amended_then_cancelled_in_training(d: Driver, env: WorkflowEnvironment) -> None:
+    tasks = await d.tasks("approval", 3)
+    await decide(d.handle, tasks[0].id, "request_changes", user="p1", roles=[tasks[0].role])
+    await wait_until(d.handle, lambda s: s.status.startswith("Changes requested"))
+    await amend(d.handle, Amendment(user="req.user", duration_days=50, comment="Shorter"))
+    await d.approve_all()
+    await d.tasks("training_result", 2)
+    await d.cancel("Post closed")
+
+
+async def year_long_with_continue_as_new(d: Driver, env: WorkflowEnvironment) -> None:
+    await d.to_travel(courses=3)
+    await env.sleep(timedelta(days=45))
+    await d.arrive()
+    while await d.stage() == Stage.DEPLOYED:
+        await env.sleep(timedelta(days=7))
+        if await d.stage() == Stage.DEPLOYED:
+            await d.check_in()
+    await d.complete("kit_return", "missing")
+    await d.complete("after_action_report", "done", data={"report": "A long year."})
+    await d.complete("medical_out_processing", "done")
+
+
+SCENARIOS: dict[str, tuple[Scenario, int, LifecyclePolicy]] = {
+    "completed_with_early_return": (completed_with_early_return, 60, LifecyclePolicy()),
+    "amended_then_cancelled_in_training": (amended_then_cancelled_in_training, 60, LifecyclePolicy()),
+    "year_long_with_continue_as_new": (year_long_with_continue_as_new, 365, LifecyclePolicy(history_limit=400)),
+}
+
+
+async def record(name: str, scenario: Scenario, days: int, policy: LifecyclePolicy, folder: Path) -> None:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite:///{tmp}/crc.db")
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+        request = await factories.requested_deployment(engine, duration_days=days, lifecycle=policy)
+        await add_world(engine, request.post_code)
+        client: Client = env.client
+        async with build_worker(client, engine, task_queue=f"record-{name}"):
+            first = await start(client, f"record-{name}", request)
+            workflow_id = names.deployment_workflow_id(request.deployment_id)
+            handle = client.get_workflow_handle(workflow_id, result_type=DeploymentOutcome)
+            await scenario(Driver(handle=handle, request=request), env)
+            await handle.result()
+        # Follow the chain of runs that continue-as-new left behind.
+        run_id: str | None = first.first_execution_run_id
+        number = 0
+        while run_id:
+            number += 1
+            history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+            (folder / f"{date.today():%Y%m%d}_{name}_run{number}.json").write_text(history.to_json())
+            last = history.events[-1]
+            chained = last.workflow_execution_continued_as_new_event_attributes
+            run_id = chained.new_execution_run_id if last.HasField(
+                "workflow_execution_continued_as_new_event_attributes"
+            ) else None
+        await engine.dispose()
+    await env.shutdown()
+
+
+async def main() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    for name, (scenario, days, policy) in SCENARIOS.items():
+        await record(name, scenario, days, policy, HISTORIES)
+        print(f"recorded {name}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,523 @@
+"""The deployment lifecycle after approval, on the time-skipping server with the real activities."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from activities.travel import BookingRefused, DatabaseTravelProvider
+from crc import names
+from crc.db import session_factory
+from crc.domain import COURSE_FACT, SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT
+from crc.lifecycle import BookingRef, BookingRequest
+from crc.lifecycle_tables import Booking, CountryClearance, Document
+from crc.stages import Stage
+from crc.tables import Certificate, CourseSession, Deployment, Member, StockItem
+from crc.types import DeploymentOutcome, LifecyclePolicy
+from tests import factories
+from tests.lifecycle_world import (
+    STOCK,
+    Driver,
+    add_world,
+    enrolments,
+    kit,
+    seats_taken,
+    stock_levels,
+)
+from tests.workflow_helpers import db_events, db_notifications, refusal, start, status, wait_until
+from worker import build_worker
+
+FULL_STOCK = {SKU_INDIVIDUAL_KIT: STOCK, SKU_BALLISTIC_VEST: STOCK, SKU_HELMET: STOCK}
+ALL_SEATS_FREE = 0
+
+
+@dataclass
+class Run:
+    """One deployment under way: its driver, handle, and the test's environment."""
+
+    env: WorkflowEnvironment
+    engine: AsyncEngine
+    driver: Driver
+
+    @property
+    def handle(self) -> WorkflowHandle:
+        return self.driver.handle
+
+    @property
+    def deployment_id(self) -> str:
+        return self.driver.request.deployment_id
+
+    async def row(self) -> Deployment:
+        async with session_factory(self.engine)() as session:
+            row = await session.get(Deployment, self.deployment_id)
+            assert row is not None
+            return row
+
+    async def outcome(self) -> DeploymentOutcome:
+        return await self.handle.result()
+
+    async def kinds(self) -> list[str]:
+        return [e.kind for e in await db_events(self.engine, self.deployment_id)]
+
+
+class RefusesOnce(DatabaseTravelProvider):
+    """A provider that refuses the first outbound booking, then books as the default one does."""
+
+    refused = False
+
+    async def book(self, request: BookingRequest) -> BookingRef:
+        if request.direction == "outbound" and not RefusesOnce.refused:
+            RefusesOnce.refused = True
+            raise BookingRefused("no seats on the Nairobi connection")
+        return await super().book(request)
+
+
+async def _launch(
+    env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    task_queue: str,
+    *,
+    duration_days: int = 60,
+    start_in_days: int = 45,
+    lifecycle: LifecyclePolicy | None = None,
+    provider: DatabaseTravelProvider | None = None,
+    **member_overrides: Any,
+) -> AsyncIterator[Run]:
+    request = await factories.requested_deployment(
+        engine,
+        duration_days=duration_days,
+        start_in_days=start_in_days,
+        lifecycle=lifecycle,
+        **member_overrides,
+    )
+    await add_world(engine, request.post_code)
+    async with build_worker(env.client, engine, task_queue=task_queue, travel_provider=provider):
+        await start(env.client, task_queue, request)
+        # No run id: updates and the result follow the workflow across continue-as-new.
+        handle = env.client.get_workflow_handle(
+            names.deployment_workflow_id(request.deployment_id), result_type=DeploymentOutcome
+        )
+        yield Run(env=env, engine=engine, driver=Driver(handle=handle, request=request))
+
+
+@pytest.fixture
+async def run(temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str) -> AsyncIterator[Run]:
+    """A 60-day deployment (no FACT needed) of a cleared, untrained Active member, high-threat post."""
+    async for r in _launch(temporal_env, engine, task_queue):
+        yield r
+
+
+def is_subsequence(wanted: list[str], seen: list[str]) -> bool:
+    """True when `wanted` appears in `seen` in the same order, with anything in between."""
+    rest = iter(seen)
+    return all(kind in rest for kind in wanted)
+
+
+async def stay_until_end(r: Run) -> None:
+    """Check in weekly until the stay is over."""
+    while await r.driver.stage() == Stage.DEPLOYED:
+        await r.env.sleep(timedelta(days=7))
+        if await r.driver.stage() == Stage.DEPLOYED:
+            await r.driver.check_in()
+
+
+async def out_process(r: Run, *, kit_outcome: str = "returned", kit_data: dict | None = None) -> None:
+    await r.driver.complete("kit_return", kit_outcome, data=kit_data)
+    await r.driver.complete(
+        "after_action_report", "done", data={"report": "Courts reopened in two districts."}
+    )
+    await r.driver.complete("medical_out_processing", "done")
+
+
+async def test_full_lifecycle_of_a_180_day_deployment(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    async for r in _launch(temporal_env, engine, task_queue, duration_days=180):
+        await r.driver.approve_all()
+        await r.driver.pass_training(3)
+        assert sorted(c for c, _, s in await enrolments(engine, r.deployment_id) if s == "passed") == sorted(
+            ["CRC-ORIENT", COURSE_FACT, f"PDB-{r.driver.request.post_code}"]
+        )
+        assert await stock_levels(engine) == FULL_STOCK  # not reserved until equipping
+        await r.driver.complete("kit_receipt", "acknowledge")
+        assert await stock_levels(engine) == {k: STOCK - 1 for k in FULL_STOCK}
+        await r.driver.wait_stage(Stage.TRAVEL)
+        await r.driver.complete("country_clearance", "approve")
+        await wait_until(r.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
+        await r.env.sleep(timedelta(days=45))  # the member flies out on the start date
+        arrival = await r.driver.check_in(location="Juba airport")
+        assert (arrival.arrival, arrival.stage) == (True, Stage.DEPLOYED)
+        await stay_until_end(r)
+        await r.driver.wait_stage(Stage.REDEPLOYMENT)
+        await out_process(r)
+        outcome = await r.outcome()
+        assert outcome.stage == Stage.COMPLETED
+
+        row = await r.row()
+        assert row.stage == "COMPLETED"
+        # 180 days: per diem 250, danger pay 35% and after day 42 the 30% differential on $300/day.
+        assert row.cost_actual_usd == Decimal("45000.00") + Decimal("18900.00") + Decimal("12420.00")
+        assert row.status == "Completed: 180 days in country, $76,320.00"
+        assert await stock_levels(engine) == FULL_STOCK
+        assert await kit(engine, r.deployment_id) == {sku: "returned" for sku in FULL_STOCK}
+        async with session_factory(engine)() as session:
+            certs = (await session.exec(select(Certificate))).all()
+            assert sorted(c.course_code for c in certs) == sorted(
+                ["CRC-ORIENT", COURSE_FACT, f"PDB-{r.driver.request.post_code}"]
+            )
+            docs = (await session.exec(select(Document))).all()
+            assert [d.kind for d in docs] == ["travel_orders"]
+            bookings = (await session.exec(select(Booking))).all()
+            assert sorted((b.direction, b.status) for b in bookings) == [
+                ("outbound", "booked"),
+                ("return", "booked"),
+            ]
+        kinds = await r.kinds()
+        milestones = [
+            "requested",
+            "approval_opened",
+            "stage_changed",  # to vetting
+            "stage_changed",  # to training
+            "enrolled",
+            "stage_changed",  # to equipping
+            "kit_issued",
+            "stage_changed",  # to travel
+            "travel_booked",
+            "arrival_check_in",
+            "arrived",
+            "check_in",
+            "stage_changed",  # to redeployment
+            "after_action_report.done",
+            "released",
+            "completed",
+        ]
+        assert is_subsequence(milestones, kinds), kinds
+        stage_changes = [
+            e.message for e in await db_events(engine, r.deployment_id) if e.kind == "stage_changed"
+        ]
+        assert [m.split(";")[-1].strip() for m in stage_changes] == [
+            "the request moves to vetting",
+            "training next",
+            "equipping next",
+            "travel next",
+            "redeployment",
+        ]
+        assert kinds.count("check_in") == 25
+
+
+async def test_vetting_failure_cleared_by_medical_with_renewal(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    soon = date.today() + timedelta(days=20)
+    async for r in _launch(temporal_env, engine, task_queue, medical_expires=soon):
+        await r.driver.approve_all()
+        review = await r.driver.task("vetting_review")
+        assert review.role == "medical"
+        assert review.title.startswith("Vetting: Medical clearance expires")
+        renewed = date.today() + timedelta(days=800)
+        await r.driver.decide(review, "clear", data={"valid_until": renewed.isoformat()})
+        await r.driver.wait_stage(Stage.TRAINING)
+        async with session_factory(engine)() as session:
+            member = await session.get(Member, r.driver.request.member_id)
+            assert member is not None and member.medical_expires == renewed
+
+
+async def test_vetting_denial_cancels(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    async for r in _launch(
+        temporal_env, engine, task_queue, passport_expires=date.today() + timedelta(days=100)
+    ):
+        await r.driver.approve_all()
+        review = await r.driver.task("vetting_review")
+        assert review.role == "security"
+        await r.driver.decide(review, "deny")
+        outcome = await r.outcome()
+        assert (outcome.stage, outcome.reason) == (
+            Stage.CANCELLED,
+            f"Vetting denied by security.officer: {review.title}",
+        )
+
+
+async def test_failed_course_is_retaken_once_then_cancels_and_releases_seats(run: Run) -> None:
+    await run.driver.approve_all()
+    await run.driver.tasks("training_result", 2)  # 60 days: orientation and the briefing, no FACT
+    assert await seats_taken(run.engine) == 2
+    briefing = next(t for t in await run.driver.tasks("training_result", 2) if "briefing" in t.title)
+    await run.driver.decide(briefing, "fail")
+    retake = await wait_until(run.handle, lambda s: any("(retake)" in t.title for t in s.open_tasks))
+    assert await seats_taken(run.engine) == 3
+    retake_task = next(t for t in retake.open_tasks if "(retake)" in t.title)
+    await run.driver.decide(retake_task, "fail")
+    outcome = await run.outcome()
+    assert outcome.stage == Stage.CANCELLED
+    assert outcome.reason == f"Failed {run.driver.request.post_code} briefing twice"
+    # The failed sessions' seats were used; the orientation seat not yet taken up is given back.
+    assert await seats_taken(run.engine) == 2
+    assert sorted(s for _, _, s in await enrolments(run.engine, run.deployment_id)) == [
+        "failed",
+        "failed",
+        "released",
+    ]
+
+
+async def test_no_session_before_the_start_asks_planning_to_move_it(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    # Starting in 8 days, only the sessions starting in 3 days end in time; fill orientation's.
+    async for r in _launch(temporal_env, engine, task_queue, start_in_days=8):
+        async with session_factory(engine).begin() as session:
+            early = (
+                await session.exec(
+                    select(CourseSession).where(
+                        CourseSession.course_code == "CRC-ORIENT",
+                        CourseSession.starts_on == date.today() + timedelta(days=3),
+                    )
+                )
+            ).one()
+            early.seats_taken = early.seats
+        await r.driver.approve_all()
+        ask = await r.driver.task("training_schedule")
+        new_start = date.today() + timedelta(days=13)  # the day after the next session ends
+        assert (ask.role, ask.outcomes) == ("planning", ["accept_later_start", "cancel"])
+        assert f"start on {new_start.isoformat()} instead" in ask.title
+        await r.driver.decide(ask, "accept_later_start")
+        await r.driver.tasks("training_result", 2)
+        row = await r.row()
+        assert (row.start_date, row.end_date) == (new_start, new_start + timedelta(days=59))
+        assert "start_moved" in await r.kinds()
+
+
+async def test_out_of_stock_waits_for_logistics_then_reserves(run: Run) -> None:
+    async with session_factory(run.engine).begin() as session:
+        for item in (await session.exec(select(StockItem).where(StockItem.sku == SKU_HELMET))).all():
+            item.quantity = 0
+    await run.driver.approve_all()
+    await run.driver.pass_training(2)
+    shortage = await run.driver.task("kit_shortage")
+    assert (shortage.role, shortage.title.endswith(SKU_HELMET)) == ("logistics", True)
+    assert await stock_levels(run.engine) == {**FULL_STOCK, SKU_HELMET: 0}  # nothing half-reserved
+    async with session_factory(run.engine).begin() as session:
+        for item in (await session.exec(select(StockItem).where(StockItem.sku == SKU_HELMET))).all():
+            item.quantity = 2
+    await run.driver.decide(shortage, "restocked")
+    await run.driver.task("kit_receipt")
+    assert await stock_levels(run.engine) == {**{k: STOCK - 1 for k in FULL_STOCK}, SKU_HELMET: 1}
+
+
+async def test_out_of_stock_retries_with_backoff_without_logistics(run: Run) -> None:
+    async with session_factory(run.engine).begin() as session:
+        for item in (await session.exec(select(StockItem).where(StockItem.sku == SKU_HELMET))).all():
+            item.quantity = 0
+    await run.driver.approve_all()
+    await run.driver.pass_training(2)
+    await run.driver.task("kit_shortage")
+    async with session_factory(run.engine).begin() as session:
+        for item in (await session.exec(select(StockItem).where(StockItem.sku == SKU_HELMET))).all():
+            item.quantity = 1
+    await run.env.sleep(timedelta(hours=1, minutes=1))  # the first retry comes after an hour
+    await run.driver.task("kit_receipt")
+    current = await status(run.handle)
+    assert [t.kind for t in current.open_tasks] == ["kit_receipt"]  # the shortage task was withdrawn
+
+
+async def test_clearance_inside_lead_time_is_flagged_urgent_not_refused(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    # An Active member starting in 8 days, at a post that wants 10 days' notice.
+    async for r in _launch(temporal_env, engine, task_queue, start_in_days=8):
+        await r.driver.to_travel()
+        clearance = await r.driver.task("country_clearance")
+        assert clearance.title.startswith("URGENT, inside the lead time: Country clearance for Avery Quinn")
+        async with session_factory(engine)() as session:
+            row = (await session.exec(select(CountryClearance))).one()
+            assert (row.status, row.urgent) == ("requested", True)
+        await r.driver.decide(clearance, "approve")
+        await wait_until(r.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
+
+
+async def test_clearance_outside_lead_time_is_due_lead_days_before_arrival(run: Run) -> None:
+    await run.driver.to_travel()
+    clearance = await run.driver.task("country_clearance")
+    assert not clearance.title.startswith("URGENT")
+    assert clearance.due_at is not None
+    assert clearance.due_at.date() == run.driver.request.start_date - timedelta(days=10)
+
+
+async def test_clearance_refused_cancels_and_undoes_everything(run: Run) -> None:
+    await run.driver.approve_all()
+    await run.driver.pass_training(2)
+    await run.driver.complete("kit_receipt", "acknowledge")
+    assert await stock_levels(run.engine) == {k: STOCK - 1 for k in FULL_STOCK}
+    await run.driver.complete("country_clearance", "reject")
+    outcome = await run.outcome()
+    assert outcome.stage == Stage.CANCELLED
+    assert await stock_levels(run.engine) == FULL_STOCK
+    assert await kit(run.engine, run.deployment_id) == {sku: "returned" for sku in FULL_STOCK}
+    async with session_factory(run.engine)() as session:
+        clearance = (await session.exec(select(CountryClearance))).one()
+        assert clearance.status == "cancelled"
+    kinds = await run.kinds()
+    assert kinds[-4:] == ["compensated", "compensated", "compensated", "cancelled"]
+
+
+async def test_booking_refusal_goes_to_a_travel_officer(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    RefusesOnce.refused = False
+    async for r in _launch(temporal_env, engine, task_queue, provider=RefusesOnce(engine)):
+        await r.driver.to_travel()
+        await r.driver.complete("country_clearance", "approve")
+        refused = await r.driver.task("booking_refused")
+        assert refused.role == "travel"
+        assert "no seats on the Nairobi connection" in refused.title
+        await r.driver.decide(refused, "retry")
+        await wait_until(r.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
+        result = await r.driver.check_in()
+        assert result.arrival is True and result.stage == Stage.DEPLOYED
+
+
+@pytest.mark.parametrize("stage", ["APPROVAL", "VETTING", "TRAINING", "EQUIPPING", "TRAVEL"])
+async def test_cancel_from_each_stage_puts_stock_and_seats_back(
+    stage: str, temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    overrides: dict[str, Any] = {}
+    if stage == "VETTING":
+        overrides["medical_expires"] = date.today() + timedelta(days=20)
+    async for r in _launch(temporal_env, engine, task_queue, **overrides):
+        d = r.driver
+        if stage != "APPROVAL":
+            await d.approve_all()
+        if stage == "VETTING":
+            await d.task("vetting_review")
+        if stage in ("TRAINING", "EQUIPPING", "TRAVEL"):
+            await d.tasks("training_result", 2)
+        if stage in ("EQUIPPING", "TRAVEL"):
+            await d.pass_training(2)
+            await d.task("kit_receipt")
+        if stage == "TRAVEL":
+            await d.complete("kit_receipt", "acknowledge")
+            await d.complete("country_clearance", "approve")
+            await wait_until(r.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
+        await d.wait_stage(Stage(stage))
+        cancelled = await d.cancel("Post evacuated")
+        assert (cancelled.stage, cancelled.status) == (
+            Stage.CANCELLED,
+            "Cancelled by req.user: Post evacuated",
+        )
+        assert cancelled.open_tasks == []
+        assert await stock_levels(engine) == FULL_STOCK
+        # Seats of sessions not yet held are released; a passed course keeps its (used) seat.
+        expected_seats = 2 if stage in ("EQUIPPING", "TRAVEL") else ALL_SEATS_FREE
+        assert await seats_taken(engine) == expected_seats
+        row = await r.row()
+        assert (row.stage, row.status) == ("CANCELLED", "Cancelled by req.user: Post evacuated")
+
+
+async def test_only_requester_director_or_admin_may_cancel(run: Run) -> None:
+    await run.driver.wait_stage(Stage.APPROVAL)
+    refused = await refusal(run.driver.cancel_refused("not mine", user="someone.else"))
+    assert refused.type == names.ERR_NOT_ALLOWED
+    assert await run.driver.stage() == Stage.APPROVAL
+
+
+async def test_check_ins_only_once_booked_and_only_by_the_member_or_operations(run: Run) -> None:
+    early = await refusal(run.driver.check_in())
+    assert early.type == names.ERR_NOT_NOW
+    await run.driver.to_travel()
+    await run.driver.complete("country_clearance", "approve")
+    await wait_until(run.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
+    from crc.types import CheckIn, CheckInResult
+
+    stranger = await refusal(
+        run.handle.execute_update(
+            names.UPDATE_CHECK_IN,
+            CheckIn(user="x", roles=["member"], member_id=run.driver.request.member_id + 1000, status="ok"),
+            result_type=CheckInResult,
+        )
+    )
+    assert stranger.type == names.ERR_NOT_ALLOWED
+    arrival = await run.driver.check_in(as_operations=True)
+    assert arrival.arrival is True
+
+
+async def test_missed_check_in_alerts_operations_who_escalate(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    await run.env.sleep(timedelta(days=8, hours=1))  # a week and the day's grace, no check-in
+    alert = await run.driver.task("missed_check_in")
+    assert alert.role == "operations"
+    await run.driver.decide(alert, "escalate")
+    notes = await db_notifications(run.engine, run.deployment_id)
+    assert [(n.role, n.kind) for n in notes][-1] == ("director", "escalated")
+    result = await run.driver.check_in(status="needs_help", location="Bor")
+    assert result.stage == Stage.DEPLOYED
+    notes = await db_notifications(run.engine, run.deployment_id)
+    assert [(n.role, n.kind) for n in notes][-1] == ("operations", "needs_help")
+
+
+async def test_extension_approved_moves_the_end_date(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    before = (await status(run.handle)).end_date
+    assert before is not None
+    await run.driver.extend(30)
+    tasks = await run.driver.tasks("extension", 2)
+    assert sorted(t.role for t in tasks) == ["planning", "resource_management"]
+    again = await refusal(run.driver.extend(10))
+    assert again.type == names.ERR_NOT_NOW
+    for task in tasks:
+        await run.driver.decide(task, "approve")
+    current = await wait_until(run.handle, lambda s: s.end_date == before + timedelta(days=30))
+    assert current.stage == Stage.DEPLOYED
+    assert (await run.row()).end_date == before + timedelta(days=30)
+
+
+async def test_cancel_once_deployed_is_an_early_return(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    await run.env.sleep(timedelta(days=3))
+    result = await run.driver.cancel("Security deteriorated")
+    assert result.stage == Stage.REDEPLOYMENT
+    await out_process(run, kit_outcome="returned", kit_data={"missing_skus": [SKU_HELMET]})
+    outcome = await run.outcome()
+    assert outcome.stage == Stage.COMPLETED
+    assert await stock_levels(run.engine) == {**FULL_STOCK, SKU_HELMET: STOCK - 1}
+    assert await kit(run.engine, run.deployment_id) == {
+        SKU_INDIVIDUAL_KIT: "returned",
+        SKU_BALLISTIC_VEST: "returned",
+        SKU_HELMET: "missing",
+    }
+    assert "curtailed" in await run.kinds()
+
+
+async def test_year_long_stay_continues_as_new(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    policy = LifecyclePolicy(history_limit=250)
+    async for r in _launch(temporal_env, engine, task_queue, duration_days=365, lifecycle=policy):
+        first_run = (await r.handle.describe()).run_id
+        await r.driver.to_travel(courses=3)
+        await r.env.sleep(timedelta(days=45))  # arrive on the start date
+        await r.driver.arrive()
+        await stay_until_end(r)
+        await out_process(r)
+        outcome = await r.outcome()
+        assert outcome.stage == Stage.COMPLETED
+        description = await r.handle.describe()
+        assert description.run_id != first_run
+        history = await r.env.client.get_workflow_handle(r.handle.id, run_id=first_run).fetch_history()
+        assert (
+            history.events[-1].WhichOneof("attributes")
+            == "workflow_execution_continued_as_new_event_attributes"
+        )
+        kinds = await r.kinds()
+        assert kinds.count("check_in") == 52
+        assert kinds[-1] == "completed"

@@ -1,0 +1,34 @@
+"""Recorded histories replay against today's DeploymentWorkflow without non-determinism.
+
+A change that alters the commands of running workflows fails here; guard it with
+workflow.patched and record new histories with `python -m tests.record_histories`.
+"""
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.deployment import DeploymentWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_histories_are_recorded() -> None:
+    # Every lifecycle path recorded: early return, amend then cancel, and continue-as-new.
+    names = {p.name.split("_", 1)[1].rsplit("_run", 1)[0] for p in HISTORIES}
+    assert names == {
+        "completed_with_early_return",
+        "amended_then_cancelled_in_training",
+        "year_long_with_continue_as_new",
+    }
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=[DeploymentWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
