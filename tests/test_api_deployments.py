@@ -47,10 +47,16 @@ async def test_submit_then_read(world: World) -> None:
     listed = (await world.http.get("/api/v1/deployments", headers=headers)).json()
     assert listed["total"] == 1
     assert [d["id"] for d in listed["items"]] == [created["id"]]
+    await world.open_tasks(created["id"], 3)  # the worker has started the approval round
     detail = await world.deployment(created["id"], username="planning")
     assert detail["justification"] == created["justification"]
-    assert detail["timeline"] == []
-    assert detail["open_tasks"] == []
+    assert detail["stage"] == Stage.APPROVAL
+    assert [e["kind"] for e in detail["timeline"]] == ["requested", "approval_opened"]
+    assert sorted(t["role"] for t in detail["open_tasks"]) == [
+        "chief_of_mission",
+        "planning",
+        "resource_management",
+    ]
 
     handle = world.temporal.get_workflow_handle(created["workflow_id"])
     description = await handle.describe()
@@ -280,7 +286,10 @@ async def test_list_filters_and_pages_newest_first(world: World) -> None:
     assert await ids("?limit=2&offset=2") == (newest_first[2:], 3)
     assert await ids(f"?post_code={second_post.code}") == ([made[2]["id"]], 1)
     assert await ids(f"?member_id={others[0].id}") == ([made[0]["id"]], 1)
-    assert await ids("?stage=REQUESTED") == (newest_first, 3)
+    for d in made:
+        await world.open_tasks(d["id"], 3)
+    assert await ids("?stage=APPROVAL") == (newest_first, 3)
+    assert await ids("?stage=REQUESTED") == ([], 0)
     assert await ids("?stage=VETTING") == ([], 0)
     for bad in ("?limit=0", "?limit=201", "?offset=-1"):
         assert (await world.http.get(f"/api/v1/deployments{bad}", headers=headers)).status_code == 422

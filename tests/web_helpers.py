@@ -4,7 +4,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
 from temporalio.client import Client
 
 from crc.db import session_factory
@@ -20,10 +21,11 @@ from crc.domain import Component
 from crc.passwords import hash_password
 from crc.roles import Role
 from crc.settings import Settings
-from crc.tables import Member, Post, User
+from crc.tables import Deployment, Member, Post, User
 from tests import factories
 from web.app import create_app
 from web.services.requests import today_utc
+from worker import build_worker
 
 PASSWORD = "correct horse battery staple"
 WAIT_SECONDS = 15.0
@@ -52,14 +54,25 @@ def role_users() -> dict[str, User]:
     return {r.value: user(r.value, [r.value]) for r in Role}
 
 
+def _held_at_vetting() -> dict[str, Any]:
+    # A passport that runs out within six months of any test stay fails vetting, so an
+    # approved deployment waits at VETTING for a review instead of moving on by itself.
+    return {"passport_expires": today_utc() + timedelta(days=30)}
+
+
 def active_member(**overrides: Any) -> Member:
-    """An Active (CRC-A) member."""
-    return factories.member(**{"component": Component.ACTIVE.value, **overrides})
+    """An Active (CRC-A) member whose approved deployments wait at VETTING."""
+    return factories.member(**{"component": Component.ACTIVE.value, **_held_at_vetting(), **overrides})
 
 
 def standby_member(**overrides: Any) -> Member:
-    """A Standby (CRC-S) member of another agency."""
-    defaults = {"component": Component.STANDBY.value, "agency": "USAID", "name": "Sam Standby"}
+    """A Standby (CRC-S) member of another agency, held at VETTING like active_member."""
+    defaults = {
+        "component": Component.STANDBY.value,
+        "agency": "USAID",
+        "name": "Sam Standby",
+        **_held_at_vetting(),
+    }
     return factories.member(**{**defaults, **overrides})
 
 
@@ -204,8 +217,24 @@ async def web_world(engine: AsyncEngine, temporal_client: Client, task_queue: st
     member, standby, post = active_member(), standby_member(), a_post()
     await factories.add(engine, member, standby, post, *users.values())
     app = make_app(engine, temporal_client, task_queue)
-    async with http_client(app) as http:
-        yield World(app, http, engine, temporal_client, users, member, standby, post)
+    # Always a worker: a workflow no worker ever picked up stalls the shared time-skipping
+    # server's clock for every later test, even once terminated.
+    async with build_worker(temporal_client, engine, task_queue=task_queue):
+        try:
+            async with http_client(app) as http:
+                yield World(app, http, engine, temporal_client, users, member, standby, post)
+        finally:
+            await terminate_workflows(engine, temporal_client)
+
+
+async def terminate_workflows(engine: AsyncEngine, temporal_client: Client) -> None:
+    """End the workflows this test started: left running on the shared time-skipping server,
+    their timers would fire with no worker and stall a later test's time skip."""
+    async with session_factory(engine)() as session:
+        workflow_ids = (await session.exec(select(Deployment.workflow_id))).all()
+    for workflow_id in workflow_ids:
+        with suppress(Exception):  # already finished, or never started
+            await temporal_client.get_workflow_handle(workflow_id).terminate("test finished")
 
 
 async def count_rows(engine: AsyncEngine, query: Any) -> int:
