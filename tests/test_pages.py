@@ -1,0 +1,269 @@
+"""The HTML pages: rendering, htmx fragments, roles, CSRF, escaping, and deciding in place."""
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from temporalio.client import Client
+
+from crc.stages import Stage
+from crc.tables import Deployment
+from tests.web_helpers import World, count_rows, csrf_of, request_body, web_world
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> AsyncIterator[World]:
+    async with web_world(engine, temporal_client, task_queue) as w:
+        yield w
+
+
+@pytest.mark.parametrize("path", ["/", "/inbox", "/deployments", "/members", "/posts"])
+async def test_pages_render_in_full(world: World, path: str) -> None:
+    async with world.signed_in("planning") as browser:
+        response = await browser.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "HX-Request" in response.headers["vary"]
+    assert response.text.lstrip().startswith("<!doctype html>")
+    assert '<script src="/static/htmx.min.js"' in response.text
+    assert "X-CSRF-Token" in response.text  # hx-headers on <body>
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment_id"),
+    [
+        ("/inbox", "inbox-table"),
+        ("/deployments", "deployment-table"),
+        ("/members", "member-table"),
+    ],
+)
+async def test_htmx_gets_the_fragment(world: World, path: str, fragment_id: str) -> None:
+    async with world.signed_in("planning") as browser:
+        response = await browser.get(path, headers=HTMX)
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["vary"]
+    assert "<html" not in response.text
+    assert response.text.lstrip().startswith(f'<div id="{fragment_id}"')
+
+
+async def test_static_htmx_is_vendored(world: World) -> None:
+    response = await world.http.get("/static/htmx.min.js")
+    assert response.status_code == 200
+    assert "htmx" in response.text[:200]
+    assert (await world.http.get("/static/app.css")).status_code == 200
+
+
+async def test_request_form_is_for_requesters(world: World) -> None:
+    async with world.signed_in("planning") as browser:
+        response = await browser.get("/deployments/new")
+        assert response.status_code == 403
+        assert "<html" in response.text
+        assert "403" in response.text
+        token = csrf_of((await browser.get("/")).text)
+        posted = await browser.post("/deployments/new", data={"csrf_token": token})
+        assert posted.status_code == 403
+
+
+async def test_request_form_submits(world: World) -> None:
+    async with world.signed_in("requester") as browser:
+        form = await browser.get("/deployments/new")
+        assert form.status_code == 200
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', form.text)
+        assert key
+        data = {
+            **{k: str(v) for k, v in request_body(world.member, world.post).items()},
+            "csrf_token": csrf_of(form.text),
+            "idempotency_key": key.group(1),
+        }
+        response = await browser.post("/deployments/new", data=data)
+        assert response.status_code == 303
+        location = response.headers["location"]
+        assert location.startswith("/deployments/")
+        # A double submit of the same form makes no second request.
+        again = await browser.post("/deployments/new", data=data)
+        assert (again.status_code, again.headers["location"]) == (303, location)
+        page = await browser.get(location)
+        assert page.status_code == 200
+        assert world.member.name in page.text
+    assert await count_rows(world.engine, select(Deployment)) == 1
+
+
+async def test_request_form_shows_each_error_and_keeps_input(world: World) -> None:
+    async with world.signed_in("requester") as browser:
+        form = await browser.get("/deployments/new")
+        data = {
+            **{k: str(v) for k, v in request_body(world.member, world.post).items()},
+            "csrf_token": csrf_of(form.text),
+            "role_title": "Typed role & title",
+            "justification": "",
+            "duration_days": "400",
+            "sector": "nonsense",
+        }
+        response = await browser.post("/deployments/new", data=data)
+        assert response.status_code == 422
+        errors = re.findall(r'<p class="field-error" id="([a-z_]+)-error">', response.text)
+        assert sorted(errors) == ["duration_days", "justification", "sector"]
+        assert 'value="Typed role &amp; title"' in response.text
+        assert 'value="400"' in response.text
+        unreadable = await browser.post(
+            "/deployments/new", data={**data, "start_date": "someday", "duration_days": "x"}
+        )
+        assert unreadable.status_code == 422
+        errors = re.findall(r'<p class="field-error" id="([a-z_]+)-error">', unreadable.text)
+        assert sorted(errors) == ["duration_days", "start_date"]
+    assert await count_rows(world.engine, select(Deployment)) == 0
+
+
+async def test_request_form_without_csrf_is_refused(world: World) -> None:
+    async with world.signed_in("requester") as browser:
+        data = {k: str(v) for k, v in request_body(world.member, world.post).items()}
+        response = await browser.post("/deployments/new", data=data)
+        assert response.status_code == 403
+        forged = await browser.post("/deployments/new", data={**data, "csrf_token": "x" * 43})
+        assert forged.status_code == 403
+    assert await count_rows(world.engine, select(Deployment)) == 0
+
+
+async def test_justification_is_escaped(world: World) -> None:
+    evil = '<script>alert("x")</script>'
+    created = await world.submit(justification=evil, role_title="<b>bold</b>")
+    async with world.signed_in("planning") as browser:
+        page = await browser.get(f"/deployments/{created['id']}")
+        inbox = await browser.get("/inbox")
+    assert page.status_code == 200
+    assert evil not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+    assert "<b>bold</b>" not in page.text
+    assert "<b>bold</b>" not in inbox.text
+
+
+async def test_deployment_page_polls_until_terminal(world: World) -> None:
+    created = await world.submit()
+    async with world.signed_in("planning") as browser:
+        page = await browser.get(f"/deployments/{created['id']}")
+        assert 'hx-trigger="load delay:3s"' in page.text
+        fragment = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
+        assert fragment.text.lstrip().startswith('<section id="deployment-status"')
+        assert 'hx-trigger="load delay:3s"' in fragment.text
+        async with world.app.state.sessionmaker() as session:
+            row = await session.get(Deployment, created["id"])
+            assert row is not None
+            row.stage = Stage.REJECTED
+            await session.commit()
+        done = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
+        assert "hx-trigger" not in done.text
+
+
+async def test_unknown_deployment_page_is_a_friendly_404(world: World) -> None:
+    async with world.signed_in("planning") as browser:
+        response = await browser.get("/deployments/does-not-exist")
+    assert response.status_code == 404
+    assert "<html" in response.text
+    assert "404" in response.text
+
+
+async def test_dashboard_counts(world: World) -> None:
+    created = await world.submit()
+    await world.open_tasks(created["id"], 3)
+    async with world.signed_in("planning") as browser:
+        page = await browser.get("/")
+    assert re.search(r'<strong id="my-task-count">1</strong>', page.text)
+    assert re.search(r'<strong data-stage="APPROVAL">1</strong>', page.text)
+    assert re.search(r'<strong data-stage="VETTING">0</strong>', page.text)
+    assert f"/deployments/{created['id']}" in page.text
+
+
+async def test_members_page_filters(world: World) -> None:
+    async with world.signed_in("requester") as browser:
+        page = await browser.get("/members?component=standby", headers=HTMX)
+        empty = await browser.get("/members?agency=Treasury&available_from=", headers=HTMX)
+    assert world.standby.name in page.text
+    assert world.member.name not in page.text
+    assert "No members match." in empty.text
+
+
+async def test_inbox_decides_in_place(world: World) -> None:
+    created = await world.submit()
+    tasks = await world.open_tasks(created["id"], 3)
+    task_id = tasks["planning"]["id"]
+    async with world.signed_in("planning") as browser:
+        inbox = await browser.get("/inbox")
+        assert f'<tr id="task-{task_id}"' in inbox.text
+        assert inbox.text.count('<tr id="task-') == 1
+        token = csrf_of(inbox.text)
+        path = f"/inbox/tasks/{task_id}"
+        no_csrf = await browser.post(path, data={"outcome": "approve"}, headers=HTMX)
+        assert no_csrf.status_code == 403
+        bad = await browser.post(path, data={"outcome": "maybe"}, headers=HTMX | {"X-CSRF-Token": token})
+        assert bad.status_code == 422
+        assert bad.text.lstrip().startswith(f'<tr id="task-{task_id}"')
+        assert 'role="alert"' in bad.text
+        done = await browser.post(
+            path,
+            data={"outcome": "approve", "comment": "Fits the plan"},
+            headers=HTMX | {"X-CSRF-Token": token},
+        )
+        assert done.status_code == 200, done.text
+        assert done.text.lstrip().startswith(f'<tr id="task-{task_id}" class="done"')
+        assert "Fits the plan" in done.text
+        again = await browser.post(path, data={"outcome": "approve"}, headers=HTMX | {"X-CSRF-Token": token})
+        assert again.status_code == 409
+        assert "the task is already completed" in again.text
+    async with world.signed_in("resource_management") as other:
+        token = csrf_of((await other.get("/inbox")).text)
+        wrong = await other.post(
+            f"/inbox/tasks/{tasks['chief_of_mission']['id']}",
+            data={"outcome": "approve", "csrf_token": token},
+            headers=HTMX,
+        )
+        assert wrong.status_code == 403
+        assert "this task is for the chief_of_mission role" in wrong.text
+
+
+async def test_requester_amends_from_the_page(world: World) -> None:
+    created = await world.submit()
+    tasks = await world.open_tasks(created["id"], 3)
+    response = await world.complete(
+        tasks["planning"]["id"], "planning", "request_changes", comment="Say why now"
+    )
+    assert response.status_code == 200
+    async with world.signed_in("planning") as approver:
+        seen = await approver.get(f"/deployments/{created['id']}")
+        assert "Amend the request" not in seen.text  # only the requester amends
+    async with world.signed_in("requester") as browser:
+        page = await browser.get(f"/deployments/{created['id']}")
+        assert "Amend the request" in page.text
+        assert "hx-trigger" not in page.text  # no polling under the requester's typing
+        form = {
+            "csrf_token": csrf_of(page.text),
+            "sector": "rule_of_law",
+            "role_title": "Rule of law adviser",
+            "start_date": created["start_date"],
+            "duration_days": "",
+            "justification": "",
+            "comment": "",
+        }
+        invalid = await browser.post(f"/deployments/{created['id']}/amend", data=form)
+        assert invalid.status_code == 422
+        assert 'id="duration_days-error"' in invalid.text
+        form["duration_days"] = "60"
+        invalid = await browser.post(f"/deployments/{created['id']}/amend", data=form)
+        assert invalid.status_code == 422
+        assert 'id="justification-error"' in invalid.text
+        form |= {"duration_days": "60", "justification": "Elections are in May.", "comment": "ok"}
+        done = await browser.post(f"/deployments/{created['id']}/amend", data=form)
+        assert (done.status_code, done.headers["location"]) == (
+            303,
+            f"/deployments/{created['id']}",
+        )
+    await world.open_tasks(created["id"], 3)
+    amended = await world.deployment(created["id"])
+    assert (amended["justification"], amended["duration_days"], amended["revision"]) == (
+        "Elections are in May.",
+        60,
+        2,
+    )
