@@ -1,5 +1,6 @@
 """The HTML pages: rendering, htmx fragments, roles, CSRF, escaping, and deciding in place."""
 
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -55,6 +56,23 @@ async def test_static_htmx_is_vendored(world: World) -> None:
     assert response.status_code == 200
     assert "htmx" in response.text[:200]
     assert (await world.http.get("/static/app.css")).status_code == 200
+
+
+async def test_htmx_config_swaps_refusals(world: World) -> None:
+    page = await world.http.get("/login")
+    found = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", page.text)
+    assert found
+    rules = json.loads(found.group(1))["responseHandling"]
+    swapped = [r["code"] for r in rules if r["swap"]]
+    assert "^(403|404|409|422|503)$" in swapped
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+async def test_api_docs_served(world: World) -> None:
+    assert (await world.http.get("/openapi.json")).status_code == 200
+    docs = await world.http.get("/docs")
+    assert docs.status_code == 200
+    assert "content-security-policy" not in docs.headers  # Swagger UI comes from a CDN
 
 
 async def test_request_form_is_for_requesters(world: World) -> None:

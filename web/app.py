@@ -25,11 +25,12 @@ _SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
     b"x-frame-options": b"DENY",
     b"referrer-policy": b"same-origin",
-    b"content-security-policy": (
-        b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-        b"form-action 'self'; base-uri 'self'"
-    ),
 }
+# Our pages load nothing from elsewhere; FastAPI's /docs pages load Swagger UI from a CDN.
+_CSP = (
+    b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+)
+_CDN_PAGES = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -43,10 +44,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        wanted = dict(_SECURITY_HEADERS)
+        if not str(scope.get("path", "")).startswith(_CDN_PAGES):
+            wanted[b"content-security-policy"] = _CSP
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in _SECURITY_HEADERS.items() if k not in present]
+                extra = [(k, v) for k, v in wanted.items() if k not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
