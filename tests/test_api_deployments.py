@@ -142,7 +142,6 @@ async def test_wrong_types_answer_fastapi_422(world: World) -> None:
 
 
 async def test_standby_within_30_days_needs_urgent_justification(world: World) -> None:
-    soon = {"member": world.standby, "start_date": days_ahead(29)}
     response = await world.http.post(
         "/api/v1/deployments",
         json=request_body(world.standby, world.post, start_date=days_ahead(29)),
@@ -151,7 +150,11 @@ async def test_standby_within_30_days_needs_urgent_justification(world: World) -
     assert response.status_code == 422
     assert [e["loc"] for e in response.json()["detail"]] == [["body", "urgent_justification"]]
 
-    created = await world.submit(**soon, urgent_justification="Elections in three weeks.")
+    created = await world.submit(
+        member=world.standby,
+        start_date=days_ahead(29),
+        urgent_justification="Elections in three weeks.",
+    )
     assert created["urgent_justification"] == "Elections in three weeks."
     assert created["member_id"] == world.standby.id
 

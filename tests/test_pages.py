@@ -11,7 +11,14 @@ from temporalio.client import Client
 
 from crc.stages import Stage
 from crc.tables import Deployment
-from tests.web_helpers import World, count_rows, csrf_of, request_body, web_world
+from tests.web_helpers import (
+    World,
+    count_rows,
+    csrf_of,
+    http_client,
+    request_body,
+    web_world,
+)
 
 HTMX = {"HX-Request": "true"}
 
@@ -285,3 +292,19 @@ async def test_requester_amends_from_the_page(world: World) -> None:
         60,
         2,
     )
+
+
+async def test_unexpected_errors_are_friendly(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("web.pages.deployments.list_deployments", broken)
+    monkeypatch.setattr("web.api.deployments.list_deployments", broken)
+    async with world.signed_in("planning", raise_app_exceptions=False) as browser:
+        page = await browser.get("/deployments")
+    assert page.status_code == 500
+    assert "Something went wrong on our side" in page.text
+    assert "database on fire" not in page.text
+    async with http_client(world.app, raise_app_exceptions=False) as api:
+        response = await api.get("/api/v1/deployments", headers=await world.headers("planning"))
+    assert (response.status_code, response.json()) == (500, {"detail": "internal server error"})

@@ -102,9 +102,10 @@ def make_app(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> F
     return create_app(settings, engine=engine, temporal_client=temporal_client)
 
 
-def http_client(app: FastAPI) -> httpx.AsyncClient:
-    """An HTTP client that calls the app in-process."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+def http_client(app: FastAPI, *, raise_app_exceptions: bool = True) -> httpx.AsyncClient:
+    """An HTTP client that calls the app in-process (False: see the app's 500 answers)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 @dataclass
@@ -187,9 +188,11 @@ class World:
         )
 
     @asynccontextmanager
-    async def signed_in(self, username: str) -> AsyncIterator[httpx.AsyncClient]:
+    async def signed_in(
+        self, username: str, *, raise_app_exceptions: bool = True
+    ) -> AsyncIterator[httpx.AsyncClient]:
         """A client of its own with a signed-in page session (cookies kept)."""
-        async with http_client(self.app) as browser:
+        async with http_client(self.app, raise_app_exceptions=raise_app_exceptions) as browser:
             page = await browser.get("/login")
             response = await browser.post(
                 "/login",
