@@ -196,6 +196,16 @@ async def test_same_idempotency_key_returns_same_deployment(world: World) -> Non
     assert await count_rows(world.engine, select(Deployment)) == 1
 
 
+async def test_overlong_idempotency_key_is_refused(world: World) -> None:
+    response = await world.http.post(
+        "/api/v1/deployments",
+        json=request_body(world.member, world.post),
+        headers=await world.headers("requester") | {"Idempotency-Key": "k" * 201},
+    )
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["detail"]] == [["header", "idempotency-key"]]
+
+
 async def test_idempotency_keys_are_per_user(world: World) -> None:
     other = active_member(name="Robin Other")
     await world.add(other)

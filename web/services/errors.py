@@ -45,10 +45,11 @@ class FieldError:
     field: str
     msg: str
     value: Any = None
+    location: str = "body"  # or "header", as FastAPI names where the value came from
 
     def as_detail(self) -> dict[str, Any]:
         """The entry FastAPI writes for a validation error."""
-        return {"loc": ["body", self.field], "msg": self.msg, "type": "value_error"}
+        return {"loc": [self.location, self.field], "msg": self.msg, "type": "value_error"}
 
 
 class InvalidFields(ServiceError):

@@ -80,7 +80,8 @@ async def submit_request(
     requests race: the database's unique constraint decides, not a check beforehand.
     """
     if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
-        raise InvalidFields([FieldError("Idempotency-Key", "must be at most 200 characters")])
+        message = f"must be at most {IDEMPOTENCY_KEY_MAX} characters"
+        raise InvalidFields([FieldError("idempotency-key", message, location="header")])
     draft = RequestDraft(**request.model_dump())
     existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
     if existing is None:
