@@ -272,6 +272,8 @@ async def test_requester_amends_from_the_page(world: World) -> None:
             "justification": "",
             "comment": "",
         }
+        no_csrf = await browser.post(f"/deployments/{created['id']}/amend", data={**form, "csrf_token": ""})
+        assert no_csrf.status_code == 403
         invalid = await browser.post(f"/deployments/{created['id']}/amend", data=form)
         assert invalid.status_code == 422
         assert 'id="duration_days-error"' in invalid.text

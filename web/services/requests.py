@@ -159,7 +159,8 @@ async def amend_request(
     if row.stage != Stage.APPROVAL:
         raise Conflict(f"the request cannot be amended at stage {row.stage}")
     given = changes.model_dump(exclude_unset=True, exclude={"comment"})
-    given = {k: v for k, v in given.items() if v is not None}
+    # Only what changed goes to the workflow (a form sends every field, most unchanged).
+    given = {k: v for k, v in given.items() if v is not None and v != getattr(row, k)}
     draft = RequestDraft(
         member_id=row.member_id,
         post_code=row.post_code,
