@@ -57,6 +57,7 @@ def _workflow_input(row: Deployment, member: Member, settings: Settings) -> Depl
 async def _ensure_started(session: AsyncSession, client: Client, settings: Settings, row: Deployment) -> None:
     member = await session.get(Member, row.member_id)
     assert member is not None  # a foreign key
+    await session.commit()  # end the read; hold no connection while Temporal answers
     await start_deployment_workflow(
         client,
         workflow_id=row.workflow_id,
