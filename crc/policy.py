@@ -2,7 +2,7 @@
 
 from crc.domain import Component
 from crc.settings import Settings
-from crc.types import ApprovalPolicy
+from crc.types import ApprovalPolicy, LifecyclePolicy
 
 
 def approval_policy(settings: Settings, component: str) -> ApprovalPolicy:
@@ -14,4 +14,12 @@ def approval_policy(settings: Settings, component: str) -> ApprovalPolicy:
     return ApprovalPolicy(
         due_seconds=due,
         reminder_before_seconds=due * settings.CRC_APPROVAL_REMINDER_FRACTION,
+    )
+
+
+def lifecycle_policy(settings: Settings) -> LifecyclePolicy:
+    """Timers of the stages after approval: the check-in cadence and its grace."""
+    return LifecyclePolicy(
+        check_in_every_seconds=settings.CRC_CHECK_IN_EVERY_DAYS * 86400,
+        check_in_grace_seconds=settings.CRC_CHECK_IN_GRACE_HOURS * 3600,
     )

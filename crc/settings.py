@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     CRC_APPROVAL_DUE_STANDBY_DAYS: float = 5
     # The reminder goes out this fraction of the due time before the task is due.
     CRC_APPROVAL_REMINDER_FRACTION: float = 0.25
+    # Deployed members check in this often; a check-in this late past due alerts Operations.
+    CRC_CHECK_IN_EVERY_DAYS: float = 7
+    CRC_CHECK_IN_GRACE_HOURS: float = 24
 
     @property
     def is_dev(self) -> bool:
