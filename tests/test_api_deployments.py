@@ -178,11 +178,10 @@ async def test_overlapping_deployment_refused(world: World) -> None:
     # The day after the first one ends is free.
     await world.submit(start_date=days_ahead(40), duration_days=5)
     # A rejected deployment no longer holds the member.
-    async with world.app.state.sessionmaker() as session:
-        row = await session.get(Deployment, first["id"])
-        assert row is not None
-        row.stage = Stage.REJECTED
-        await session.commit()
+    tasks = await world.open_tasks(first["id"], 3)
+    rejected = await world.complete(tasks["planning"]["id"], "planning", "reject")
+    assert rejected.status_code == 200
+    assert (await world.deployment(first["id"]))["stage"] == Stage.REJECTED
     await world.submit(start_date=days_ahead(10), duration_days=30)
 
 

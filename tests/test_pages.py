@@ -174,12 +174,11 @@ async def test_deployment_page_polls_until_terminal(world: World) -> None:
         fragment = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
         assert fragment.text.lstrip().startswith('<section id="deployment-status"')
         assert 'hx-trigger="load delay:3s"' in fragment.text
-        async with world.app.state.sessionmaker() as session:
-            row = await session.get(Deployment, created["id"])
-            assert row is not None
-            row.stage = Stage.REJECTED
-            await session.commit()
+        tasks = await world.open_tasks(created["id"], 3)
+        rejected = await world.complete(tasks["chief_of_mission"]["id"], "chief_of_mission", "reject")
+        assert rejected.status_code == 200
         done = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
+        assert Stage.REJECTED in done.text
         assert "hx-trigger" not in done.text
 
 
