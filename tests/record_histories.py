@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-import crc.lifecycle_tables  # noqa: F401 - registers the lifecycle tables
+import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.tables  # noqa: F401 - registers the tables
 from crc import names
 from crc.db import create_engine
@@ -73,7 +73,11 @@ async def year_long_with_continue_as_new(d: Driver, env: WorkflowEnvironment) ->
 SCENARIOS: dict[str, tuple[Scenario, int, LifecyclePolicy]] = {
     "completed_with_early_return": (completed_with_early_return, 60, LifecyclePolicy()),
     "amended_then_cancelled_in_training": (amended_then_cancelled_in_training, 60, LifecyclePolicy()),
-    "year_long_with_continue_as_new": (year_long_with_continue_as_new, 365, LifecyclePolicy(history_limit=400)),
+    "year_long_with_continue_as_new": (
+        year_long_with_continue_as_new,
+        365,
+        LifecyclePolicy(history_limit=400),
+    ),
 }
 
 
@@ -104,9 +108,11 @@ async def record(name: str, scenario: Scenario, days: int, policy: LifecyclePoli
             (folder / f"{date.today():%Y%m%d}_{name}_run{number}.json").write_text(history.to_json())
             last = history.events[-1]
             chained = last.workflow_execution_continued_as_new_event_attributes
-            run_id = chained.new_execution_run_id if last.HasField(
-                "workflow_execution_continued_as_new_event_attributes"
-            ) else None
+            run_id = (
+                chained.new_execution_run_id
+                if last.HasField("workflow_execution_continued_as_new_event_attributes")
+                else None
+            )
         await engine.dispose()
     await env.shutdown()
 

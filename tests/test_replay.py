@@ -4,6 +4,7 @@ A change that alters the commands of running workflows fails here; guard it with
 workflow.patched and record new histories with `python -m tests.record_histories`.
 """
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_histories_are_recorded() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    history = WorkflowHistory.from_json(path.stem, await asyncio.to_thread(path.read_text))
     replayer = Replayer(workflows=[DeploymentWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

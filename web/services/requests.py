@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from crc import names
 from crc.db import is_unique_violation
-from crc.policy import approval_policy
+from crc.policy import approval_policy, lifecycle_policy
 from crc.settings import Settings
 from crc.stages import Stage
 from crc.tables import Deployment, Member, User
@@ -51,6 +51,7 @@ def _workflow_input(row: Deployment, member: Member, settings: Settings) -> Depl
         urgent_justification=row.urgent_justification,
         requested_by=row.requested_by,
         approval=approval_policy(settings, member.component),
+        lifecycle=lifecycle_policy(settings),
     )
 
 

@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement
-from sqlmodel import col, or_, select
+from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from crc import names
-from crc.roles import ESCALATION_ROLE
+from crc.roles import ESCALATION_ROLE, Role
 from crc.tables import Deployment, Task, User
 from crc.types import Decision, DecisionResult
 from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound
@@ -18,8 +18,10 @@ from web.services.workflow_client import execute_update
 MAX_TASKS = 500
 
 
-def may_act_on(user: User, task: Task) -> bool:
-    """True when the user holds the task's role, or is the director and the task is escalated."""
+def may_act_on(user: User, task: Task, deployment: Deployment) -> bool:
+    """The task's role (a member's task only for that member), or the director once escalated."""
+    if task.role == Role.MEMBER:
+        return user.member_id is not None and user.member_id == deployment.member_id
     return task.role in user.roles or (task.escalated and ESCALATION_ROLE in user.roles)
 
 
@@ -33,9 +35,14 @@ async def list_open_tasks(
     now: datetime | None = None,
 ) -> list[Task]:
     """Open tasks the user may act on, the soonest due first."""
-    who: ColumnElement[bool] = col(Task.role).in_(user.roles)
+    office_roles = [r for r in user.roles if r != Role.MEMBER]
+    who: ColumnElement[bool] = col(Task.role).in_(office_roles)
     if ESCALATION_ROLE in user.roles:
         who = or_(who, col(Task.escalated).is_(True))
+    if user.member_id is not None:
+        # A member's own tasks (kit receipt, after-action report), never another member's.
+        own = select(Deployment.id).where(Deployment.member_id == user.member_id)
+        who = or_(who, and_(col(Task.role) == Role.MEMBER, col(Task.deployment_id).in_(own)))
     query = select(Task).where(Task.status == "open", who)
     if deployment_id:
         query = query.where(Task.deployment_id == deployment_id)
@@ -68,7 +75,7 @@ async def complete_task(
     assert deployment is not None  # a foreign key
     if task.status != "open":
         raise Conflict(f"the task is already {task.status}")
-    if not may_act_on(user, task):
+    if not may_act_on(user, task, deployment):
         raise Forbidden(f"this task is for the {task.role} role")
     if deployment.requested_by == user.username:
         raise Forbidden("you cannot decide your own request")
@@ -79,6 +86,7 @@ async def complete_task(
         outcome=outcome,
         user=user.username,
         roles=list(user.roles),
+        member_id=user.member_id,
         comment=comment or None,
         data=data,
     )

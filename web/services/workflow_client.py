@@ -34,11 +34,14 @@ _REFUSALS: dict[str, type[ServiceError]] = {
     names.ERR_OWN_REQUEST: Forbidden,
     names.ERR_NOT_AMENDABLE: Conflict,
     names.ERR_NOT_REQUESTER: Forbidden,
+    names.ERR_NOT_ALLOWED: Forbidden,
+    names.ERR_NOT_NOW: Conflict,
 }
 _FIELD_REFUSALS = {names.ERR_UNKNOWN_OUTCOME: "outcome", names.ERR_INVALID_DATA: "data"}
 
 
-def _rpc_refusal(err: RPCError) -> ServiceError:
+def rpc_refusal(err: RPCError) -> ServiceError:
+    """The HTTP refusal for a Temporal RPC error."""
     if err.status == RPCStatusCode.NOT_FOUND:
         return Conflict("the deployment's workflow is no longer running")
     if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
@@ -76,7 +79,7 @@ async def start_deployment_workflow(
     except WorkflowAlreadyStartedError:
         pass
     except RPCError as err:
-        raise _rpc_refusal(err) from err
+        raise rpc_refusal(err) from err
 
 
 async def execute_update(
@@ -91,4 +94,4 @@ async def execute_update(
     except WorkflowUpdateRPCTimeoutOrCancelledError as err:
         raise Unavailable("the workflow did not answer in time; try again shortly") from err
     except RPCError as err:
-        raise _rpc_refusal(err) from err
+        raise rpc_refusal(err) from err

@@ -1,0 +1,97 @@
+"""Cancel, check-ins, extensions and documents of a deployment under way."""
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
+
+from crc.domain import MAX_DURATION_DAYS
+from crc.stages import Stage
+from web.deps import CurrentUser, SessionDep, TemporalClientDep
+from web.schemas import DeploymentPublic
+from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
+
+router = APIRouter(prefix="/deployments", tags=["deployments"])
+
+
+class CancelBody(BaseModel):
+    """Why the deployment is cancelled (or the member brought home early)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CheckInBody(BaseModel):
+    """A check-in by or for the deployed member."""
+
+    status: Literal["ok", "needs_help"]
+    location: str = Field(default="", max_length=200)
+    note: str = Field(default="", max_length=2000)
+
+
+class CheckInPublic(BaseModel):
+    """What a check-in did: whether it was the arrival, and when the next one is due."""
+
+    arrival: bool
+    stage: Stage
+    next_due_at: datetime | None
+
+
+class ExtensionBody(BaseModel):
+    """How many more days, and why."""
+
+    days: int = Field(ge=1, le=MAX_DURATION_DAYS)
+    justification: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/{deployment_id}/cancel")
+async def cancel(
+    deployment_id: str, body: CancelBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
+) -> DeploymentPublic:
+    """Before DEPLOYED: undo what was done and end CANCELLED. Once deployed: an early return."""
+    row = await cancel_deployment(
+        session=session, client=client, user=user, deployment_id=deployment_id, reason=body.reason
+    )
+    return DeploymentPublic.model_validate(row)
+
+
+@router.post("/{deployment_id}/check-ins", status_code=status.HTTP_201_CREATED)
+async def create_check_in(
+    deployment_id: str, body: CheckInBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
+) -> CheckInPublic:
+    """The first check-in after travel is booked is the arrival; later ones are the regular ones."""
+    result = await check_in(
+        session=session,
+        client=client,
+        user=user,
+        deployment_id=deployment_id,
+        status=body.status,
+        location=body.location,
+        note=body.note,
+    )
+    return CheckInPublic.model_validate(result.model_dump())
+
+
+@router.post("/{deployment_id}/extensions", status_code=status.HTTP_201_CREATED)
+async def create_extension(
+    deployment_id: str, body: ExtensionBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
+) -> DeploymentPublic:
+    """Ask Planning and Resource Management to approve a longer stay."""
+    row = await request_extension(
+        session=session,
+        client=client,
+        user=user,
+        deployment_id=deployment_id,
+        days=body.days,
+        justification=body.justification,
+    )
+    return DeploymentPublic.model_validate(row)
+
+
+@router.get("/{deployment_id}/documents/{document_id}", response_class=Response)
+async def read_document(
+    deployment_id: str, document_id: int, session: SessionDep, _user: CurrentUser
+) -> Response:
+    """A document of the deployment, such as its travel orders."""
+    document = await get_document(session, deployment_id, document_id)
+    return Response(document.body, media_type=document.content_type)

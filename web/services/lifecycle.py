@@ -1,0 +1,137 @@
+"""Cancel, check-ins and extensions: what people do to a deployment once it is under way."""
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.service import RPCError, RPCStatusCode
+
+from crc import names
+from crc.lifecycle_tables import Document
+from crc.roles import CANCEL_ANY_ROLES, Role
+from crc.stages import TERMINAL, Stage
+from crc.tables import Deployment, User
+from crc.types import CancelRequest, CheckIn, CheckInResult, DeploymentStatus, ExtensionRequest
+from web.services.errors import Conflict, Forbidden, NotFound
+from web.services.workflow_client import execute_update, rpc_refusal, update_refusal
+
+
+async def _deployment(session: AsyncSession, deployment_id: str) -> Deployment:
+    row = await session.get(Deployment, deployment_id, populate_existing=True)
+    if row is None:
+        raise NotFound("no deployment has this id")
+    return row
+
+
+def may_cancel(user: User, deployment: Deployment) -> bool:
+    """The requester of the deployment, a director or an admin."""
+    return deployment.requested_by == user.username or bool(CANCEL_ANY_ROLES & set(user.roles))
+
+
+def is_the_member(user: User, deployment: Deployment) -> bool:
+    """True when the user is the roster member being deployed."""
+    return user.member_id is not None and user.member_id == deployment.member_id
+
+
+async def cancel_deployment(
+    *, session: AsyncSession, client: Client, user: User, deployment_id: str, reason: str
+) -> Deployment:
+    """Cancel (undo, CANCELLED) before DEPLOYED, or order an early return once deployed."""
+    row = await _deployment(session, deployment_id)
+    if not may_cancel(user, row):
+        raise Forbidden("only the requester, a director or an admin may cancel")
+    if Stage(row.stage) in TERMINAL or row.stage == Stage.REDEPLOYMENT:
+        raise Conflict(f"the deployment is already at {row.stage}")
+    workflow_id = row.workflow_id
+    await session.commit()  # hold no connection while the workflow undoes what was done
+    handle = client.get_workflow_handle(workflow_id)
+    request = CancelRequest(user=user.username, roles=list(user.roles), reason=reason)
+    try:
+        update = await handle.start_update(
+            names.UPDATE_CANCEL,
+            request,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=DeploymentStatus,
+        )
+        await update.result()
+    except WorkflowUpdateFailedError as err:
+        raise update_refusal(err) from err
+    except RPCError as err:
+        # An accepted cancel whose workflow then closed has done its work; some servers lose
+        # the update's answer when the workflow completes in the same task.
+        if err.status != RPCStatusCode.NOT_FOUND or not await _completed(client, workflow_id):
+            raise rpc_refusal(err) from err
+    return await _deployment(session, deployment_id)
+
+
+async def _completed(client: Client, workflow_id: str) -> bool:
+    description = await client.get_workflow_handle(workflow_id).describe()
+    return description.status == WorkflowExecutionStatus.COMPLETED
+
+
+async def check_in(
+    *,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    deployment_id: str,
+    status: str,
+    location: str,
+    note: str,
+) -> CheckInResult:
+    """Record a check-in by the deployed member or Operations; the first is the arrival."""
+    row = await _deployment(session, deployment_id)
+    if not is_the_member(user, row) and Role.OPERATIONS not in user.roles:
+        raise Forbidden("only the deployed member or Operations may check in")
+    if row.stage not in (Stage.TRAVEL, Stage.DEPLOYED):
+        raise Conflict(f"no check-in is expected at {row.stage}")
+    workflow_id = row.workflow_id
+    await session.commit()
+    result: CheckInResult = await execute_update(
+        client,
+        workflow_id=workflow_id,
+        update=names.UPDATE_CHECK_IN,
+        arg=CheckIn(
+            user=user.username,
+            roles=list(user.roles),
+            member_id=user.member_id,
+            status=status,
+            location=location,
+            note=note,
+        ),
+        result_type=CheckInResult,
+    )
+    return result
+
+
+async def request_extension(
+    *, session: AsyncSession, client: Client, user: User, deployment_id: str, days: int, justification: str
+) -> Deployment:
+    """Ask Planning and Resource Management to approve a longer stay."""
+    row = await _deployment(session, deployment_id)
+    if not (may_cancel(user, row) or is_the_member(user, row)):
+        raise Forbidden("only the requester, the member, a director or an admin may ask")
+    if row.stage != Stage.DEPLOYED:
+        raise Conflict("extensions are for deployments in country")
+    workflow_id = row.workflow_id
+    await session.commit()
+    await execute_update(
+        client,
+        workflow_id=workflow_id,
+        update=names.UPDATE_EXTEND,
+        arg=ExtensionRequest(
+            user=user.username,
+            roles=list(user.roles),
+            member_id=user.member_id,
+            days=days,
+            justification=justification,
+        ),
+        result_type=DeploymentStatus,
+    )
+    return await _deployment(session, deployment_id)
+
+
+async def get_document(session: AsyncSession, deployment_id: str, document_id: int) -> Document:
+    """A document of a deployment (travel orders)."""
+    document = await session.get(Document, document_id)
+    if document is None or document.deployment_id != deployment_id:
+        raise NotFound("no such document for this deployment")
+    return document
