@@ -149,7 +149,12 @@ class StockItem(SQLModel, table=True):
 class Deployment(SQLModel, table=True):
     """A deployment as the pages and API show it; the workflow is the source of truth."""
 
-    __table_args__ = (sa.UniqueConstraint("requested_by", "idempotency_key", name="uq_request_idempotency"),)
+    __table_args__ = (
+        sa.UniqueConstraint("requested_by", "idempotency_key", name="uq_request_idempotency"),
+        # The deployments list pages newest first, in all or within one stage.
+        sa.Index("ix_deployment_created_at_id", "created_at", "id"),
+        sa.Index("ix_deployment_stage_created_at_id", "stage", "created_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     workflow_id: str = Field(max_length=80, unique=True)
@@ -220,3 +225,17 @@ class Notification(SQLModel, table=True):
     kind: str = Field(max_length=32)
     message: str = Field(sa_type=sa.Text)
     created_at: datetime = _timestamp()
+
+
+# --- Inbox coordination (web-owned) -----------------------------------------------------------
+
+
+class TaskClaim(SQLModel, table=True):
+    """An officer's claim on an open task, so two officers of one office don't work it twice.
+
+    Inbox coordination only: the workflow never reads it. Deleted on unclaim.
+    """
+
+    task_id: str = Field(primary_key=True, foreign_key="task.id", max_length=36)
+    username: str = Field(max_length=64, index=True)
+    claimed_at: datetime = _timestamp()
