@@ -129,6 +129,7 @@ class EventPublic(BaseModel):
     actor: str
     message: str
     comment: str | None
+    data: dict[str, Any] | None = None  # e.g. the travel orders' document_id
     occurred_at: datetime
 
 
