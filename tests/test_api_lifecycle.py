@@ -103,7 +103,7 @@ async def test_full_life_with_early_return_reaches_completed(life: Life) -> None
     await life.do(deployment_id, "medical_out_processing", "medical", "done")
 
     final = await w.wait_for(deployment_id, lambda d: d["stage"] == "COMPLETED")
-    assert final["status"].startswith("Completed: 1 days in country")
+    assert final["status"].startswith("Completed: 1 day in country")
     assert await stock_levels(w.engine) == FULL_STOCK
     # Seats of the courses taken stay taken; none is left held by the deployment.
     assert await seats_taken(w.engine) == 2

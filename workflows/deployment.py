@@ -37,6 +37,26 @@ from workflows.travel import run_travel
 from workflows.vetting import run_vetting
 
 CHECK_IN_STATUSES = ("ok", "needs_help")
+# How the timeline words each outcome of the tasks after approval.
+PAST_TENSE = {
+    "approve": "approved",
+    "reject": "rejected",
+    "clear": "cleared",
+    "deny": "denied",
+    "pass": "passed",
+    "fail": "failed",
+    "acknowledge": "acknowledged",
+    "restocked": "restocked",
+    "accept_later_start": "accepted a later start",
+    "cancel": "cancelled",
+    "retry": "asked to try the booking again",
+    "booked_manually": "booked by hand",
+    "accounted_for": "accounted for the member",
+    "escalate": "escalated",
+    "returned": "returned",
+    "missing": "reported missing",
+    "done": "done",
+}
 
 
 def _refuse(message: str, error_type: str) -> ApplicationError:
@@ -106,7 +126,8 @@ class DeploymentWorkflow(DeploymentCore):
         if task.kind == approval.TASK_KIND:
             kind, verb = approval.OUTCOME_EVENTS[decision.outcome]
         else:
-            kind, verb = f"{task.kind}.{decision.outcome}", decision.outcome.replace("_", " ")
+            kind = f"{task.kind}.{decision.outcome}"
+            verb = PAST_TENSE.get(decision.outcome, decision.outcome.replace("_", " "))
         who = approval.OFFICE_NAMES.get(task.role, task.role.replace("_", " ").capitalize())
         on_behalf = "" if task.role in decision.roles else " (decided by the director after escalation)"
         await self.act(

@@ -96,7 +96,7 @@ async def run_redeployment(wf: DeploymentCore) -> None:
     )
     await wf.record_stage(
         Stage.COMPLETED,
-        f"Completed: {result.days} days in country, ${result.cost_usd:,.2f}",
+        f"Completed: {result.days} day{'s' if result.days != 1 else ''} in country, ${result.cost_usd:,.2f}",
         wf.event(
             "completed",
             f"Completed: {result.days} deployment-days, actual cost ${result.cost_usd:,.2f}",
