@@ -17,8 +17,9 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def is_htmx(request: Request) -> bool:
-    """True for a request htmx sent (it wants a fragment, not a page)."""
-    return request.headers.get("HX-Request") == "true"
+    """True for a request htmx sent for a fragment (a history restore wants the whole page)."""
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
 
 
 def _when(value: datetime | None) -> str:
