@@ -299,7 +299,7 @@ async def test_unexpected_errors_are_friendly(world: World, monkeypatch: pytest.
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("web.pages.deployments.list_deployments", broken)
+    monkeypatch.setattr("web.pages.deployments.page_of_deployments", broken)
     monkeypatch.setattr("web.api.deployments.list_deployments", broken)
     async with world.signed_in("planning", raise_app_exceptions=False) as browser:
         page = await browser.get("/deployments")

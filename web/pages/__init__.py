@@ -3,12 +3,13 @@
 from fastapi import APIRouter, Depends
 
 from web.deps import verify_csrf
-from web.pages import auth, dashboard, deployments, inbox, roster
+from web.pages import auth, dashboard, deployment, deployments, inbox, roster
 
 # The CSRF check sits on the router, so no page form can forget it.
 pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 pages_router.include_router(auth.router)
 pages_router.include_router(dashboard.router)
 pages_router.include_router(inbox.router)
-pages_router.include_router(deployments.router)
+pages_router.include_router(deployments.router)  # /deployments/new before /deployments/{id}
+pages_router.include_router(deployment.router)
 pages_router.include_router(roster.router)

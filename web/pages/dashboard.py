@@ -1,11 +1,15 @@
-"""The dashboard: deployments by stage, the user's open tasks, recent requests."""
+"""The dashboard: deployments by stage, overdue tasks by office, in country by post, readiness."""
+
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from web.deps import PageUser, SessionDep
-from web.services.deployments import counts_by_stage, list_deployments, members_and_posts
-from web.services.tasks import list_open_tasks
+from web.pages.common import nav
+from web.services.dashboard import load_dashboard
+from web.services.deployments import list_deployments, members_and_posts
+from web.services.requests import today_utc
 from web.templating import render
 
 router = APIRouter()
@@ -14,15 +18,19 @@ RECENT = 10
 
 @router.get("/")
 async def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response:
-    """Counts by stage, how many tasks wait for the user, and the latest deployments."""
+    """Charts of where things stand, how many tasks wait for the user, the latest deployments."""
     recent, total = await list_deployments(session, limit=RECENT)
     members, posts = await members_and_posts(session, recent)
+    board = await load_dashboard(session, now=datetime.now(UTC), today=today_utc())
+    counts = nav_counts = await nav(session, user)
     context = {
-        "counts": await counts_by_stage(session),
+        "board": board,
+        "counts": board.by_stage,
         "total": total,
-        "my_tasks": len(await list_open_tasks(session, user=user)),
+        "my_tasks": counts["inbox_count"],
         "deployments": recent,
         "members": members,
         "posts": posts,
+        **nav_counts,
     }
     return render(request, "dashboard.html", context, user=user)

@@ -1,40 +1,38 @@
-"""Deployment pages: the list, one deployment (polling while it moves), the request form."""
+"""Deployment pages: the list, the request form with its member search, and the amend form."""
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
-from crc.domain import SECTORS
+from crc.domain import AGENCIES, SECTORS, Component
 from crc.roles import REQUEST_ROLES
 from crc.stages import Stage
 from crc.tables import User
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, require_page_roles
-from web.pages.forms import (
-    AMEND_FIELDS,
-    REQUEST_FIELDS,
-    amendment_from_form,
-    form_values,
-    request_from_form,
-)
-from web.services.deployments import get_deployment_view, list_deployments, members_and_posts
+from web.pages.common import nav, see_other
+from web.pages.forms import REQUEST_FIELDS, form_values, request_from_form
+from web.services.deployment_list import Cursor, ListFilters, page_of_deployments
 from web.services.errors import InvalidFields, ServiceError
-from web.services.requests import amend_request, submit_request, today_utc
-from web.services.roster import list_members, list_posts
-from web.templating import is_htmx, page_or_fragment, render
+from web.services.requests import submit_request, today_utc
+from web.services.roster import list_posts
+from web.services.roster_pages import search_members
+from web.services.validation import end_date
+from web.templating import page_or_fragment, render
 
 router = APIRouter()
-PER_PAGE = 25
 PageRequester = Annotated[User, Depends(require_page_roles(*REQUEST_ROLES))]
 
 
-def _see_other(request: Request, url: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 @router.get("/deployments")
@@ -43,29 +41,70 @@ async def deployments(
     session: SessionDep,
     user: PageUser,
     stage: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    post: str = "",
+    agency: str = "",
+    component: str = "",
+    start_from: str = "",
+    start_to: str = "",
+    member: str = "",
+    after: str = "",
+    before: str = "",
 ) -> Response:
-    """Deployments, newest first, filtered by stage, a page at a time."""
-    rows, total = await list_deployments(
-        session, stage=stage or None, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
+    """Deployments, newest first, filtered, a page at a time (keyset pages: fast at any depth)."""
+    filters = ListFilters(
+        stage=stage,
+        post=post,
+        agency=agency,
+        component=component,
+        start_from=_date(start_from),
+        start_to=_date(start_to),
+        member=member.strip()[:100],
     )
-    members, posts = await members_and_posts(session, rows)
+    page = await page_of_deployments(
+        session,
+        filters,
+        after=Cursor.decode(after) if after else None,
+        before=Cursor.decode(before) if before else None,
+    )
+    query = filters.query()
     context = {
-        "deployments": rows,
-        "members": members,
-        "posts": posts,
-        "stage": stage,
-        "stages": [str(s) for s in Stage],
         "page": page,
-        "pages": max(1, -(-total // PER_PAGE)),
-        "total": total,
+        "deployments": page.rows,
+        "members": page.members,
+        "posts": page.posts,
+        "filters": filters,
+        "stages": [str(s) for s in Stage],
+        "all_posts": await list_posts(session),
+        "agencies": AGENCIES,
+        "components": [str(c) for c in Component],
+        "next_href": f"/deployments?{urlencode({**query, 'after': page.next_cursor})}"
+        if page.next_cursor
+        else None,
+        "prev_href": f"/deployments?{urlencode({**query, 'before': page.prev_cursor})}"
+        if page.prev_cursor
+        else None,
+        "first_href": f"/deployments?{urlencode(query)}" if (after or before) else None,
+        **await nav(session, user),
     }
     return page_or_fragment(request, "deployments.html", "partials/deployment_table.html", context, user=user)
 
 
 async def _form_context(session: AsyncSession, values: dict[str, str]) -> dict[str, Any]:
+    start = _date(values.get("start_date", ""))
+    try:
+        days = int(values.get("duration_days") or 0)
+    except ValueError:
+        days = 0
+    selected = int(values["member_id"]) if values.get("member_id", "").isdigit() else None
     return {
-        "members": await list_members(session, today=today_utc()),
+        "choices": await search_members(
+            session,
+            text=values.get("member_q", ""),
+            today=today_utc(),
+            start=start,
+            end=end_date(start, days) if start and days > 0 else None,
+            selected=selected,
+        ),
         "posts": await list_posts(session),
         "sectors": SECTORS,
         "values": values,
@@ -78,9 +117,34 @@ async def new_request_form(
     request: Request, session: SessionDep, user: PageRequester, member_id: str = ""
 ) -> Response:
     """The request form."""
-    values = dict.fromkeys(REQUEST_FIELDS, "") | {"member_id": member_id, "duration_days": "90"}
-    context = await _form_context(session, values) | {"errors": {}}
+    values = dict.fromkeys(REQUEST_FIELDS, "") | {
+        "member_id": member_id,
+        "duration_days": "90",
+        "member_q": "",
+    }
+    context = await _form_context(session, values) | {"errors": {}, **await nav(session, user)}
     return render(request, "request_form.html", context, user=user)
+
+
+@router.get("/deployments/new/members")
+async def member_search(
+    request: Request,
+    session: SessionDep,
+    user: PageRequester,
+    member_q: str = "",
+    member_id: str = "",
+    start_date: str = "",
+    duration_days: str = "",
+) -> Response:
+    """The member search's results (htmx active search): availability and certificates."""
+    values = {
+        "member_q": member_q[:100],
+        "member_id": member_id,
+        "start_date": start_date,
+        "duration_days": duration_days,
+    }
+    context = await _form_context(session, values) | {"errors": {}}
+    return render(request, "partials/member_choices.html", context, user=user)
 
 
 @router.post("/deployments/new")
@@ -93,7 +157,7 @@ async def submit_request_form(
 ) -> Response:
     """Submit the form; on errors show it again with a message per field and what was typed."""
     form = await request.form()
-    values = form_values(form, (*REQUEST_FIELDS, "idempotency_key"))
+    values = form_values(form, (*REQUEST_FIELDS, "idempotency_key", "member_q"))
     try:
         row, _ = await submit_request(
             session=session,
@@ -105,64 +169,6 @@ async def submit_request_form(
         )
     except ServiceError as err:
         errors = err.by_field() if isinstance(err, InvalidFields) else {"form": err.detail}
-        context = await _form_context(session, values) | {"errors": errors}
+        context = await _form_context(session, values) | {"errors": errors, **await nav(session, user)}
         return render(request, "request_form.html", context, user=user, status_code=err.status_code)
-    return _see_other(request, f"/deployments/{row.id}")
-
-
-async def _detail_context(session: AsyncSession, user: User, deployment_id: str) -> dict[str, Any]:
-    view = await get_deployment_view(session, deployment_id)
-    d = view.deployment
-    can_amend = view.awaiting_amendment and d.requested_by == user.username
-    return {
-        "view": view,
-        "d": d,
-        "can_amend": can_amend,
-        # Poll while the deployment moves, but not under a requester filling the amend form.
-        "polling": d.stage not in {"COMPLETED", "REJECTED", "EXPIRED", "CANCELLED"} and not can_amend,
-        "sectors": SECTORS,
-        "amend_values": {
-            "sector": d.sector,
-            "role_title": d.role_title,
-            "start_date": d.start_date.isoformat(),
-            "duration_days": str(d.duration_days),
-            "justification": d.justification,
-            "urgent_justification": d.urgent_justification or "",
-            "comment": "",
-        },
-        "amend_errors": {},
-    }
-
-
-@router.get("/deployments/{deployment_id}")
-async def deployment(request: Request, deployment_id: str, session: SessionDep, user: PageUser) -> Response:
-    """One deployment; htmx polls its status fragment while it is not finished."""
-    context = await _detail_context(session, user, deployment_id)
-    return page_or_fragment(request, "deployment.html", "partials/deployment_status.html", context, user=user)
-
-
-@router.post("/deployments/{deployment_id}/amend")
-async def amend(
-    request: Request,
-    deployment_id: str,
-    session: SessionDep,
-    client: TemporalClientDep,
-    user: PageRequester,
-) -> Response:
-    """The requester's amendment; a new approval round opens."""
-    form = await request.form()
-    values = form_values(form, AMEND_FIELDS)
-    try:
-        await amend_request(
-            session=session,
-            client=client,
-            user=user,
-            deployment_id=deployment_id,
-            changes=amendment_from_form(values),
-        )
-    except ServiceError as err:
-        context = await _detail_context(session, user, deployment_id)
-        errors = err.by_field() if isinstance(err, InvalidFields) else {"form": err.detail}
-        context |= {"amend_values": values, "amend_errors": errors}
-        return render(request, "deployment.html", context, user=user, status_code=err.status_code)
-    return _see_other(request, f"/deployments/{deployment_id}")
+    return see_other(request, f"/deployments/{row.id}")

@@ -1,37 +1,130 @@
-"""The inbox: open tasks for the user's roles, decided in place with htmx."""
+"""The inbox: open tasks for the user's roles, filtered in the URL, claimed and decided in place."""
 
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from crc.tables import Deployment, Member, Post, Task
+from crc.tables import Task, User
 from web.deps import PageUser, SessionDep, TemporalClientDep
-from web.services.errors import InvalidFields, ServiceError
-from web.services.tasks import complete_task, list_open_tasks
+from web.pages.common import nav
+from web.services.errors import FieldError, InvalidFields, NotFound, ServiceError
+from web.services.inbox import (
+    SORTS,
+    InboxFilters,
+    claim_task,
+    inbox_row,
+    load_inbox,
+    refuse_if_claimed_by_other,
+    release_claim,
+    unclaim_task,
+)
+from web.services.tasks import complete_task
 from web.templating import page_or_fragment, render
 
 router = APIRouter()
 
 
-async def _row(session: AsyncSession, task: Task) -> dict[str, Any]:
-    deployment = await session.get(Deployment, task.deployment_id)
-    assert deployment is not None  # a foreign key
-    return {
-        "task": task,
-        "deployment": deployment,
-        "member": await session.get(Member, deployment.member_id),
-        "post": await session.get(Post, deployment.post_code),
-    }
+def _filters(kind: str, stage: str, post: str, overdue: str, q: str, sort: str) -> InboxFilters:
+    return InboxFilters(
+        kind=kind.strip(),
+        stage=stage.strip(),
+        post=post.strip(),
+        overdue=overdue in ("1", "true", "on", "yes"),
+        q=q.strip()[:100],
+        sort=sort if sort in SORTS else "due",
+    )
 
 
 @router.get("/inbox")
-async def inbox(request: Request, session: SessionDep, user: PageUser) -> Response:
-    """Open tasks the user may act on, soonest due first."""
-    tasks = await list_open_tasks(session, user=user)
-    rows = [await _row(session, t) for t in tasks]
-    return page_or_fragment(request, "inbox.html", "partials/inbox_table.html", {"rows": rows}, user=user)
+async def inbox(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    kind: str = "",
+    stage: str = "",
+    post: str = "",
+    overdue: str = "",
+    q: str = "",
+    sort: str = "due",
+) -> Response:
+    """Open tasks the user may act on, filtered and sorted as the URL says."""
+    filters = _filters(kind, stage, post, overdue, q, sort)
+    now = datetime.now(UTC)
+    found = await load_inbox(session, user=user, filters=filters, now=now)
+    context = {"inbox": found, "rows": found.rows, "filters": filters, "now": now, "inbox_count": found.total}
+    return page_or_fragment(request, "inbox.html", "partials/inbox_table.html", context, user=user)
+
+
+def _data(task: Task, outcome: str, form: FormData) -> dict[str, Any] | None:
+    """The data a task's form carries, or InvalidFields for what the user must fix."""
+    if task.kind == "after_action_report":
+        report = str(form.get("report") or "").strip()
+        if not report:
+            raise InvalidFields([FieldError("report", "write the report before marking it done")])
+        return {"report": report}
+    if task.kind == "vetting_review" and outcome == "clear":
+        valid_until = str(form.get("valid_until") or "").strip()
+        if not valid_until:
+            return None
+        try:
+            date.fromisoformat(valid_until)
+        except ValueError:
+            raise InvalidFields([FieldError("valid_until", "must be a date (YYYY-MM-DD)")]) from None
+        return {"valid_until": valid_until}
+    if task.kind == "kit_return":
+        missing = [str(v) for v in form.getlist("missing_skus")]
+        if outcome == "missing" and not missing:
+            raise InvalidFields([FieldError("missing_skus", "tick the items that did not come back")])
+        return {"missing_skus": missing if outcome == "missing" else []}
+    return None
+
+
+def _typed(form: FormData) -> dict[str, Any]:
+    return {
+        "comment": str(form.get("comment") or ""),
+        "report": str(form.get("report") or ""),
+        "valid_until": str(form.get("valid_until") or ""),
+        "missing_skus": [str(v) for v in form.getlist("missing_skus")],
+    }
+
+
+async def _answer_row(
+    request: Request,
+    session: AsyncSession,
+    user: User,
+    task_id: str,
+    *,
+    error: str | None = None,
+    typed: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    # A task the user may not act on is not theirs to see either: only the message.
+    hidden = status_code in (403, 404)
+    task = None if hidden else await session.get(Task, task_id, populate_existing=True)
+    context: dict[str, Any] = {
+        "error": error,
+        "typed": typed or {},
+        "task_id": task_id,
+        "now": datetime.now(UTC),
+        "oob_count": True,
+        **await nav(session, user),
+    }
+    if task is None:
+        name = "partials/task_row_missing.html"
+    else:
+        context["row"] = await inbox_row(session, task)
+        name = "partials/task_row.html" if task.status == "open" else "partials/task_row_done.html"
+    return render(request, name, context, user=user, status_code=status_code)
+
+
+def _message(err: ServiceError) -> str:
+    if isinstance(err, InvalidFields):
+        return "; ".join(f"{e.field.replace('_', ' ')}: {e.msg}" for e in err.errors)
+    return err.detail
 
 
 @router.post("/inbox/tasks/{task_id}")
@@ -41,25 +134,53 @@ async def decide(
     session: SessionDep,
     client: TemporalClientDep,
     user: PageUser,
-    outcome: Annotated[str, Form()] = "",
-    comment: Annotated[str, Form()] = "",
 ) -> Response:
     """Complete a task; answers the row to swap in (done, or with the error beside it)."""
+    form = await request.form()
+    outcome = str(form.get("outcome") or "")
+    typed = _typed(form)
     try:
-        task = await complete_task(
+        task = await session.get(Task, task_id, populate_existing=True)
+        if task is None:
+            raise NotFound("no task has this id")
+        await refuse_if_claimed_by_other(session, user=user, task_id=task_id)
+        data = _data(task, outcome, form) if outcome in task.outcomes else None
+        await complete_task(
             session=session,
             client=client,
             user=user,
             task_id=task_id,
             outcome=outcome,
-            comment=comment.strip() or None,
+            comment=typed["comment"].strip() or None,
+            data=data,
         )
     except ServiceError as err:
-        found = await session.get(Task, task_id, populate_existing=True)
-        message = "; ".join(e.msg for e in err.errors) if isinstance(err, InvalidFields) else err.detail
-        context: dict[str, Any] = {"error": message, "comment": comment, "task_id": task_id}
-        if found is not None:
-            context.update(await _row(session, found))
-        return render(request, "partials/task_row.html", context, user=user, status_code=err.status_code)
-    context = {**await _row(session, task), "error": None, "comment": comment}
-    return render(request, "partials/task_row_done.html", context, user=user)
+        return await _answer_row(
+            request, session, user, task_id, error=_message(err), typed=typed, status_code=err.status_code
+        )
+    await release_claim(session, task_id=task_id)
+    return await _answer_row(request, session, user, task_id, typed=typed)
+
+
+@router.post("/inbox/tasks/{task_id}/claim")
+async def claim(request: Request, task_id: str, session: SessionDep, user: PageUser) -> Response:
+    """Take the task; 409 with who holds it when someone else has."""
+    try:
+        await claim_task(session, user=user, task_id=task_id, now=datetime.now(UTC))
+    except ServiceError as err:
+        return await _answer_row(
+            request, session, user, task_id, error=_message(err), status_code=err.status_code
+        )
+    return await _answer_row(request, session, user, task_id)
+
+
+@router.post("/inbox/tasks/{task_id}/unclaim")
+async def unclaim(request: Request, task_id: str, session: SessionDep, user: PageUser) -> Response:
+    """Let the task go so others of the office can take it."""
+    try:
+        await unclaim_task(session, user=user, task_id=task_id)
+    except ServiceError as err:
+        return await _answer_row(
+            request, session, user, task_id, error=_message(err), status_code=err.status_code
+        )
+    return await _answer_row(request, session, user, task_id)

@@ -1,0 +1,254 @@
+"""One deployment's page: stage bar, facts, timeline, open tasks, documents, and the actions the
+signed-in user may take (amend, cancel, request an extension, check in). Polls while it moves."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.responses import Response
+
+from crc.domain import MAX_DURATION_DAYS, SECTORS
+from crc.lifecycle_tables import Document
+from crc.roles import REQUEST_ROLES, Role
+from crc.stages import LIFECYCLE, TERMINAL, Stage
+from crc.tables import Deployment, User
+from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
+from web.pages.common import nav, see_other
+from web.pages.forms import AMEND_FIELDS, amendment_from_form, form_values
+from web.services.deployments import DeploymentView, get_deployment_view
+from web.services.errors import FieldError, InvalidFields, ServiceError
+from web.services.lifecycle import (
+    cancel_deployment,
+    check_in,
+    get_document,
+    is_the_member,
+    may_cancel,
+    request_extension,
+)
+from web.services.requests import amend_request
+from web.templating import is_htmx, page_or_fragment, render
+
+router = APIRouter()
+PageRequester = Annotated[User, Depends(require_page_roles(*REQUEST_ROLES))]
+AWAITING_ARRIVAL = "Booked; waiting for the arrival check-in"
+TEXT_MAX = 2000
+
+
+def allowed_actions(user: User, d: Deployment) -> dict[str, bool]:
+    """Which of cancel, extension and check-in the user may take on the deployment now."""
+    stage = Stage(d.stage)
+    moving = stage not in TERMINAL
+    return {
+        "cancel": moving and stage != Stage.REDEPLOYMENT and may_cancel(user, d),
+        "extension": stage == Stage.DEPLOYED and (may_cancel(user, d) or is_the_member(user, d)),
+        "check_in": (is_the_member(user, d) or Role.OPERATIONS in user.roles)
+        and (stage == Stage.DEPLOYED or (stage == Stage.TRAVEL and d.status.startswith(AWAITING_ARRIVAL))),
+    }
+
+
+def _reached(view: DeploymentView) -> str | None:
+    """The last lifecycle stage the deployment was at (where an ended one stopped)."""
+    order = {str(s) for s in LIFECYCLE}
+    stages = [e.stage for e in view.timeline if e.stage in order]
+    return stages[-1] if stages else None
+
+
+async def _context(session: AsyncSession, user: User, deployment_id: str) -> dict[str, Any]:
+    view = await get_deployment_view(session, deployment_id)
+    d = view.deployment
+    documents = (
+        await session.exec(select(Document).where(Document.deployment_id == d.id).order_by(col(Document.id)))
+    ).all()
+    can_amend = view.awaiting_amendment and d.requested_by == user.username
+    return {
+        "view": view,
+        "d": d,
+        "reached": _reached(view),
+        "documents": list(documents),
+        "actions": allowed_actions(user, d),
+        "can_amend": can_amend,
+        # Poll while the deployment moves, but not under a requester filling the amend form.
+        "polling": Stage(d.stage) not in TERMINAL and not can_amend,
+        "sectors": SECTORS,
+        "amend_values": {
+            "sector": d.sector,
+            "role_title": d.role_title,
+            "start_date": d.start_date.isoformat(),
+            "duration_days": str(d.duration_days),
+            "justification": d.justification,
+            "urgent_justification": d.urgent_justification or "",
+            "comment": "",
+        },
+        "amend_errors": {},
+        "typed": {},
+        "action_error": {},
+        "max_days": MAX_DURATION_DAYS,
+    }
+
+
+@router.get("/deployments/{deployment_id}")
+async def deployment(
+    request: Request, deployment_id: str, session: SessionDep, user: PageUser, seen: str = ""
+) -> Response:
+    """One deployment; htmx polls its status fragment until it reaches a terminal stage.
+
+    A poll that finds the stage changed reloads the page, so the actions fit the new stage.
+    """
+    context = await _context(session, user, deployment_id)
+    if is_htmx(request) and seen and seen != context["d"].stage:
+        return Response(status_code=204, headers={"HX-Refresh": "true", "Vary": "HX-Request"})
+    context |= await nav(session, user)
+    return page_or_fragment(request, "deployment.html", "partials/deployment_status.html", context, user=user)
+
+
+async def _again(
+    request: Request,
+    session: AsyncSession,
+    user: User,
+    deployment_id: str,
+    err: ServiceError,
+    **extra: Any,
+) -> Response:
+    context = await _context(session, user, deployment_id) | extra | await nav(session, user)
+    return render(request, "deployment.html", context, user=user, status_code=err.status_code)
+
+
+@router.post("/deployments/{deployment_id}/amend")
+async def amend(
+    request: Request,
+    deployment_id: str,
+    session: SessionDep,
+    client: TemporalClientDep,
+    user: PageRequester,
+) -> Response:
+    """The requester's amendment; a new approval round opens."""
+    form = await request.form()
+    values = form_values(form, AMEND_FIELDS)
+    try:
+        await amend_request(
+            session=session,
+            client=client,
+            user=user,
+            deployment_id=deployment_id,
+            changes=amendment_from_form(values),
+        )
+    except ServiceError as err:
+        errors = err.by_field() if isinstance(err, InvalidFields) else {"form": err.detail}
+        return await _again(
+            request, session, user, deployment_id, err, amend_values=values, amend_errors=errors
+        )
+    return see_other(request, f"/deployments/{deployment_id}")
+
+
+def _text(form: Any, name: str, *, required: bool, errors: list[FieldError]) -> str:
+    value = str(form.get(name) or "").strip()
+    if required and not value:
+        errors.append(FieldError(name, "must not be empty"))
+    elif len(value) > TEXT_MAX:
+        errors.append(FieldError(name, f"must be at most {TEXT_MAX} characters"))
+    return value
+
+
+@router.post("/deployments/{deployment_id}/cancel")
+async def cancel(
+    request: Request, deployment_id: str, session: SessionDep, client: TemporalClientDep, user: PageUser
+) -> Response:
+    """Cancel before DEPLOYED (undone, CANCELLED); once deployed, an early return."""
+    form = await request.form()
+    errors: list[FieldError] = []
+    reason = _text(form, "reason", required=True, errors=errors)
+    try:
+        if errors:
+            raise InvalidFields(errors)
+        await cancel_deployment(
+            session=session, client=client, user=user, deployment_id=deployment_id, reason=reason
+        )
+    except ServiceError as err:
+        return await _again(
+            request,
+            session,
+            user,
+            deployment_id,
+            err,
+            typed={"reason": reason},
+            action_error=_errors("cancel", err),
+        )
+    return see_other(request, f"/deployments/{deployment_id}")
+
+
+def _errors(action: str, err: ServiceError) -> dict[str, dict[str, str]]:
+    if isinstance(err, InvalidFields):
+        return {action: err.by_field()}
+    return {action: {"form": err.detail}}
+
+
+@router.post("/deployments/{deployment_id}/check-in")
+async def check_in_page(
+    request: Request, deployment_id: str, session: SessionDep, client: TemporalClientDep, user: PageUser
+) -> Response:
+    """A check-in by or for the member; the first after booking is the arrival."""
+    form = await request.form()
+    errors: list[FieldError] = []
+    status = str(form.get("status") or "")
+    if status not in ("ok", "needs_help"):
+        errors.append(FieldError("status", "choose OK or Needs help"))
+    location = _text(form, "location", required=False, errors=errors)[:200]
+    note = _text(form, "note", required=False, errors=errors)
+    typed = {"status": status, "location": location, "note": note}
+    try:
+        if errors:
+            raise InvalidFields(errors)
+        await check_in(
+            session=session,
+            client=client,
+            user=user,
+            deployment_id=deployment_id,
+            status=status,
+            location=location,
+            note=note,
+        )
+    except ServiceError as err:
+        return await _again(
+            request, session, user, deployment_id, err, typed=typed, action_error=_errors("check_in", err)
+        )
+    return see_other(request, f"/deployments/{deployment_id}")
+
+
+@router.post("/deployments/{deployment_id}/extension")
+async def extension(
+    request: Request, deployment_id: str, session: SessionDep, client: TemporalClientDep, user: PageUser
+) -> Response:
+    """Ask Planning and Resource Management for a longer stay."""
+    form = await request.form()
+    errors: list[FieldError] = []
+    days_text = str(form.get("days") or "").strip()
+    days = int(days_text) if days_text.isdigit() else 0
+    if not 1 <= days <= MAX_DURATION_DAYS:
+        errors.append(FieldError("days", f"must be a whole number from 1 to {MAX_DURATION_DAYS}"))
+    justification = _text(form, "justification", required=True, errors=errors)
+    typed = {"days": days_text, "justification": justification}
+    try:
+        if errors:
+            raise InvalidFields(errors)
+        await request_extension(
+            session=session,
+            client=client,
+            user=user,
+            deployment_id=deployment_id,
+            days=days,
+            justification=justification,
+        )
+    except ServiceError as err:
+        return await _again(
+            request, session, user, deployment_id, err, typed=typed, action_error=_errors("extension", err)
+        )
+    return see_other(request, f"/deployments/{deployment_id}")
+
+
+@router.get("/deployments/{deployment_id}/documents/{document_id}")
+async def document(deployment_id: str, document_id: int, session: SessionDep, _user: PageUser) -> Response:
+    """A stored document (travel orders), shown as its own page; it may run no scripts."""
+    found = await get_document(session, deployment_id, document_id)
+    headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"}
+    return Response(found.body, media_type=found.content_type, headers=headers)

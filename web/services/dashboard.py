@@ -1,0 +1,73 @@
+"""The dashboard's numbers: stages, overdue tasks by office, who is in country, roster readiness."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crc.stages import Stage
+from crc.tables import Certificate, Deployment, Member, Task
+from web.services.deployments import counts_by_stage
+from web.services.roster import busy_member_ids
+
+EXPIRING_WITHIN = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How ready the roster is to deploy."""
+
+    members: int
+    available: int
+    expiring_certificates: int  # valid today, expiring within 90 days
+    members_with_expiring: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard draws."""
+
+    by_stage: dict[str, int]
+    overdue_by_office: dict[str, int]
+    in_country_by_post: dict[str, int]
+    readiness: Readiness
+
+
+async def _grouped(session: AsyncSession, query: object) -> dict[str, int]:
+    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    return {str(k): int(n) for k, n in sorted(rows, key=lambda r: (-int(r[1]), str(r[0])))}
+
+
+async def load_dashboard(session: AsyncSession, *, now: datetime, today: date) -> Dashboard:
+    """The counts, each one GROUP BY query."""
+    overdue = await _grouped(
+        session,
+        select(Task.role, func.count())
+        .where(Task.status == "open", col(Task.due_at) < now)
+        .group_by(col(Task.role)),
+    )
+    in_country = await _grouped(
+        session,
+        select(Deployment.post_code, func.count())
+        .where(Deployment.stage == Stage.DEPLOYED)
+        .group_by(col(Deployment.post_code)),
+    )
+    members = int((await session.exec(select(func.count()).select_from(Member))).one())
+    busy = len(await busy_member_ids(session, on=today))
+    soon = today + EXPIRING_WITHIN
+    expiring = select(Certificate.member_id).where(
+        col(Certificate.expires_on) >= today, col(Certificate.expires_on) <= soon
+    )
+    expiring_rows = list((await session.exec(expiring)).all())
+    return Dashboard(
+        by_stage=await counts_by_stage(session),
+        overdue_by_office=overdue,
+        in_country_by_post=in_country,
+        readiness=Readiness(
+            members=members,
+            available=members - busy,
+            expiring_certificates=len(expiring_rows),
+            members_with_expiring=len(set(expiring_rows)),
+        ),
+    )

@@ -1,0 +1,143 @@
+"""The admin's edits of roster members and posts (reference data), checked field by field."""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crc.domain import AGENCIES, SECTORS, ClearanceLevel, Component, ThreatLevel
+from crc.tables import Member, Post
+from web.services.errors import FieldError, InvalidFields, NotFound
+
+MEMBER_FIELDS = (
+    "name",
+    "email",
+    "agency",
+    "component",
+    "languages",
+    "clearance_level",
+    "clearance_expires",
+    "medical_expires",
+    "passport_expires",
+)
+POST_FIELDS = (
+    "country",
+    "city",
+    "threat_level",
+    "clearance_required",
+    "per_diem_usd",
+    "danger_pay_pct",
+    "post_differential_pct",
+    "clearance_lead_days",
+)
+
+
+def _choice(values: dict[str, str], name: str, allowed: list[str], errors: list[FieldError]) -> str:
+    value = values.get(name, "")
+    if value not in allowed:
+        errors.append(FieldError(name, f"choose one of: {', '.join(allowed)}"))
+    return value
+
+
+def _text(values: dict[str, str], name: str, limit: int, errors: list[FieldError], *, required: bool) -> str:
+    value = values.get(name, "").strip()
+    if required and not value:
+        errors.append(FieldError(name, "must not be empty"))
+    elif len(value) > limit:
+        errors.append(FieldError(name, f"must be at most {limit} characters"))
+    return value
+
+
+def _date(values: dict[str, str], name: str, errors: list[FieldError]) -> date | None:
+    value = values.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(FieldError(name, "must be a date (YYYY-MM-DD)"))
+        return None
+
+
+def _number(
+    values: dict[str, str], name: str, low: Decimal, high: Decimal, errors: list[FieldError]
+) -> Decimal:
+    value = values.get(name, "").strip()
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        errors.append(FieldError(name, "must be a number"))
+        return Decimal(0)
+    if not number.is_finite() or not low <= number <= high:
+        errors.append(FieldError(name, f"must be between {low} and {high}"))
+    return number
+
+
+async def update_member(
+    session: AsyncSession, *, member_id: int, values: dict[str, str], sectors: list[str]
+) -> Member:
+    """Write the form's values to the member, or InvalidFields naming every bad field."""
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise NotFound("no roster member has this id")
+    errors: list[FieldError] = []
+    name = _text(values, "name", 200, errors, required=True)
+    email = _text(values, "email", 200, errors, required=False)
+    if email and "@" not in email:
+        errors.append(FieldError("email", "must be an email address"))
+    agency = _choice(values, "agency", list(AGENCIES), errors)
+    component = _choice(values, "component", [str(c) for c in Component], errors)
+    clearance = _choice(values, "clearance_level", [str(c) for c in ClearanceLevel], errors)
+    unknown = [s for s in sectors if s not in SECTORS]
+    if unknown or not sectors:
+        errors.append(FieldError("sectors", "tick at least one sector from the list"))
+    languages = [w.strip() for w in values.get("languages", "").split(",") if w.strip()]
+    if any(len(w) > 40 for w in languages):
+        errors.append(FieldError("languages", "each language must be at most 40 characters"))
+    dates = {
+        n: _date(values, n, errors) for n in ("clearance_expires", "medical_expires", "passport_expires")
+    }
+    if errors:
+        raise InvalidFields(errors)
+    member.name, member.email, member.agency, member.component = name, email, agency, component
+    member.clearance_level = clearance
+    member.sectors = sectors
+    member.languages = languages
+    member.clearance_expires = dates["clearance_expires"]
+    member.medical_expires = dates["medical_expires"]
+    member.passport_expires = dates["passport_expires"]
+    session.add(member)
+    await session.commit()
+    await session.refresh(member)
+    return member
+
+
+async def update_post(
+    session: AsyncSession, *, code: str, values: dict[str, str], visa_required: bool
+) -> Post:
+    """Write the form's values to the post, or InvalidFields naming every bad field."""
+    post = await session.get(Post, code)
+    if post is None:
+        raise NotFound("no post has this code")
+    errors: list[FieldError] = []
+    country = _text(values, "country", 100, errors, required=True)
+    city = _text(values, "city", 100, errors, required=False)
+    threat = _choice(values, "threat_level", [str(t) for t in ThreatLevel], errors)
+    clearance = _choice(values, "clearance_required", [str(c) for c in ClearanceLevel], errors)
+    per_diem = _number(values, "per_diem_usd", Decimal(0), Decimal(10000), errors)
+    danger = _number(values, "danger_pay_pct", Decimal(0), Decimal(100), errors)
+    differential = _number(values, "post_differential_pct", Decimal(0), Decimal(100), errors)
+    lead_text = values.get("clearance_lead_days", "").strip()
+    lead = int(lead_text) if lead_text.isdigit() else -1
+    if not 0 <= lead <= 365:
+        errors.append(FieldError("clearance_lead_days", "must be a whole number of days from 0 to 365"))
+    if errors:
+        raise InvalidFields(errors)
+    post.country, post.city, post.threat_level, post.clearance_required = country, city, threat, clearance
+    post.per_diem_usd, post.danger_pay_pct, post.post_differential_pct = per_diem, danger, differential
+    post.clearance_lead_days = lead
+    post.visa_required = visa_required
+    session.add(post)
+    await session.commit()
+    await session.refresh(post)
+    return post

@@ -1,0 +1,163 @@
+"""Roster queries for the pages: members with certificates and current deployment, the request
+form's member search (availability and missing certificates), and the admin's edits."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crc.domain import COURSE_FACT, COURSE_ORIENTATION
+from crc.stages import HOLDS_MEMBER, TERMINAL
+from crc.tables import Certificate, Deployment, Member
+
+REQUIRED_COURSES = (COURSE_FACT, COURSE_ORIENTATION)
+EXPIRING_WITHIN = timedelta(days=90)
+SEARCH_LIMIT = 20
+
+
+@dataclass
+class MemberCard:
+    """A member as the roster page and the member search show them."""
+
+    member: Member
+    certificates: list[Certificate] = field(default_factory=list)
+    busy_with: Deployment | None = None  # the deployment holding them over the asked dates
+    current: Deployment | None = None  # the running deployment, if any
+    notes: list[str] = field(default_factory=list)  # missing or expiring certificates
+
+    @property
+    def available(self) -> bool:
+        """Free over the asked dates."""
+        return self.busy_with is None
+
+
+def certificate_notes(certs: list[Certificate], *, until: date, today: date) -> list[str]:
+    """What is missing or runs out: FACT and orientation, needed valid through `until`."""
+    notes = []
+    for course in REQUIRED_COURSES:
+        held = [c for c in certs if c.course_code == course]
+        best = max(held, key=lambda c: c.expires_on or date.max, default=None)
+        if best is None:
+            notes.append(f"{course} missing")
+        elif best.expires_on is not None and best.expires_on < today:
+            notes.append(f"{course} expired {best.expires_on.isoformat()}")
+        elif best.expires_on is not None and best.expires_on < until:
+            notes.append(f"{course} expires {best.expires_on.isoformat()}")
+    return notes
+
+
+async def _certificates(session: AsyncSession, member_ids: list[int]) -> dict[int, list[Certificate]]:
+    found: dict[int, list[Certificate]] = defaultdict(list)
+    if member_ids:
+        query = (
+            select(Certificate)
+            .where(col(Certificate.member_id).in_(member_ids))
+            .order_by(col(Certificate.course_code))
+        )
+        for c in (await session.exec(query)).all():
+            found[c.member_id].append(c)
+    return found
+
+
+async def _holding(
+    session: AsyncSession, member_ids: list[int], start: date, end: date
+) -> dict[int, Deployment]:
+    """The deployment holding each member over [start, end], if any."""
+    if not member_ids:
+        return {}
+    query = (
+        select(Deployment)
+        .where(col(Deployment.member_id).in_(member_ids))
+        .where(col(Deployment.stage).in_([str(s) for s in HOLDS_MEMBER]))
+        .where(Deployment.start_date <= end, Deployment.end_date >= start)
+        .order_by(col(Deployment.start_date))
+    )
+    found: dict[int, Deployment] = {}
+    for d in (await session.exec(query)).all():
+        found.setdefault(d.member_id, d)
+    return found
+
+
+async def _running(session: AsyncSession, member_ids: list[int]) -> dict[int, Deployment]:
+    if not member_ids:
+        return {}
+    query = (
+        select(Deployment)
+        .where(col(Deployment.member_id).in_(member_ids))
+        .where(col(Deployment.stage).not_in([str(s) for s in TERMINAL]))
+        .order_by(col(Deployment.start_date))
+    )
+    found: dict[int, Deployment] = {}
+    for d in (await session.exec(query)).all():
+        found.setdefault(d.member_id, d)
+    return found
+
+
+async def member_cards(
+    session: AsyncSession,
+    members: list[Member],
+    *,
+    today: date,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[MemberCard]:
+    """Cards for members: certificates, what holds them from `start` to `end` (default: today on)."""
+    ids = [m.id for m in members if m.id is not None]
+    first = start or today
+    last = end or first
+    certs = await _certificates(session, ids)
+    holding = await _holding(session, ids, first, last)
+    running = await _running(session, ids)
+    until = max(last, today + EXPIRING_WITHIN)
+    return [
+        MemberCard(
+            member=m,
+            certificates=certs.get(m.id or 0, []),
+            busy_with=holding.get(m.id or 0),
+            current=running.get(m.id or 0),
+            notes=certificate_notes(certs.get(m.id or 0, []), until=until, today=today),
+        )
+        for m in members
+    ]
+
+
+async def search_members(
+    session: AsyncSession,
+    *,
+    text: str,
+    today: date,
+    start: date | None,
+    end: date | None,
+    selected: int | None = None,
+) -> list[MemberCard]:
+    """Members whose name, agency or sector matches, the selected one first, with availability."""
+    query = select(Member).order_by(col(Member.name), col(Member.id)).limit(SEARCH_LIMIT)
+    needle = text.strip().lower()
+    if needle:
+        query = query.where(
+            func.lower(col(Member.name)).contains(needle, autoescape=True)
+            | func.lower(col(Member.agency)).contains(needle, autoescape=True)
+        )
+    members = list((await session.exec(query)).all())
+    if selected is not None and all(m.id != selected for m in members):
+        chosen = await session.get(Member, selected)
+        if chosen is not None:
+            members.insert(0, chosen)
+    return await member_cards(session, members, today=today, start=start, end=end)
+
+
+async def roster_cards(
+    session: AsyncSession, *, today: date, component: str | None, agency: str | None, sector: str | None
+) -> list[MemberCard]:
+    """The roster page's members, filtered."""
+    query = select(Member).order_by(col(Member.name), col(Member.id))
+    if component:
+        query = query.where(Member.component == component)
+    if agency:
+        query = query.where(Member.agency == agency)
+    members = list((await session.exec(query)).all())
+    if sector:
+        members = [m for m in members if sector in m.sectors]
+    return await member_cards(session, members, today=today)
