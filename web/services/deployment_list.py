@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlmodel import and_, col, func, or_, select
+import sqlalchemy as sa
+from sqlmodel import col, func, select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crc.tables import Deployment, Member, Post
+from crc.tables import Deployment, Member, Post, UTCDateTime
 
 PER_PAGE = 25
 
@@ -101,16 +102,15 @@ def _conditions(filters: ListFilters) -> list[Any]:
 
 
 def _after(cursor: Cursor) -> Any:
-    return or_(
-        col(Deployment.created_at) < cursor.created_at,
-        and_(col(Deployment.created_at) == cursor.created_at, col(Deployment.id) < cursor.id),
+    # A row-value comparison, which SQLite and PostgreSQL answer from the (created_at, id) index.
+    return tuple_(col(Deployment.created_at), col(Deployment.id)) < tuple_(
+        sa.literal(cursor.created_at, UTCDateTime()), sa.literal(cursor.id)
     )
 
 
 def _before(cursor: Cursor) -> Any:
-    return or_(
-        col(Deployment.created_at) > cursor.created_at,
-        and_(col(Deployment.created_at) == cursor.created_at, col(Deployment.id) > cursor.id),
+    return tuple_(col(Deployment.created_at), col(Deployment.id)) > tuple_(
+        sa.literal(cursor.created_at, UTCDateTime()), sa.literal(cursor.id)
     )
 
 
