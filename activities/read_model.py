@@ -1,19 +1,14 @@
 """Keeps the read-model, the inbox and the audit log current; every write is idempotent."""
 
-from collections.abc import Sequence
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import SQLModel, col
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.rows import insert_ignoring_duplicates, require
 from crc.costs import CostEstimate, estimate_cost
 from crc.db import session_factory
-from crc.names import ERR_MISSING_ROW
 from crc.tables import Deployment, Event, Member, Notification, Post, Task, utcnow
 from crc.types import (
     CloseTasks,
@@ -28,18 +23,6 @@ from crc.types import (
 )
 
 
-async def _insert_ignoring_duplicates(
-    session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]], key: str
-) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING, so a retried activity writes each row once."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = model.__table__  # type: ignore[attr-defined]
-    await session.exec(insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key]))
-
-
 async def _append_event(session: AsyncSession, deployment_id: str, event: EventRecord) -> None:
     row = {
         "key": event.key,
@@ -52,19 +35,7 @@ async def _append_event(session: AsyncSession, deployment_id: str, event: EventR
         "data": event.data,
         "occurred_at": event.at,
     }
-    await _insert_ignoring_duplicates(session, Event, [row], "key")
-
-
-def missing_row(what: str) -> ApplicationError:
-    """The error for a row the workflow expects but the database lacks: retrying won't help."""
-    return ApplicationError(f"{what} not found", type=ERR_MISSING_ROW, non_retryable=True)
-
-
-async def _deployment(session: AsyncSession, deployment_id: str) -> Deployment:
-    row = await session.get(Deployment, deployment_id)
-    if row is None:
-        raise missing_row(f"deployment {deployment_id}")
-    return row
+    await insert_ignoring_duplicates(session, Event, [row], ["key"])
 
 
 class ReadModelActivities:
@@ -77,7 +48,7 @@ class ReadModelActivities:
     async def record_stage(self, change: StageChange) -> None:
         """Set the deployment's stage and status (and amended fields) and log why."""
         async with self._sessions.begin() as session:
-            row = await _deployment(session, change.deployment_id)
+            row = await require(session, Deployment, change.deployment_id)
             row.stage = change.stage.value
             row.status = change.status
             row.updated_at = change.event.at if change.event else utcnow()
@@ -125,7 +96,7 @@ class ReadModelActivities:
             for t in request.tasks
         ]
         async with self._sessions.begin() as session:
-            await _insert_ignoring_duplicates(session, Task, rows, "id")
+            await insert_ignoring_duplicates(session, Task, rows, ["id"])
             await _append_event(session, request.deployment_id, request.event)
 
     @activity.defn(name="complete_task")
@@ -162,7 +133,7 @@ class ReadModelActivities:
     async def notify_role(self, request: NotifyRole) -> None:
         """Notify a role (reminder, escalation) and flag escalated tasks for the director."""
         async with self._sessions.begin() as session:
-            await _insert_ignoring_duplicates(
+            await insert_ignoring_duplicates(
                 session,
                 Notification,
                 [
@@ -176,7 +147,7 @@ class ReadModelActivities:
                         "created_at": request.event.at,
                     }
                 ],
-                "key",
+                ["key"],
             )
             if request.escalate_task_ids:
                 await session.exec(
@@ -188,10 +159,8 @@ class ReadModelActivities:
     async def estimate_cost(self, request: CostRequest) -> CostEstimate:
         """Estimate the stay's cost from the post's rates and the member's salary; store it."""
         async with self._sessions.begin() as session:
-            post = await session.get(Post, request.post_code)
-            member = await session.get(Member, request.member_id)
-            if post is None or member is None:
-                raise missing_row(f"post {request.post_code} or member {request.member_id}")
+            post = await require(session, Post, request.post_code)
+            member = await require(session, Member, request.member_id)
             estimate = estimate_cost(
                 days=request.duration_days,
                 per_diem_usd=post.per_diem_usd,
@@ -199,7 +168,7 @@ class ReadModelActivities:
                 danger_pay_pct=post.danger_pay_pct,
                 post_differential_pct=post.post_differential_pct,
             )
-            row = await _deployment(session, request.deployment_id)
+            row = await require(session, Deployment, request.deployment_id)
             row.cost_estimate_usd = estimate.total_usd
             return estimate
 
@@ -207,9 +176,7 @@ class ReadModelActivities:
     async def load_post(self, post_code: str) -> PostRules:
         """The receiving post's rules the workflow acts on (threat level, clearance lead time)."""
         async with self._sessions() as session:
-            post = await session.get(Post, post_code)
-            if post is None:
-                raise missing_row(f"post {post_code}")
+            post = await require(session, Post, post_code)
             return PostRules(
                 code=post.code,
                 country=post.country,

@@ -8,7 +8,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import ApplicationError
 
-from activities.read_model import ERR_MISSING_ROW
+from crc.names import ERR_MISSING_ROW
 
 RowT = TypeVar("RowT", bound=SQLModel)
 

@@ -10,7 +10,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.read_model import ERR_MISSING_ROW
 from activities.rows import require
 from crc.dates import add_months
 from crc.db import is_unique_violation, session_factory
@@ -26,6 +25,7 @@ from crc.lifecycle import (
     TrainingPlanRequest,
 )
 from crc.lifecycle_tables import Enrolment
+from crc.names import ERR_MISSING_ROW
 from crc.tables import Certificate, Course, CourseSession, utcnow
 
 # Named, non-retryable: a result other than passed or failed is a caller's mistake.
