@@ -87,6 +87,10 @@ async def submit_request(
     draft = RequestDraft(**request.model_dump())
     existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
     if existing is None:
+        # Requests for one member queue here until the one before commits, so the overlap
+        # check below sees it: a PostgreSQL row lock. SQLite ignores FOR UPDATE, and its driver
+        # begins transactions at the first write, so there two racing requests can both pass.
+        await session.exec(select(Member.id).where(Member.id == draft.member_id).with_for_update())
         try:
             checked = await check_request(session, draft, today=today_utc())
         except InvalidFields:
