@@ -14,7 +14,7 @@ from crc.tables import Certificate, Deployment, Member
 
 REQUIRED_COURSES = (COURSE_FACT, COURSE_ORIENTATION)
 EXPIRING_WITHIN = timedelta(days=90)
-SEARCH_LIMIT = 20
+SEARCH_LIMIT = 50
 
 
 @dataclass
