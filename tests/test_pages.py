@@ -234,6 +234,9 @@ async def test_inbox_decides_in_place(world: World) -> None:
         assert done.status_code == 200, done.text
         assert done.text.lstrip().startswith(f'<tr id="task-{task_id}" class="done"')
         assert "Fits the plan" in done.text
+        # The navigation's count swaps out of band: no task is left for planning.
+        assert '<span id="inbox-count" class="count" hx-swap-oob="true">' in done.text
+        assert '<span class="visually-hidden">(</span>0<' in done.text
         again = await browser.post(path, data={"outcome": "approve"}, headers=HTMX | {"X-CSRF-Token": token})
         assert again.status_code == 409
         assert "the task is already completed" in again.text

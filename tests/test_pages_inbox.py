@@ -315,3 +315,13 @@ async def test_task_title_is_escaped(world: World) -> None:
         page = await browser.get("/inbox")
     assert '<script>alert("t")</script>' not in page.text
     assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in page.text
+
+
+async def test_history_restore_gets_the_whole_page(world: World) -> None:
+    await two_tasks(world)
+    async with world.signed_in("planning") as browser:
+        restored = await browser.get(
+            "/inbox?overdue=1", headers=HTMX | {"HX-History-Restore-Request": "true"}
+        )
+    assert restored.text.lstrip().startswith("<!doctype html>")
+    assert '<input type="checkbox" name="overdue" value="1" checked>' in restored.text
