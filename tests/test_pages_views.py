@@ -578,4 +578,7 @@ async def test_error_pages_say_where_to_go(world: World) -> None:
     assert '<a href="/deployments">deployments list</a>' in missing.text
     assert forbidden.status_code == 403
     assert "this needs one of the roles: admin" in forbidden.text
+    assert "You are signed in as <strong>planning</strong> with the role planning." in forbidden.text
+    assert '<a href="/inbox">Your inbox</a>' in forbidden.text
+    assert '<nav aria-label="Main">' in forbidden.text
     assert '<a href="/">Back to the dashboard</a>' in forbidden.text

@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from crc.tables import User
+from web.security import USER_SESSION_KEY, get_active_user
 from web.services.errors import InvalidFields, ServiceError
 from web.templating import is_htmx, render
 
@@ -34,7 +36,20 @@ def wants_json(request: Request) -> bool:
     return path.startswith("/api/") or path == "/healthz"
 
 
-def _error_page(request: Request, status_code: int, detail: object) -> Response:
+async def _page_user(request: Request) -> User | None:
+    """The signed-in user, for the navigation on error pages; None if unknown or unreachable."""
+    username = request.session.get(USER_SESSION_KEY) if "session" in request.scope else None
+    if not isinstance(username, str):
+        return None
+    try:
+        async with request.app.state.sessionmaker() as session:
+            return await get_active_user(session, username)
+    except Exception:  # an error page must render even when the database is what failed
+        logger.warning("could not load the signed-in user for an error page", exc_info=True)
+        return None
+
+
+async def _error_page(request: Request, status_code: int, detail: object) -> Response:
     return render(
         request,
         "error.html",
@@ -44,6 +59,7 @@ def _error_page(request: Request, status_code: int, detail: object) -> Response:
             "message": _FRIENDLY.get(status_code, ""),
             "detail": detail if isinstance(detail, str) else "",
         },
+        user=await _page_user(request),
         status_code=status_code,
     )
 
@@ -63,14 +79,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return await http_exception_handler(request, exc)
     if exc.status_code == 401:
         return _sign_in_redirect(request)
-    return _error_page(request, exc.status_code, exc.detail)
+    return await _error_page(request, exc.status_code, exc.detail)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if wants_json(request):
         return await request_validation_exception_handler(request, exc)
-    return _error_page(request, 422, "")
+    return await _error_page(request, 422, "")
 
 
 async def _service_error(request: Request, exc: Exception) -> Response:
@@ -78,14 +94,14 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     if wants_json(request):
         detail = exc.as_detail() if isinstance(exc, InvalidFields) else exc.detail
         return JSONResponse({"detail": detail}, status_code=exc.status_code)
-    return _error_page(request, exc.status_code, exc.detail)
+    return await _error_page(request, exc.status_code, exc.detail)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if wants_json(request):
         return JSONResponse({"detail": "internal server error"}, status_code=500)
-    return _error_page(request, 500, "")
+    return await _error_page(request, 500, "")
 
 
 def install_error_handlers(app: FastAPI) -> None:
