@@ -1,0 +1,138 @@
+"""The live stack for the browser tests: seeded SQLite, the real Temporal dev server, a worker,
+the web app served by uvicorn on a free local port, and Debian's Chromium driven by Playwright.
+
+One stack and one browser serve every test of this package (starting them takes a few seconds)
+and stop once its last test is done; each test opens browser contexts of its own and works on
+roster members that no other test uses.
+"""
+
+import asyncio
+import os
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, async_playwright
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from crc.db import create_engine, create_sync_engine
+from crc.seed import seed_demo
+from crc.settings import Settings
+from migrations import upgrade
+from tests.browser.helpers import DEMO_PASSWORD, LiveStack
+from tests.web_helpers import terminate_workflows
+from web.app import create_app
+from worker import build_worker
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+# Set by .ci/run: without Chromium the browser tests must fail, not skip.
+REQUIRE_BROWSER = os.environ.get("CRC_REQUIRE_BROWSER") == "1"
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn inside the test loop: it must not take over pytest's Ctrl-C handler."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    """Debian's Chromium; the browser tests skip without it (fail under CRC_REQUIRE_BROWSER=1)."""
+    if not CHROMIUM.exists():
+        message = (
+            f"{CHROMIUM} is missing: install Debian's chromium package (`make test` does so as root "
+            "with apt-get); Playwright's own browser downloads are not used"
+        )
+        if REQUIRE_BROWSER:
+            pytest.fail(message + " (CRC_REQUIRE_BROWSER=1 makes this a failure)")
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="package")
+async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    """One headless Chromium for the session."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture(scope="package")
+async def live_stack(
+    chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveStack]:
+    """Seeded database, Temporal dev server, worker and web app on http://127.0.0.1:<free port>."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'crc.db'}"
+    upgrade(url)
+    sync_engine = create_sync_engine(url)
+    try:
+        assert seed_demo(sync_engine, password=DEMO_PASSWORD) is True
+    finally:
+        sync_engine.dispose()
+
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
+        data_converter=pydantic_data_converter,
+        ui=False,
+    )
+    engine = create_engine(url)
+    task_queue = f"browser-{uuid.uuid4().hex}"
+    worker = build_worker(env.client, engine, task_queue=task_queue)
+    worker_run = asyncio.create_task(worker.run())
+    settings = Settings(
+        CRC_ENV="dev",
+        DATABASE_URL=url,
+        TEMPORAL_TASK_QUEUE=task_queue,
+        CRC_SECRET_KEY=f"browser-tests-{uuid.uuid4().hex}",
+    )
+    app = create_app(settings, engine=engine, temporal_client=env.client)
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    server = _QuietServer(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(30):
+            while not server.started:
+                if serving.done():
+                    serving.result()  # raises what stopped it
+                    raise RuntimeError("uvicorn stopped while starting")
+                await asyncio.sleep(0.05)
+        yield LiveStack(base_url=f"http://127.0.0.1:{port}", engine=engine, temporal=env.client)
+    finally:
+        server.should_exit = True
+        with suppress(Exception):
+            await serving
+        sock.close()
+        await terminate_workflows(engine, env.client)
+        await worker.shutdown()
+        with suppress(Exception):
+            await worker_run
+        await engine.dispose()
+        await env.shutdown()

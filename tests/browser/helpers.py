@@ -1,0 +1,140 @@
+"""Helpers for the browser tests: the live stack's handles, signing in, and API shortcuts."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, Page, ViewportSize, expect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from temporalio.client import Client
+
+from crc.db import session_factory
+from crc.tables import Member
+from web.services.requests import today_utc
+
+DEMO_PASSWORD = "demo"
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Long enough for the worker and the deployment page's 3 s polling; a pass is much quicker.
+SLOW_MS = 20_000
+
+
+@dataclass
+class LiveStack:
+    """The running web app's address and the database and Temporal it works on."""
+
+    base_url: str
+    engine: AsyncEngine
+    temporal: Client
+
+    async def member(self, name: str) -> Member:
+        """The seeded roster member with this name."""
+        async with session_factory(self.engine)() as session:
+            found = (await session.exec(select(Member).where(Member.name == name))).one()
+        return found
+
+    @asynccontextmanager
+    async def api(self, username: str) -> AsyncIterator[httpx.AsyncClient]:
+        """An HTTP client of the live app signed in to the API as a demo user."""
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=15) as http:
+            response = await http.post(
+                "/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+            http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+            yield http
+
+    async def submit(self, member_name: str, post_code: str, role_title: str) -> dict[str, Any]:
+        """A request submitted through the API as `requester`; the new deployment."""
+        member = await self.member(member_name)
+        body = {
+            "member_id": member.id,
+            "post_code": post_code,
+            "sector": member.sectors[0],
+            "role_title": role_title,
+            "start_date": (today_utc() + timedelta(days=45)).isoformat(),
+            "duration_days": 90,
+            "justification": f"The post needs a {role_title.lower()} for its stabilization plan.",
+        }
+        async with self.api("requester") as http:
+            response = await http.post("/api/v1/deployments", json=body)
+        assert response.status_code == 201, response.text
+        deployment: dict[str, Any] = response.json()
+        return deployment
+
+    async def open_tasks(self, username: str, deployment_id: str) -> list[dict[str, Any]]:
+        """The open tasks of a deployment that a demo user may act on (API)."""
+        async with self.api(username) as http:
+            response = await http.get("/api/v1/tasks", params={"deployment_id": deployment_id})
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    async def wait_for_tasks(self, username: str, deployment_id: str, count: int) -> list[dict[str, Any]]:
+        """Poll until the worker has opened `count` tasks of the deployment for the user."""
+        tasks: list[dict[str, Any]] = []
+        try:
+            async with self.api(username) as http, asyncio.timeout(SLOW_MS / 1000):
+                while True:
+                    response = await http.get("/api/v1/tasks", params={"deployment_id": deployment_id})
+                    assert response.status_code == 200, response.text
+                    tasks = response.json()["items"]
+                    if len(tasks) == count:
+                        return tasks
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            raise AssertionError(f"{username} has {tasks} for {deployment_id}, not {count} tasks") from None
+
+    async def total(self, username: str, path: str) -> int:
+        """The `total` of a list answer of the API, as a demo user sees it."""
+        async with self.api(username) as http:
+            response = await http.get(path)
+        assert response.status_code == 200, response.text
+        total: int = response.json()["total"]
+        return total
+
+
+async def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Fill and send the sign-in form."""
+    await page.goto("/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+@asynccontextmanager
+async def signed_in(browser: Browser, stack: LiveStack, username: str) -> AsyncIterator[Page]:
+    """A page in a browser context of its own (own cookies), signed in as a demo user."""
+    context = await browser.new_context(base_url=stack.base_url, viewport=VIEWPORT)
+    try:
+        page = await context.new_page()
+        await sign_in(page, username)
+        await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        yield page
+    finally:
+        await context.close()
+
+
+async def mark_page(page: Page, marker: str) -> None:
+    """Put a marker on `window`: it survives htmx swaps and disappears on any page load."""
+    await page.evaluate("marker => { window.__crcMarker = marker; }", marker)
+
+
+async def page_marker(page: Page) -> str | None:
+    """The marker set by mark_page, or None once the page was loaded anew."""
+    value: str | None = await page.evaluate("() => window.__crcMarker ?? null")
+    return value
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """Save a README screenshot of the page as it is now."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    await page.screenshot(path=str(path), full_page=False)
+    return path

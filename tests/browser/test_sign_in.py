@@ -1,0 +1,72 @@
+"""Signing in through the real login page: who you are, and which pages your role opens."""
+
+import re
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.helpers import VIEWPORT, LiveStack, sign_in, signed_in
+
+pytestmark = pytest.mark.browser
+
+# Link in the main navigation -> the page's first heading.
+EVERYONE = {
+    "Dashboard": "Dashboard",
+    "Inbox": "Inbox",
+    "Deployments": "Deployments",
+    "Members": "Roster members",
+    "Posts": "Posts",
+}
+REQUEST_PAGE = {"New request": "New deployment request"}
+
+
+@pytest.mark.parametrize(
+    ("username", "shown_as", "may_request"),
+    [
+        ("requester", "Demo requester (requester)", True),
+        ("planning", "Demo planning (planning)", False),
+        ("member", "Maria Delgado (member)", False),
+        ("admin", "Demo admin (admin)", True),
+        ("director", "Demo director (director)", False),
+    ],
+)
+async def test_each_role_signs_in_and_opens_its_pages(
+    browser: Browser, live_stack: LiveStack, username: str, shown_as: str, may_request: bool
+) -> None:
+    async with signed_in(browser, live_stack, username) as page:
+        await expect(page).to_have_url(f"{live_stack.base_url}/")
+        await expect(page.get_by_role("banner").get_by_text(shown_as, exact=True)).to_be_visible()
+
+        nav = page.get_by_role("navigation", name="Main")
+        pages = EVERYONE | (REQUEST_PAGE if may_request else {})
+        # The Inbox link may carry a count of open tasks after its name.
+        await expect(nav.get_by_role("link")).to_have_count(len(pages))
+        for link, heading in pages.items():
+            await nav.get_by_role("link", name=re.compile(rf"^{link}\b")).click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+
+        response = await page.goto("/deployments/new")
+        assert response is not None
+        if may_request:
+            assert response.status == 200
+            await expect(page.get_by_role("button", name="Submit request")).to_be_visible()
+        else:
+            assert response.status == 403
+            await expect(page.get_by_role("heading", level=1)).to_have_text("403 — Forbidden")
+            await expect(page.get_by_role("button", name="Submit request")).to_have_count(0)
+
+
+async def test_wrong_password_shows_the_error(browser: Browser, live_stack: LiveStack) -> None:
+    context = await browser.new_context(base_url=live_stack.base_url, viewport=VIEWPORT)
+    try:
+        page = await context.new_page()
+        await sign_in(page, "planning", "not-the-password")
+        await expect(page.get_by_role("alert")).to_have_text("Incorrect username or password.")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+        await expect(page.get_by_label("Username")).to_have_value("planning")
+        await expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+        # Still signed out: a page that needs a user sends the browser back to the login form.
+        await page.goto("/inbox")
+        await expect(page).to_have_url(f"{live_stack.base_url}/login?next=/inbox")
+    finally:
+        await context.close()
