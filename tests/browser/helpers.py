@@ -1,6 +1,7 @@
 """Helpers for the browser tests: the live stack's handles, signing in, and API shortcuts."""
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ from web.services.requests import today_utc
 
 DEMO_PASSWORD = "demo"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Each run saves its screenshots as artifacts (git ignores tests/artifacts/); with
+# CRC_UPDATE_SCREENSHOTS=1 they replace the README's copies in docs/screenshots.
+_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = (
+    _ROOT / "docs" / "screenshots"
+    if os.environ.get("CRC_UPDATE_SCREENSHOTS") == "1"
+    else _ROOT / "tests" / "artifacts" / "screenshots"
+)
 # Long enough for the worker and the deployment page's 3 s polling; a pass is much quicker.
 SLOW_MS = 20_000
 
@@ -133,7 +141,7 @@ async def page_marker(page: Page) -> str | None:
 
 
 async def screenshot(page: Page, name: str) -> Path:
-    """Save a README screenshot of the page as it is now."""
+    """Save a screenshot of the page as it is now (an artifact, or the README's copy)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
     await page.screenshot(path=str(path), full_page=False)
