@@ -104,14 +104,21 @@ async def test_ended_deployment_shows_where_it_stopped_and_stops_polling(world: 
     assert "<html" not in fragment.text
 
 
-async def test_poll_reloads_the_page_when_the_stage_moved(world: World) -> None:
+async def test_poll_swaps_the_whole_body_when_the_stage_moved(world: World) -> None:
     deployment_id = await a_deployment(world, Stage.VETTING)
     async with world.signed_in("planning") as browser:
         same = await browser.get(f"/deployments/{deployment_id}?seen=VETTING", headers=HTMX)
         moved = await browser.get(f"/deployments/{deployment_id}?seen=APPROVAL", headers=HTMX)
     assert same.status_code == 200
     assert same.text.lstrip().startswith('<section id="deployment-status"')
-    assert (moved.status_code, moved.headers["HX-Refresh"]) == (204, "true")
+    assert (moved.status_code, moved.headers["HX-Retarget"], moved.headers["HX-Reswap"]) == (
+        200,
+        "#deployment",
+        "outerHTML",
+    )
+    assert moved.text.lstrip().startswith('<div id="deployment">')
+    assert "<html" not in moved.text
+    assert 'id="deployment-status"' in moved.text  # and it goes on polling from the new stage
 
 
 async def test_page_shows_facts_open_tasks_and_timeline(world: World) -> None:

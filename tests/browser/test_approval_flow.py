@@ -1,7 +1,7 @@
 """A request through the form, three offices approving it from their inboxes (each row swapped in
 place), and the requester's page following the deployment to VETTING by itself: the test never
-reloads it; its polling swaps the status in place within a stage and reloads the page once, by
-itself, when the stage changes."""
+reloads it; its polling swaps the status in place within a stage, and the whole page body when the
+stage changes, and the page is never loaded again."""
 
 import re
 from contextlib import AsyncExitStack
@@ -115,8 +115,7 @@ async def test_request_approved_by_three_offices_reaches_vetting(
         for page, username in zip(approvers[1:], APPROVERS[1:], strict=True):
             await _approve_in_inbox(page, username)
 
-        # The new stage comes by itself: the poll that sees it reloads the page once (so the
-        # page's actions fit the stage); the test never navigates.
+        # The new stage comes by itself: the poll that sees it swaps the whole body in place.
         await expect(_current_stage(status)).to_have_text("Current stage: VETTING", timeout=SLOW_MS)
         await expect(status.get_by_text(re.compile(r"^Stage: VETTING\b"))).to_be_visible()
         await expect(_task_rows(status)).to_have_count(1)
@@ -129,7 +128,8 @@ async def test_request_approved_by_three_offices_reaches_vetting(
             await expect(
                 timeline.get_by_role("listitem").filter(has_text=f"{office} approved")
             ).to_have_count(1)
-        assert loads == [f"{live_stack.base_url}/deployments/{deployment_id}"]
+        assert await page_marker(requester) == "requester"
+        assert loads == []
 
         api_tasks = await live_stack.open_tasks("medical", deployment_id)
         assert [t["kind"] for t in api_tasks] == ["vetting_review"]

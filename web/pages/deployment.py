@@ -93,11 +93,13 @@ async def deployment(
 ) -> Response:
     """One deployment; htmx polls its status fragment until it reaches a terminal stage.
 
-    A poll that finds the stage changed reloads the page, so the actions fit the new stage.
+    A poll that finds the stage changed swaps the whole page body instead (facts, documents
+    and the actions that fit the new stage), still without reloading the page.
     """
     context = await _context(session, user, deployment_id)
     if is_htmx(request) and seen and seen != context["d"].stage:
-        return Response(status_code=204, headers={"HX-Refresh": "true", "Vary": "HX-Request"})
+        retarget = {"HX-Retarget": "#deployment", "HX-Reswap": "outerHTML"}
+        return render(request, "partials/deployment_body.html", context, user=user, headers=retarget)
     context |= await nav(session, user)
     return page_or_fragment(request, "deployment.html", "partials/deployment_status.html", context, user=user)
 
