@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from crc.stages import Stage
-from crc.tables import Task
-from tests.web_helpers import World, user, web_world
+from crc.tables import Task, TaskClaim
+from tests.web_helpers import World, count_rows, user, web_world
 
 OFFICES = ["chief_of_mission", "planning", "resource_management"]
 
@@ -271,3 +272,13 @@ async def test_director_decides_an_escalated_task(world: World, temporal_env: Wo
     assert response.json()["completed_by"] == "director"
     remaining = (await world.deployment(created["id"]))["open_tasks"]
     assert sorted(t["role"] for t in remaining) == ["chief_of_mission", "resource_management"]
+
+
+async def test_a_decision_releases_the_deciders_claim(world: World) -> None:
+    created = await world.submit()
+    tasks = await world.open_tasks(created["id"], 3)
+    task_id = tasks["planning"]["id"]
+    await world.add(TaskClaim(task_id=task_id, username="planning", claimed_at=datetime.now(UTC)))
+    response = await world.complete(task_id, "planning", "approve")
+    assert response.status_code == 200, response.text
+    assert await count_rows(world.engine, select(TaskClaim)) == 0

@@ -178,6 +178,13 @@ async def test_claim_unclaim_and_who_holds_it(world: World) -> None:
         )
         assert decided.status_code == 409
         assert "planning has claimed this task; ask them, or wait until they let it go" in decided.text
+        # The claim binds programs too: the API refuses the other officer alike.
+        await world.add(user("planning3", ["planning"]))
+        by_api = await world.complete(overdue.id, "planning3", "approve")
+        assert (by_api.status_code, by_api.json()["detail"]) == (
+            409,
+            "planning has claimed this task; ask them, or wait until they let it go",
+        )
         released = await second.post(f"{path}/unclaim", headers=HTMX | {"X-CSRF-Token": token2})
         assert released.status_code == 409
         assert "planning holds this task; only they can let it go" in released.text

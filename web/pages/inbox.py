@@ -18,8 +18,6 @@ from web.services.inbox import (
     claim_task,
     inbox_row,
     load_inbox,
-    refuse_if_claimed_by_other,
-    release_claim,
     unclaim_task,
 )
 from web.services.tasks import complete_task
@@ -143,7 +141,6 @@ async def decide(
         task = await session.get(Task, task_id, populate_existing=True)
         if task is None:
             raise NotFound("no task has this id")
-        await refuse_if_claimed_by_other(session, user=user, task_id=task_id)
         data = _data(task, outcome, form) if outcome in task.outcomes else None
         await complete_task(
             session=session,
@@ -158,7 +155,6 @@ async def decide(
         return await _answer_row(
             request, session, user, task_id, error=_message(err), typed=typed, status_code=err.status_code
         )
-    await release_claim(session, task_id=task_id)
     return await _answer_row(request, session, user, task_id, typed=typed)
 
 

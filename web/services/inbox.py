@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crc.db import is_unique_violation
 from crc.lifecycle_tables import KitReservation
 from crc.tables import Deployment, Member, Post, Task, TaskClaim, User
-from web.services.errors import Conflict, Forbidden, NotFound
-from web.services.tasks import list_open_tasks, may_act_on
+from web.services.errors import Conflict
+from web.services.tasks import list_open_tasks, open_task_for
 
 DUE_SOON = timedelta(hours=24)
 SORTS = ("due", "age")
@@ -178,19 +178,6 @@ async def count_open_tasks(session: AsyncSession, *, user: User) -> int:
     return len(await list_open_tasks(session, user=user))
 
 
-async def _claimable(session: AsyncSession, user: User, task_id: str) -> Task:
-    task = await session.get(Task, task_id, populate_existing=True)
-    if task is None:
-        raise NotFound("no task has this id")
-    deployment = await session.get(Deployment, task.deployment_id)
-    assert deployment is not None  # a foreign key
-    if task.status != "open":
-        raise Conflict(f"the task is already {task.status}")
-    if not may_act_on(user, task, deployment):
-        raise Forbidden(f"this task is for the {task.role} role")
-    return task
-
-
 async def claim_of(session: AsyncSession, task_id: str) -> TaskClaim | None:
     """Who holds the task, if anyone."""
     return await session.get(TaskClaim, task_id, populate_existing=True)
@@ -198,7 +185,7 @@ async def claim_of(session: AsyncSession, task_id: str) -> TaskClaim | None:
 
 async def claim_task(session: AsyncSession, *, user: User, task_id: str, now: datetime) -> TaskClaim:
     """Take the task so others of the office leave it; 409 naming the holder if someone has it."""
-    await _claimable(session, user, task_id)
+    await open_task_for(session, user=user, task_id=task_id)
     held = await claim_of(session, task_id)
     if held is not None:
         if held.username == user.username:
@@ -221,24 +208,11 @@ async def claim_task(session: AsyncSession, *, user: User, task_id: str, now: da
 
 async def unclaim_task(session: AsyncSession, *, user: User, task_id: str) -> None:
     """Let go of the task; only its holder may."""
-    await _claimable(session, user, task_id)
+    await open_task_for(session, user=user, task_id=task_id)
     held = await claim_of(session, task_id)
     if held is None:
         return
     if held.username != user.username:
         raise Conflict(f"{held.username} holds this task; only they can let it go")
-    await session.exec(sa.delete(TaskClaim).where(col(TaskClaim.task_id) == task_id))
-    await session.commit()
-
-
-async def refuse_if_claimed_by_other(session: AsyncSession, *, user: User, task_id: str) -> None:
-    """A task another officer has claimed is theirs to decide (409)."""
-    held = await claim_of(session, task_id)
-    if held is not None and held.username != user.username:
-        raise Conflict(f"{held.username} has claimed this task; ask them, or wait until they let it go")
-
-
-async def release_claim(session: AsyncSession, *, task_id: str) -> None:
-    """Drop the claim of a task that is no longer open."""
     await session.exec(sa.delete(TaskClaim).where(col(TaskClaim.task_id) == task_id))
     await session.commit()

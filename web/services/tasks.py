@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,7 +11,7 @@ from temporalio.client import Client
 
 from crc import names
 from crc.roles import ESCALATION_ROLE, Role
-from crc.tables import Deployment, Task, User
+from crc.tables import Deployment, Task, TaskClaim, User
 from crc.types import Decision, DecisionResult
 from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound
 from web.services.workflow_client import execute_update
@@ -54,6 +55,20 @@ async def list_open_tasks(
     return list((await session.exec(query.limit(MAX_TASKS))).all())
 
 
+async def open_task_for(session: AsyncSession, *, user: User, task_id: str) -> tuple[Task, Deployment]:
+    """An open task the user may act on, with its deployment; 404, 409 or 403 otherwise."""
+    task = await session.get(Task, task_id, populate_existing=True)
+    if task is None:
+        raise NotFound("no task has this id")
+    deployment = await session.get(Deployment, task.deployment_id)
+    assert deployment is not None  # a foreign key
+    if task.status != "open":
+        raise Conflict(f"the task is already {task.status}")
+    if not may_act_on(user, task, deployment):
+        raise Forbidden(f"this task is for the {task.role} role")
+    return task, deployment
+
+
 async def complete_task(
     *,
     session: AsyncSession,
@@ -66,17 +81,13 @@ async def complete_task(
 ) -> Task:
     """Decide a task; the workflow's update validator has the last word.
 
-    The checks here only give quick, clear answers from the read-model.
+    The checks here only give quick, clear answers from the read-model, and keep a task claimed
+    in the inbox for its holder (through the API as well as the pages).
     """
-    task = await session.get(Task, task_id, populate_existing=True)
-    if task is None:
-        raise NotFound("no task has this id")
-    deployment = await session.get(Deployment, task.deployment_id)
-    assert deployment is not None  # a foreign key
-    if task.status != "open":
-        raise Conflict(f"the task is already {task.status}")
-    if not may_act_on(user, task, deployment):
-        raise Forbidden(f"this task is for the {task.role} role")
+    task, deployment = await open_task_for(session, user=user, task_id=task_id)
+    held = await session.get(TaskClaim, task_id, populate_existing=True)
+    if held is not None and held.username != user.username:
+        raise Conflict(f"{held.username} has claimed this task; ask them, or wait until they let it go")
     if deployment.requested_by == user.username:
         raise Forbidden("you cannot decide your own request")
     if outcome not in task.outcomes:
@@ -99,6 +110,9 @@ async def complete_task(
         arg=decision,
         result_type=DecisionResult,
     )
+    # A decided task needs no claim any more.
+    await session.exec(sa.delete(TaskClaim).where(col(TaskClaim.task_id) == task_id))
+    await session.commit()
     done = await session.get(Task, task_id, populate_existing=True)
     assert done is not None
     return done
