@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from crc.stages import LIFECYCLE, Stage
 from crc.tables import User
-from web.services.inbox import count_open_tasks
+from web.services.tasks import count_open_tasks
 from web.templating import is_htmx, templates
 
 

@@ -173,11 +173,6 @@ async def inbox_row(session: AsyncSession, task: Task) -> InboxRow:
     return (await _rows(session, [task]))[0]
 
 
-async def count_open_tasks(session: AsyncSession, *, user: User) -> int:
-    """How many open tasks wait for the user (the count in the navigation)."""
-    return len(await list_open_tasks(session, user=user))
-
-
 async def claim_of(session: AsyncSession, task_id: str) -> TaskClaim | None:
     """Who holds the task, if anyone."""
     return await session.get(TaskClaim, task_id, populate_existing=True)

@@ -5,7 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement
-from sqlmodel import and_, col, or_, select
+from sqlmodel import and_, col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
@@ -26,6 +26,25 @@ def may_act_on(user: User, task: Task, deployment: Deployment) -> bool:
     return task.role in user.roles or (task.escalated and ESCALATION_ROLE in user.roles)
 
 
+def _actionable_by(user: User) -> ColumnElement[bool]:
+    """Tasks of the user's offices, escalated ones for the director, and the member's own."""
+    office_roles = [r for r in user.roles if r != Role.MEMBER]
+    who: ColumnElement[bool] = col(Task.role).in_(office_roles)
+    if ESCALATION_ROLE in user.roles:
+        who = or_(who, col(Task.escalated).is_(True))
+    if user.member_id is not None:
+        # A member's own tasks (kit receipt, after-action report), never another member's.
+        own = select(Deployment.id).where(Deployment.member_id == user.member_id)
+        who = or_(who, and_(col(Task.role) == Role.MEMBER, col(Task.deployment_id).in_(own)))
+    return who
+
+
+async def count_open_tasks(session: AsyncSession, *, user: User) -> int:
+    """How many open tasks wait for the user (the count in the navigation), counted in SQL."""
+    query = select(func.count()).select_from(Task).where(Task.status == "open", _actionable_by(user))
+    return int((await session.exec(query)).one())
+
+
 async def list_open_tasks(
     session: AsyncSession,
     *,
@@ -36,15 +55,7 @@ async def list_open_tasks(
     now: datetime | None = None,
 ) -> list[Task]:
     """Open tasks the user may act on, the soonest due first."""
-    office_roles = [r for r in user.roles if r != Role.MEMBER]
-    who: ColumnElement[bool] = col(Task.role).in_(office_roles)
-    if ESCALATION_ROLE in user.roles:
-        who = or_(who, col(Task.escalated).is_(True))
-    if user.member_id is not None:
-        # A member's own tasks (kit receipt, after-action report), never another member's.
-        own = select(Deployment.id).where(Deployment.member_id == user.member_id)
-        who = or_(who, and_(col(Task.role) == Role.MEMBER, col(Task.deployment_id).in_(own)))
-    query = select(Task).where(Task.status == "open", who)
+    query = select(Task).where(Task.status == "open", _actionable_by(user))
     if deployment_id:
         query = query.where(Task.deployment_id == deployment_id)
     if kind:
