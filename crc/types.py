@@ -184,7 +184,9 @@ class CarriedState(BaseModel):
     end_date: date
     last_check_in_at: datetime | None = None
     alert_seq: int = 0
+    alerted_at: datetime | None = None
     extension_seq: int = 0
+    kit_skus: list[str] = Field(default_factory=list)
 
 
 class DeploymentOutcome(BaseModel):

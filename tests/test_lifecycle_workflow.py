@@ -463,6 +463,19 @@ async def test_missed_check_in_alerts_operations_who_escalate(run: Run) -> None:
     assert [(n.role, n.kind) for n in notes][-1] == ("operations", "needs_help")
 
 
+async def test_an_accounted_for_member_is_alerted_again_only_a_period_later(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    await run.env.sleep(timedelta(days=8, hours=1))
+    await run.driver.complete("missed_check_in", "accounted_for")
+    current = await status(run.handle)
+    assert [t.kind for t in current.open_tasks] == []  # no new alert straight away
+    await run.env.sleep(timedelta(days=8, hours=1))  # still silent a whole period later
+    second = await run.driver.task("missed_check_in")
+    assert second.title.startswith("Missed check-in: Avery Quinn")
+    assert (await run.kinds()).count("missed_check_in") == 2
+
+
 async def test_extension_approved_moves_the_end_date(run: Run) -> None:
     await run.driver.to_travel()
     await run.driver.arrive()
@@ -508,9 +521,12 @@ async def test_year_long_stay_continues_as_new(
         await r.env.sleep(timedelta(days=45))  # arrive on the start date
         await r.driver.arrive()
         await stay_until_end(r)
-        await out_process(r)
+        # The kit reserved in the first run is known to the last one: all of it recorded missing.
+        await out_process(r, kit_outcome="missing")
         outcome = await r.outcome()
         assert outcome.stage == Stage.COMPLETED
+        assert await kit(engine, r.deployment_id) == {sku: "missing" for sku in FULL_STOCK}
+        assert await stock_levels(engine) == {k: STOCK - 1 for k in FULL_STOCK}
         description = await r.handle.describe()
         assert description.run_id != first_run
         history = await r.env.client.get_workflow_handle(r.handle.id, run_id=first_run).fetch_history()

@@ -79,6 +79,7 @@ class DeploymentCore:
         self.arrived_on: date | None = None
         self.last_check_in_at: datetime | None = None
         self.alert_seq = 0
+        self.alerted_at: datetime | None = None
         self.extension_seq = 0
         # Bumped by every handler so the stay loop wakes for whatever arrived.
         self.wakeups = 0
@@ -98,6 +99,8 @@ class DeploymentCore:
         self.end_date = carried.end_date
         self.last_check_in_at = carried.last_check_in_at
         self.alert_seq = carried.alert_seq
+        self.alerted_at = carried.alerted_at
+        self.kit_skus = list(carried.kit_skus)
         self.extension_seq = carried.extension_seq
         self.request = self.request.model_copy(update={"carried": None})
 
@@ -116,7 +119,9 @@ class DeploymentCore:
             end_date=self.end_date,
             last_check_in_at=self.last_check_in_at,
             alert_seq=self.alert_seq,
+            alerted_at=self.alerted_at,
             extension_seq=self.extension_seq,
+            kit_skus=self.kit_skus,
         )
 
     def snapshot(self) -> DeploymentStatus:

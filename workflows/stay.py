@@ -35,11 +35,14 @@ async def run_stay(wf: DeploymentCore) -> None:
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(wf.request.model_copy(update={"carried": wf.carry()}))
         last = wf.last_check_in_at or start_of_day(wf.arrived_on or now.date())
-        missed_at = last + every + grace
-        if now >= missed_at and not _open(wf, "missed_check_in"):
-            await _raise_alert(wf, last)
-        elif now >= missed_at:
-            missed_at = now + every  # an alert is already open: look again a period later
+        # After an alert, the next one only a whole period later if the member is still silent.
+        since = max(last, wf.alerted_at) if wf.alerted_at else last
+        missed_at = since + every + grace
+        if now >= missed_at:
+            if not _open(wf, "missed_check_in"):
+                await _raise_alert(wf, last)
+            wf.alerted_at = now
+            missed_at = now + every + grace
         wake_at = min(leave_at, missed_at)
         await _sleep_until_woken(wf, wake_at)
 
