@@ -511,6 +511,23 @@ async def test_cancel_once_deployed_is_an_early_return(run: Run) -> None:
     assert "curtailed" in await run.kinds()
 
 
+@pytest.mark.parametrize("history_limit", [8, 12, 16])
+async def test_messages_while_runs_hand_over_often(
+    history_limit: int, temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    # A short history limit: runs continue as new often, with check-ins and a cancel arriving
+    # between and during the hand-overs; the state and the messages survive them.
+    policy = LifecyclePolicy(history_limit=history_limit)
+    async for r in _launch(temporal_env, engine, task_queue, lifecycle=policy):
+        await r.driver.to_travel()
+        await r.driver.arrive()
+        await r.driver.check_in()
+        result = await r.driver.cancel("Evacuation")
+        assert result.stage == Stage.REDEPLOYMENT
+        await out_process(r)
+        assert (await r.outcome()).stage == Stage.COMPLETED
+
+
 async def test_year_long_stay_continues_as_new(
     temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
 ) -> None:

@@ -30,10 +30,13 @@ async def run_stay(wf: DeploymentCore) -> None:
         now = workflow.now()
         leave_at = start_of_day(wf.end_date + timedelta(days=1))
         if now >= leave_at:
+            # An alert or extension still open has nobody left to act on it.
+            await wf.withdraw_open_tasks("The stay ended")
             return
         if _history_is_long(wf):
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            workflow.continue_as_new(wf.request.model_copy(update={"carried": wf.carry()}))
+            if await _quiet(wf):
+                workflow.continue_as_new(wf.request.model_copy(update={"carried": wf.carry()}))
+            continue  # news arrived while waiting: deal with it first
         last = wf.last_check_in_at or start_of_day(wf.arrived_on or now.date())
         # After an alert, the next one only a whole period later if the member is still silent.
         since = max(last, wf.alerted_at) if wf.alerted_at else last
@@ -45,6 +48,16 @@ async def run_stay(wf: DeploymentCore) -> None:
             missed_at = now + every + grace
         wake_at = min(leave_at, missed_at)
         await _sleep_until_woken(wf, wake_at)
+
+
+async def _quiet(wf: DeploymentCore) -> bool:
+    """Wait for running handlers to finish; False if one brought news the loop must see first.
+
+    A handler may need this loop (a cancel waits for the early return), so the run hands over
+    to the next one only between messages."""
+    seen = wf.wakeups
+    await workflow.wait_condition(lambda: workflow.all_handlers_finished() or wf.wakeups != seen)
+    return wf.wakeups == seen
 
 
 async def _sleep_until_woken(wf: DeploymentCore, until: datetime) -> None:
