@@ -104,6 +104,7 @@ async def test_full_life_with_early_return_reaches_completed(life: Life) -> None
 
     final = await w.wait_for(deployment_id, lambda d: d["stage"] == "COMPLETED")
     assert final["status"].startswith("Completed: 1 day in country")
+    assert final["cost_actual_usd"] == final["status"].split("$")[1].replace(",", "")
     assert await stock_levels(w.engine) == FULL_STOCK
     # Seats of the courses taken stay taken; none is left held by the deployment.
     assert await seats_taken(w.engine) == 2

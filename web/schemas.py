@@ -115,6 +115,7 @@ class DeploymentPublic(BaseModel):
     requested_by: str
     revision: int
     cost_estimate_usd: Decimal | None
+    cost_actual_usd: Decimal | None = None  # recorded when the deployment completes
     created_at: datetime
     updated_at: datetime
 
