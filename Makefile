@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 
 help:
 	@echo "make run   - migrate, seed demo data, start Temporal, the worker and the web app"
-	@echo "make test  - ruff, mypy and the whole pytest suite"
+	@echo "make test  - ruff, mypy (strict on the production code) and the whole pytest suite"
 	@echo "make lint  - ruff and mypy only"
 	@echo "make fmt   - format the code and apply safe lint fixes"
 
@@ -35,6 +35,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/mypy --strict crc workflows activities web worker.py
 
 test: lint chromium
 	$(BIN)/pytest

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import signal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -22,45 +23,50 @@ from workflows.deployment import DeploymentWorkflow
 log = logging.getLogger("crc.worker")
 
 
-def build_worker(
-    client: Client, engine: AsyncEngine, *, task_queue: str, travel_provider: TravelProvider | None = None
-) -> Worker:
-    """A worker with the explicit list of workflows and activities, sharing one engine."""
+def activities_for(engine: AsyncEngine, travel_provider: TravelProvider | None = None) -> list[Any]:
+    """Every activity the deployment workflow calls, bound to one engine (explicitly listed)."""
     read_model = ReadModelActivities(engine)
     vetting = VettingActivities(engine)
     training = TrainingActivities(engine)
     equipping = EquippingActivities(engine)
     travel = TravelActivities(engine, travel_provider)
     close_out = CloseOutActivities(engine)
+    return [
+        read_model.record_stage,
+        read_model.append_event,
+        read_model.open_tasks,
+        read_model.complete_task,
+        read_model.close_tasks,
+        read_model.notify_role,
+        read_model.estimate_cost,
+        read_model.load_post,
+        vetting.vet_member,
+        vetting.record_renewal,
+        training.plan_training,
+        training.enrol,
+        training.release_seats,
+        training.mark_enrolment,
+        training.record_certificate,
+        equipping.reserve_kit,
+        equipping.return_kit,
+        travel.book_travel,
+        travel.cancel_travel,
+        travel.record_country_clearance,
+        travel.issue_travel_orders,
+        travel.record_check_in,
+        close_out.close_out,
+    ]
+
+
+def build_worker(
+    client: Client, engine: AsyncEngine, *, task_queue: str, travel_provider: TravelProvider | None = None
+) -> Worker:
+    """A worker with the explicit list of workflows and activities, sharing one engine."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[DeploymentWorkflow],
-        activities=[
-            read_model.record_stage,
-            read_model.append_event,
-            read_model.open_tasks,
-            read_model.complete_task,
-            read_model.close_tasks,
-            read_model.notify_role,
-            read_model.estimate_cost,
-            read_model.load_post,
-            vetting.vet_member,
-            vetting.record_renewal,
-            training.plan_training,
-            training.enrol,
-            training.release_seats,
-            training.mark_enrolment,
-            training.record_certificate,
-            equipping.reserve_kit,
-            equipping.return_kit,
-            travel.book_travel,
-            travel.cancel_travel,
-            travel.record_country_clearance,
-            travel.issue_travel_orders,
-            travel.record_check_in,
-            close_out.close_out,
-        ],
+        activities=activities_for(engine, travel_provider),
     )
 
 

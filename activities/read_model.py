@@ -19,8 +19,24 @@ from crc.types import (
     NotifyRole,
     OpenTasks,
     PostRules,
+    Progress,
     StageChange,
 )
+
+
+async def _set_progress(session: AsyncSession, deployment_id: str, progress: Progress | None) -> None:
+    """Write what the deployment waits for, its due time and its closed actions (if given)."""
+    if progress is None:  # a run started before the workflow reported progress
+        return
+    await session.exec(
+        sa.update(Deployment)
+        .where(col(Deployment.id) == deployment_id)
+        .values(
+            waiting_for=progress.waiting_for.value,
+            due_at=progress.due_at,
+            closed_actions=progress.closed_actions,
+        )
+    )
 
 
 async def _append_event(session: AsyncSession, deployment_id: str, event: EventRecord) -> None:
@@ -68,6 +84,7 @@ class ReadModelActivities:
                 row.end_date = change.end_date
             if change.revision is not None:
                 row.revision = change.revision
+            await _set_progress(session, change.deployment_id, change.progress)
             if change.event is not None:
                 await _append_event(session, change.deployment_id, change.event)
 
@@ -97,6 +114,7 @@ class ReadModelActivities:
         ]
         async with self._sessions.begin() as session:
             await insert_ignoring_duplicates(session, Task, rows, ["id"])
+            await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
 
     @activity.defn(name="complete_task")
@@ -115,6 +133,7 @@ class ReadModelActivities:
                     completed_at=request.completed_at,
                 )
             )
+            await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
 
     @activity.defn(name="close_tasks")
@@ -127,6 +146,7 @@ class ReadModelActivities:
                     .where(col(Task.id).in_(request.task_ids), col(Task.status) == "open")
                     .values(status="cancelled", completed_at=request.event.at, completed_by="system")
                 )
+            await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
 
     @activity.defn(name="notify_role")

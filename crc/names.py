@@ -33,6 +33,7 @@ ERR_WRONG_ROLE = "WrongRole"  # 403
 ERR_OWN_REQUEST = "OwnRequest"  # 403
 ERR_UNKNOWN_OUTCOME = "UnknownOutcome"  # 422
 ERR_INVALID_DATA = "InvalidData"  # 422
+ERR_COMMENT_REQUIRED = "CommentRequired"  # 422: this outcome needs a comment saying why
 ERR_NOT_AMENDABLE = "NotAmendable"  # 409
 ERR_NOT_REQUESTER = "NotRequester"  # 403
 ERR_NOT_NOW = "NotNow"  # 409: the deployment is not at a stage where this can happen

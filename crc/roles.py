@@ -35,3 +35,21 @@ CANCEL_ANY_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR, Role.ADMIN})
 
 # An overdue task is escalated to this role, which may then decide it in the office's stead.
 ESCALATION_ROLE = Role.DIRECTOR
+
+# How pages and the timeline name each role.
+ROLE_LABELS: dict[Role, str] = {
+    Role.REQUESTER: "Requester",
+    Role.PLANNING: "Planning",
+    Role.RESOURCE_MANAGEMENT: "Resource Management",
+    Role.CHIEF_OF_MISSION: "Chief of Mission",
+    Role.HOME_AGENCY: "Home agency",
+    Role.SECURITY: "Security",
+    Role.MEDICAL: "Medical",
+    Role.TRAINING: "Training",
+    Role.LOGISTICS: "Logistics",
+    Role.TRAVEL: "Travel",
+    Role.OPERATIONS: "Operations",
+    Role.DIRECTOR: "Director",
+    Role.MEMBER: "Member",
+    Role.ADMIN: "Admin",
+}

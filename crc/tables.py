@@ -169,6 +169,15 @@ class Deployment(SQLModel, table=True):
     urgent_justification: str | None = Field(default=None, sa_type=sa.Text)
     stage: str = Field(max_length=16, index=True)  # crc.stages.Stage
     status: str = Field(default="", max_length=200)  # a short sentence on what it waits for
+    # Machine-readable progress (crc.types.Progress), written by the workflow with the status.
+    waiting_for: str = Field(  # crc.progress.WaitingFor
+        default="workflow", max_length=32, sa_column_kwargs={"server_default": "workflow"}
+    )
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Actions (crc.progress.Action) closed now, with why; crc.permissions decides the open ones.
+    closed_actions: dict[str, str] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False, server_default="{}")
+    )
     requested_by: str = Field(max_length=64, index=True)
     idempotency_key: str | None = Field(default=None, max_length=200)
     revision: int = 1  # bumped by each amendment after "request changes"

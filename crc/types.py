@@ -9,7 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from crc.progress import WaitingFor
+from crc.roles import Role
 from crc.stages import Stage
+from crc.tasks import Outcome, TaskKind
 
 
 class ApprovalPolicy(BaseModel):
@@ -52,7 +55,7 @@ class DeploymentRequest(BaseModel):
     requested_by: str
     approval: ApprovalPolicy
     lifecycle: LifecyclePolicy = Field(default_factory=LifecyclePolicy)
-    # Set only by continue-as-new: the state the previous run handed over.
+    # Set only by continue-as-new of runs started before crc.state (see crc.state.DeploymentInput).
     carried: "CarriedState | None" = None
 
 
@@ -122,11 +125,11 @@ class TaskView(BaseModel):
     """A task as the workflow knows it."""
 
     id: str
-    kind: str
+    kind: TaskKind
     stage: Stage
-    role: str
+    role: Role
     title: str
-    outcomes: list[str]
+    outcomes: list[Outcome]
     due_at: datetime | None = None
     status: str = "open"
     outcome: str | None = None
@@ -154,12 +157,24 @@ class TimelineEntry(BaseModel):
     at: datetime
 
 
+class Progress(BaseModel):
+    """Where a deployment stands, machine-readable: what it waits for, by when, and which actions
+    are closed now and why (crc.permissions decides who may take the open ones)."""
+
+    waiting_for: WaitingFor
+    due_at: datetime | None = None
+    closed_actions: dict[str, str] = Field(default_factory=dict)
+
+
 class DeploymentStatus(BaseModel):
     """The answer to the status query."""
 
     deployment_id: str
     stage: Stage
     status: str
+    waiting_for: WaitingFor = WaitingFor.WORKFLOW
+    due_at: datetime | None = None
+    closed_actions: dict[str, str] = Field(default_factory=dict)
     revision: int
     open_tasks: list[TaskView]
     timeline: list[TimelineEntry]
@@ -170,7 +185,8 @@ class DeploymentStatus(BaseModel):
 
 
 class CarriedState(BaseModel):
-    """Everything a run hands to the next one when it continues as new."""
+    """What a run started before crc.state handed to the next one when it continued as new;
+    kept so such runs replay and resume (crc.state.DeploymentState.from_carried)."""
 
     stage: Stage
     status: str
@@ -224,6 +240,7 @@ class StageChange(BaseModel):
     amendment: Amendment | None = None
     revision: int | None = None
     end_date: date | None = None
+    progress: Progress | None = None
 
 
 class EventAppend(BaseModel):
@@ -239,6 +256,7 @@ class OpenTasks(BaseModel):
     deployment_id: str
     tasks: list[TaskView]
     event: EventRecord
+    progress: Progress | None = None
 
 
 class CompleteTask(BaseModel):
@@ -252,6 +270,7 @@ class CompleteTask(BaseModel):
     comment: str | None = None
     data: dict[str, Any] | None = None
     event: EventRecord
+    progress: Progress | None = None
 
 
 class CloseTasks(BaseModel):
@@ -260,6 +279,7 @@ class CloseTasks(BaseModel):
     deployment_id: str
     task_ids: list[str]
     event: EventRecord
+    progress: Progress | None = None
 
 
 class NotifyRole(BaseModel):

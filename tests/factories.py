@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crc.db import session_factory
 from crc.domain import ClearanceLevel, Component, ThreatLevel
 from crc.names import deployment_workflow_id
-from crc.stages import Stage
+from crc.permissions import Situation, closed_actions
+from crc.progress import WaitingFor
+from crc.stages import TERMINAL, Stage
 from crc.tables import Certificate, Course, CourseSession, Deployment, Member, Post, StockItem, utcnow
 from crc.types import ApprovalPolicy, DeploymentRequest, LifecyclePolicy
 
@@ -162,6 +164,18 @@ def stock_item(sku: str, quantity: int, *, depot: str = "Washington, DC", **over
     return StockItem(**fields)
 
 
+# What a deployment at each stage usually waits for.
+USUAL_WAIT = {
+    Stage.APPROVAL: WaitingFor.APPROVALS,
+    Stage.VETTING: WaitingFor.VETTING_REVIEW,
+    Stage.TRAINING: WaitingFor.TRAINING_RESULTS,
+    Stage.EQUIPPING: WaitingFor.KIT_RECEIPT,
+    Stage.TRAVEL: WaitingFor.COUNTRY_CLEARANCE,
+    Stage.DEPLOYED: WaitingFor.CHECK_INS,
+    Stage.REDEPLOYMENT: WaitingFor.OUT_PROCESSING,
+} | {stage: WaitingFor.NOTHING for stage in TERMINAL}
+
+
 async def deployment_rows(
     engine: AsyncEngine,
     count: int,
@@ -190,6 +204,9 @@ async def deployment_rows(
         "requested_by": "req.user",
     }
     fields.update(overrides)
+    # Progress as the workflow writes it for the stage (crc.permissions decides the actions).
+    waiting_for = fields.setdefault("waiting_for", USUAL_WAIT.get(stage, WaitingFor.WORKFLOW).value)
+    fields.setdefault("closed_actions", closed_actions(Situation(stage, WaitingFor(waiting_for))))
     await add(
         engine,
         *(Deployment(id=i, workflow_id=deployment_workflow_id(i), **fields) for i in ids),

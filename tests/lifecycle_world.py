@@ -19,6 +19,7 @@ from crc.domain import (
 )
 from crc.lifecycle_tables import Enrolment, KitReservation
 from crc.names import UPDATE_CANCEL, UPDATE_CHECK_IN, UPDATE_DECIDE, UPDATE_EXTEND
+from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.tables import CourseSession, StockItem
 from crc.types import (
@@ -162,7 +163,7 @@ class Driver:
     async def arrive(self) -> CheckInResult:
         """Country clearance approved, then the member's arrival check-in."""
         await self.complete("country_clearance", "approve")
-        await wait_until(self.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
+        await wait_until(self.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
         return await self.check_in(location="Juba airport")
 
     async def check_in(

@@ -21,6 +21,7 @@ import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.tables  # noqa: F401 - registers the tables
 from crc import names
 from crc.db import create_engine
+from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.types import Amendment, DeploymentOutcome, LifecyclePolicy
 from tests import factories
@@ -50,7 +51,7 @@ async def completed_with_early_return(d: Driver, env: WorkflowEnvironment) -> No
 async def amended_then_cancelled_in_training(d: Driver, env: WorkflowEnvironment) -> None:
     tasks = await d.tasks("approval", 3)
     await decide(d.handle, tasks[0].id, "request_changes", user="p1", roles=[tasks[0].role])
-    await wait_until(d.handle, lambda s: s.status.startswith("Changes requested"))
+    await wait_until(d.handle, lambda s: s.waiting_for == WaitingFor.AMENDMENT)
     await amend(d.handle, Amendment(user="req.user", duration_days=50, comment="Shorter"))
     await d.approve_all()
     await d.tasks("training_result", 2)

@@ -156,7 +156,10 @@ async def test_check_ins_are_refused_before_booking_and_to_others(life: Life) ->
     await life.w.wait_for(deployment_id, lambda d: d["stage"] == "APPROVAL")
     path = f"/api/v1/deployments/{deployment_id}/check-ins"
     early = await life.post(path, "avery", {"status": "ok"})
-    assert (early.status_code, early.json()["detail"]) == (409, "no check-in is expected at APPROVAL")
+    assert (early.status_code, early.json()["detail"]) == (
+        409,
+        "no check-in is expected at APPROVAL: check-ins start once travel is booked and end with the stay",
+    )
     assert (await life.post(path, "planning", {"status": "ok"})).status_code == 403
     assert (await life.post(path, "avery", {"status": "fine"})).status_code == 422
     missing = await life.w.http.post(path, json={"status": "ok"})

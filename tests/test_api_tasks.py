@@ -63,7 +63,7 @@ async def test_all_offices_approve_moves_to_vetting(world: World) -> None:
         "approved",
         "stage_changed",
     ]
-    assert final["timeline"][5]["message"] == "All offices approved; the request moves to vetting"
+    assert final["timeline"][5]["message"] == "All offices approved; vetting next"
     assert [e["actor"] for e in final["timeline"] if e["kind"] == "approved"] == list(tasks)
 
 
@@ -167,9 +167,8 @@ async def test_amend_refusals(world: World) -> None:
         path, json={"comment": "mine now"}, headers=await world.headers("admin")
     )
     assert not_theirs.status_code == 403
-    invalid = await world.http.post(path, json={"duration_days": 0}, headers=await world.headers("requester"))
-    assert invalid.status_code == 422
-    assert [e["loc"] for e in invalid.json()["detail"]] == [["body", "duration_days"]]
+    early = await world.http.post(path, json={"duration_days": 0}, headers=await world.headers("requester"))
+    assert (early.status_code, early.json()) == (409, {"detail": "the request is not waiting for changes"})
     missing = await world.http.post(
         "/api/v1/deployments/nope/amend", json={}, headers=await world.headers("requester")
     )
@@ -189,7 +188,7 @@ async def test_complete_refusals_before_the_workflow(world: World) -> None:
     assert wrong_role.status_code == 403
     assert wrong_role.json() == {"detail": "this task is for the planning role"}
     own = await world.complete(planning, "planner_requester", "approve")
-    assert (own.status_code, own.json()) == (403, {"detail": "you cannot decide your own request"})
+    assert (own.status_code, own.json()) == (403, {"detail": "nobody may decide on their own request"})
     bad_outcome = await world.complete(planning, "planning", "maybe")
     assert bad_outcome.status_code == 422
     assert [e["loc"] for e in bad_outcome.json()["detail"]] == [["body", "outcome"]]
@@ -282,3 +281,28 @@ async def test_a_decision_releases_the_deciders_claim(world: World) -> None:
     response = await world.complete(task_id, "planning", "approve")
     assert response.status_code == 200, response.text
     assert await count_rows(world.engine, select(TaskClaim)) == 0
+
+
+async def test_deployment_says_what_it_waits_for_and_what_is_open(world: World) -> None:
+    created = await world.submit()
+    tasks = await world.open_tasks(created["id"], 3)
+    current = await world.deployment(created["id"])
+    assert (current["waiting_for"], current["due_at"]) == ("approvals", tasks["planning"]["due_at"])
+    actions = {a["action"]: a for a in current["actions"]}
+    assert [name for name, a in actions.items() if a["open"]] == ["cancel"]
+    assert actions["cancel"] == {
+        "action": "cancel",
+        "open": True,
+        "reason": None,
+        "roles": ["admin", "director"],
+        "requester": True,
+        "member": False,
+    }
+    assert actions["amend"]["reason"] == "the request is not waiting for changes"
+    response = await world.complete(tasks["planning"]["id"], "planning", "request_changes", comment="Shorter")
+    assert response.status_code == 200, response.text
+    returned = await world.wait_for(created["id"], lambda d: d["waiting_for"] == "amendment")
+    assert (returned["due_at"], [a["action"] for a in returned["actions"] if a["open"]]) == (
+        None,
+        ["cancel", "amend"],
+    )

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from crc import names
 from crc.db import session_factory
 from crc.domain import Component
+from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.tables import Deployment
 from crc.types import Amendment
@@ -173,7 +174,9 @@ async def test_request_changes_then_amend_then_approve(
         assert (row.duration_days, row.start_date, row.revision) == (60, new_start, 2)
         assert row.end_date == new_start + timedelta(days=59)
         await approve_all(handle, {t.role: t.id for t in amended.open_tasks})
-        assert (await status(handle)).stage == Stage.VETTING
+        # Vetting writes on after the approvals answer: read once it holds for the review.
+        held = await wait_until(handle, lambda s: s.waiting_for == WaitingFor.VETTING_REVIEW)
+        assert held.stage == Stage.VETTING
         kinds = [e.kind for e in await db_events(engine, request.deployment_id)]
         assert kinds == [
             "requested",
@@ -188,6 +191,7 @@ async def test_request_changes_then_amend_then_approve(
             "approved",
             "approved",
             "stage_changed",
+            "tasks_opened",
         ]
 
 

@@ -1,5 +1,6 @@
 """The deployment lifecycle after approval, on the time-skipping server with the real activities."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,9 +19,11 @@ from crc.db import session_factory
 from crc.domain import COURSE_FACT, SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT
 from crc.lifecycle import BookingRef, BookingRequest
 from crc.lifecycle_tables import Booking, CountryClearance, Document
+from crc.lifecycle_tables import CheckIn as CheckInRow
+from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.tables import Certificate, CourseSession, Deployment, Member, StockItem
-from crc.types import DeploymentOutcome, LifecyclePolicy
+from crc.types import CheckIn, CheckInResult, DeploymentOutcome, LifecyclePolicy
 from tests import factories
 from tests.lifecycle_world import (
     STOCK,
@@ -203,11 +206,11 @@ async def test_full_lifecycle_of_a_180_day_deployment(
             e.message for e in await db_events(engine, r.deployment_id) if e.kind == "stage_changed"
         ]
         assert [m.split(";")[-1].strip() for m in stage_changes] == [
-            "the request moves to vetting",
+            "vetting next",
             "training next",
             "equipping next",
             "travel next",
-            "redeployment",
+            "redeployment next",
         ]
         assert kinds.count("check_in") == 25
 
@@ -433,8 +436,9 @@ async def test_check_ins_only_once_booked_and_only_by_the_member_or_operations(r
     assert early.type == names.ERR_NOT_NOW
     await run.driver.to_travel()
     await run.driver.complete("country_clearance", "approve")
-    await wait_until(run.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
-    from crc.types import CheckIn, CheckInResult
+    booked = await wait_until(run.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+    assert booked.status == "Booked; waiting for the arrival check-in"
+    assert "check_in" not in booked.closed_actions
 
     stranger = await refusal(
         run.handle.execute_update(
@@ -446,6 +450,24 @@ async def test_check_ins_only_once_booked_and_only_by_the_member_or_operations(r
     assert stranger.type == names.ERR_NOT_ALLOWED
     arrival = await run.driver.check_in(as_operations=True)
     assert arrival.arrival is True
+
+
+async def test_concurrent_check_ins_all_persist(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    results = await asyncio.gather(*(run.driver.check_in(location=f"Site {i}") for i in range(10)))
+    assert [r.arrival for r in results] == [False] * 10
+    async with session_factory(run.engine)() as session:
+        rows = (
+            await session.exec(select(CheckInRow).where(CheckInRow.deployment_id == run.deployment_id))
+        ).all()
+    regular = sorted(r.location for r in rows if not r.arrival)
+    assert regular == sorted(f"Site {i}" for i in range(10))
+    assert len({r.key for r in rows}) == 11  # the arrival and ten others, each its own key
+    events = await db_events(run.engine, run.deployment_id)
+    assert sorted(e.message for e in events if e.kind == "check_in") == sorted(
+        f"Check-in at Site {i}: ok" for i in range(10)
+    )
 
 
 async def test_missed_check_in_alerts_operations_who_escalate(run: Run) -> None:
@@ -493,13 +515,15 @@ async def test_extension_approved_moves_the_end_date(run: Run) -> None:
     assert (await run.row()).end_date == before + timedelta(days=30)
 
 
-async def test_cancel_once_deployed_is_an_early_return(run: Run) -> None:
+@pytest.mark.parametrize("kit_outcome", ["returned", "missing"])
+async def test_cancel_once_deployed_is_an_early_return(run: Run, kit_outcome: str) -> None:
     await run.driver.to_travel()
     await run.driver.arrive()
     await run.env.sleep(timedelta(days=3))
     result = await run.driver.cancel("Security deteriorated")
     assert result.stage == Stage.REDEPLOYMENT
-    await out_process(run, kit_outcome="returned", kit_data={"missing_skus": [SKU_HELMET]})
+    # Either way, only the listed item is missing ("missing" with none listed: all of it).
+    await out_process(run, kit_outcome=kit_outcome, kit_data={"missing_skus": [SKU_HELMET]})
     outcome = await run.outcome()
     assert outcome.stage == Stage.COMPLETED
     assert await stock_levels(run.engine) == {**FULL_STOCK, SKU_HELMET: STOCK - 1}

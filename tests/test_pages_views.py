@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from crc.db import session_factory
 from crc.lifecycle_tables import Document
+from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.tables import Certificate, Course, Event, Member, Post, Task
 from tests import factories
@@ -21,7 +22,6 @@ from web.services.requests import today_utc
 
 HTMX = {"HX-Request": "true"}
 NOW = datetime.now(UTC)
-AWAITING_ARRIVAL = "Booked; waiting for the arrival check-in"
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ async def test_page_shows_facts_open_tasks_and_timeline(world: World) -> None:
     async with world.signed_in("planning") as browser:
         page = await browser.get(f"/deployments/{deployment_id}")
     text = page.text
-    assert "Budget approval" in text and "resource management" in text
+    assert "Budget approval" in text and "Resource Management" in text
     assert '<span class="badge bad">overdue</span>' in text
     assert "<small>by planning</small>" in text and "<blockquote>Fits</blockquote>" in text
     assert "<dt>Cost estimate</dt><dd>—</dd>" in text
@@ -148,38 +148,38 @@ async def test_page_shows_facts_open_tasks_and_timeline(world: World) -> None:
 
 
 def actions_of(html: str) -> list[str]:
-    names = {"Check in": "check_in", "Request extension": "extension", "Cancel deployment": "cancel"}
+    names = {"Check in": "check_in", "Request extension": "request_extension", "Cancel deployment": "cancel"}
     return [key for label, key in names.items() if f">{label}</button>" in html]
 
 
 @pytest.mark.parametrize(
-    ("stage", "status", "username", "expected"),
+    ("stage", "waiting_for", "username", "expected"),
     [
-        (Stage.APPROVAL, "", "requester", ["cancel"]),
-        (Stage.APPROVAL, "", "director", ["cancel"]),
-        (Stage.APPROVAL, "", "admin", ["cancel"]),
-        (Stage.APPROVAL, "", "planning", []),
-        (Stage.APPROVAL, "", "operations", []),
-        (Stage.APPROVAL, "", "avery", []),
-        (Stage.TRAVEL, "Country clearance requested", "avery", []),
-        (Stage.TRAVEL, AWAITING_ARRIVAL, "avery", ["check_in"]),
-        (Stage.TRAVEL, AWAITING_ARRIVAL, "operations", ["check_in"]),
-        (Stage.TRAVEL, AWAITING_ARRIVAL, "requester", ["cancel"]),
-        (Stage.DEPLOYED, "In country", "avery", ["check_in", "extension"]),
-        (Stage.DEPLOYED, "In country", "operations", ["check_in"]),
-        (Stage.DEPLOYED, "In country", "requester", ["extension", "cancel"]),
-        (Stage.DEPLOYED, "In country", "planning", []),
-        (Stage.REDEPLOYMENT, "", "requester", []),
-        (Stage.COMPLETED, "", "admin", []),
-        (Stage.CANCELLED, "", "requester", []),
+        (Stage.APPROVAL, WaitingFor.APPROVALS, "requester", ["cancel"]),
+        (Stage.APPROVAL, WaitingFor.APPROVALS, "director", ["cancel"]),
+        (Stage.APPROVAL, WaitingFor.APPROVALS, "admin", ["cancel"]),
+        (Stage.APPROVAL, WaitingFor.APPROVALS, "planning", []),
+        (Stage.APPROVAL, WaitingFor.APPROVALS, "operations", []),
+        (Stage.APPROVAL, WaitingFor.APPROVALS, "avery", []),
+        (Stage.TRAVEL, WaitingFor.COUNTRY_CLEARANCE, "avery", []),
+        (Stage.TRAVEL, WaitingFor.ARRIVAL, "avery", ["check_in"]),
+        (Stage.TRAVEL, WaitingFor.ARRIVAL, "operations", ["check_in"]),
+        (Stage.TRAVEL, WaitingFor.ARRIVAL, "requester", ["cancel"]),
+        (Stage.DEPLOYED, WaitingFor.CHECK_INS, "avery", ["check_in", "request_extension"]),
+        (Stage.DEPLOYED, WaitingFor.CHECK_INS, "operations", ["check_in"]),
+        (Stage.DEPLOYED, WaitingFor.CHECK_INS, "requester", ["request_extension", "cancel"]),
+        (Stage.DEPLOYED, WaitingFor.CHECK_INS, "planning", []),
+        (Stage.REDEPLOYMENT, WaitingFor.OUT_PROCESSING, "requester", []),
+        (Stage.COMPLETED, WaitingFor.NOTHING, "admin", []),
+        (Stage.CANCELLED, WaitingFor.NOTHING, "requester", []),
     ],
 )
 async def test_actions_shown_only_to_who_may_take_them(
-    world: World, stage: Stage, status: str, username: str, expected: list[str]
+    world: World, stage: Stage, waiting_for: WaitingFor, username: str, expected: list[str]
 ) -> None:
     assert world.member.id is not None
     await world.add(user("avery", ["member"], member_id=world.member.id))
-    deployment_id = await a_deployment(world, stage, status=status)
+    deployment_id = await a_deployment(world, stage, waiting_for=waiting_for.value)
     async with world.signed_in(username) as browser:
         page = await browser.get(f"/deployments/{deployment_id}")
     assert page.status_code == 200
@@ -221,7 +221,7 @@ async def test_action_forms_report_each_bad_field(world: World) -> None:
     assert cancel.status_code == 422
     assert '<p class="field-error" id="cancel-reason-error">must not be empty</p>' in cancel.text
     assert extension.status_code == 422
-    assert 'id="extension-days-error">must be a whole number from 1 to 365</p>' in extension.text
+    assert 'id="request_extension-days-error">must be a whole number from 1 to 365</p>' in extension.text
     assert 'value="lots"' in extension.text
     assert "Elections &lt;moved&gt;</textarea>" in extension.text
 

@@ -4,7 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from crc.permissions import GRANTS
+from crc.progress import WaitingFor
 
 T = TypeVar("T")
 
@@ -94,6 +97,17 @@ class DeploymentAmend(BaseModel):
     comment: str | None = None
 
 
+class ActionPublic(BaseModel):
+    """An action on a deployment: whether it is open now (else why not), and who may take it."""
+
+    action: str
+    open: bool
+    reason: str | None
+    roles: list[str]
+    requester: bool
+    member: bool
+
+
 class DeploymentPublic(BaseModel):
     """A deployment as the read-model holds it."""
 
@@ -116,8 +130,27 @@ class DeploymentPublic(BaseModel):
     revision: int
     cost_estimate_usd: Decimal | None
     cost_actual_usd: Decimal | None = None  # recorded when the deployment completes
+    waiting_for: str = WaitingFor.WORKFLOW.value  # crc.progress.WaitingFor
+    due_at: datetime | None = None  # when what it waits for is due
+    closed_actions: dict[str, str] = Field(default_factory=dict, exclude=True)
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def actions(self) -> list[ActionPublic]:
+        """Every action, open or not, and who may take it (crc.permissions.GRANTS)."""
+        return [
+            ActionPublic(
+                action=action.value,
+                open=action.value not in self.closed_actions,
+                reason=self.closed_actions.get(action.value),
+                roles=sorted(grant.roles),
+                requester=grant.requester,
+                member=grant.member,
+            )
+            for action, grant in GRANTS.items()
+        ]
 
 
 class EventPublic(BaseModel):

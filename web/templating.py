@@ -9,8 +9,10 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from crc.roles import ROLE_LABELS, Role
 from crc.stages import TERMINAL
 from crc.tables import User
+from crc.tasks import event_label, outcome_label, outcome_past, spec_of
 from web.security import csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -47,13 +49,28 @@ def _label(value: str) -> str:
     return value.replace("_", " ")
 
 
+def _role_label(value: str) -> str:
+    return ROLE_LABELS[Role(value)] if value in Role._value2member_map_ else _label(value)
+
+
 def _overdue(value: datetime | None) -> bool:
     return value is not None and value < datetime.now(UTC)
 
 
-templates.env.filters.update(when=_when, age=_age, money=_money, label=_label)
+templates.env.filters.update(
+    when=_when,
+    age=_age,
+    money=_money,
+    label=_label,
+    # Words from the task-kind, event and role tables (crc.tasks, crc.events, crc.roles).
+    role_label=_role_label,
+    task_label=lambda kind: spec_of(kind).label,
+    outcome_label=outcome_label,
+    outcome_past=outcome_past,
+    event_label=event_label,
+)
 templates.env.tests["overdue"] = _overdue
-templates.env.globals.update(terminal_stages={str(s) for s in TERMINAL})
+templates.env.globals.update(terminal_stages={str(s) for s in TERMINAL}, task_spec=spec_of)
 
 
 def render(

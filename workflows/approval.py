@@ -1,39 +1,24 @@
-"""The approval stage's rules: which offices approve, their tasks, and how a round ends."""
+"""APPROVAL: the offices approve in parallel, with reminder, escalation and expiry; "request
+changes" sends the request back to its requester, and a new round starts once amended."""
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from enum import StrEnum
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from crc.costs import CostEstimate
+    from activities.read_model import ReadModelActivities
     from crc.domain import Component
-    from crc.names import task_id
-    from crc.roles import APPROVING_OFFICES, ESCALATION_ROLE, Role
+    from crc.events import EventKind
+    from crc.progress import WaitingFor
+    from crc.roles import APPROVING_OFFICES, ESCALATION_ROLE, ROLE_LABELS, Role
     from crc.stages import Stage
+    from crc.state import end_date_of
+    from crc.tasks import Outcome, TaskKind
     from crc.types import ApprovalPolicy, CostRequest, Decision, DeploymentRequest, TaskView
 
-from workflows.core import Cancelled, DeploymentCore, end_date_of
-
-APPROVE = "approve"
-REJECT = "reject"
-REQUEST_CHANGES = "request_changes"
-APPROVAL_OUTCOMES = [APPROVE, REJECT, REQUEST_CHANGES]
-TASK_KIND = "approval"
-# Audit event kind and past-tense verb for each outcome.
-OUTCOME_EVENTS: dict[str, tuple[str, str]] = {
-    APPROVE: ("approved", "approved"),
-    REJECT: ("rejected", "rejected"),
-    REQUEST_CHANGES: ("changes_requested", "requested changes"),
-}
-
-OFFICE_NAMES: dict[str, str] = {
-    Role.PLANNING: "Planning",
-    Role.RESOURCE_MANAGEMENT: "Resource Management",
-    Role.CHIEF_OF_MISSION: "Chief of Mission",
-    Role.HOME_AGENCY: "Home agency",
-}
+from workflows.core import Cancelled, DeploymentCore
+from workflows.pipeline import StageStep, Transition
 
 
 class RoundResult(StrEnum):
@@ -53,30 +38,21 @@ def approving_offices(request: DeploymentRequest) -> list[Role]:
     return offices
 
 
-def _title(office: Role, request: DeploymentRequest, estimate: Decimal) -> str:
-    who = f"{request.member_name} to {request.post_code}"
-    return {
-        Role.PLANNING: f"Operational fit: {who} as {request.role_title}",
-        Role.RESOURCE_MANAGEMENT: f"Budget: {who}, estimate ${estimate:,.2f}",
-        Role.CHIEF_OF_MISSION: f"Country clearance: {who}",
-        Role.HOME_AGENCY: f"Release by {request.member_agency}: {who}",
-    }[office]
-
-
-def approval_tasks(
-    request: DeploymentRequest, *, round_no: int, opened_at: datetime, estimate: Decimal
-) -> list[TaskView]:
+def _approval_tasks(wf: DeploymentCore, *, opened_at: datetime) -> list[TaskView]:
     """One open task per approving office for this round, all due at the same time."""
-    due_at = opened_at + timedelta(seconds=request.approval.due_seconds)
+    request = wf.request
     return [
-        TaskView(
-            id=task_id(request.deployment_id, f"approval/{round_no}/{office.value}"),
-            kind=TASK_KIND,
-            stage=Stage.APPROVAL,
-            role=office.value,
-            title=_title(office, request, estimate),
-            outcomes=list(APPROVAL_OUTCOMES),
-            due_at=due_at,
+        wf.new_task(
+            f"approval/{wf.state.approval.round}/{office.value}",
+            TaskKind.APPROVAL,
+            role=office,
+            variant=office,
+            due_at=opened_at + timedelta(seconds=request.approval.due_seconds),
+            member=request.member_name,
+            post=request.post_code,
+            role_title=request.role_title,
+            agency=request.member_agency,
+            estimate=wf.state.cost,
         )
         for office in approving_offices(request)
     ]
@@ -102,82 +78,80 @@ _AMENDABLE_FIELDS = {
 }
 
 
-async def run_approval(wf: DeploymentCore) -> str | None:
-    """Rounds of parallel approvals; None when all approved, else why the request ended."""
+async def run_approval(wf: DeploymentCore) -> Transition:
+    """Rounds of parallel approvals until all approve, one rejects, or time runs out."""
     while True:
         result, decision = await _approval_round(wf)
         ended = await _conclude_round(wf, result, decision)
-        # Only now, with the result written, do the decisions' update handlers answer.
-        wf.applied = len(wf.decisions)
-        if ended != "changes":
+        if ended is not None:
             return ended
+        # The round's decisions are settled by "changes requested": their handlers answer.
+        wf.settle()
         if not await _await_amendment(wf):
-            return await _expire(wf, "Not amended in time")
+            return _expired("Not amended in time")
 
 
-async def _conclude_round(wf: DeploymentCore, result: RoundResult, decision: Decision | None) -> str | None:
-    """Write how the round ended: None (approved), "changes", or the reason it ended."""
+async def _conclude_round(
+    wf: DeploymentCore, result: RoundResult, decision: Decision | None
+) -> Transition | None:
+    """How the round ended: the stage's transition, or None once returned for changes."""
     if result == RoundResult.APPROVED:
-        await wf.record_stage(
-            Stage.VETTING,
-            "Vetting the member against the post's rules",
-            wf.event("stage_changed", "All offices approved; the request moves to vetting"),
-        )
-        return None
-    await wf.withdraw_open_tasks(f"Approval round {wf.round} closed ({result.value})")
+        return Transition("All offices approved")
+    await wf.withdraw_open_tasks(f"Approval round {wf.state.approval.round} closed ({result.value})")
     if result == RoundResult.EXPIRED:
-        return await _expire(wf, "No decision from every office in time")
+        return _expired("No decision from every office in time")
     assert decision is not None
     if result == RoundResult.REJECTED:
         reason = _decision_reason("Rejected", decision)
-        await wf.record_stage(Stage.REJECTED, reason, wf.event("closed", reason))
-        return reason
+        return Transition(reason, kind=EventKind.CLOSED, to=Stage.REJECTED, status=reason)
     await wf.record_stage(
         Stage.APPROVAL,
         _decision_reason("Changes requested", decision),
-        wf.event("returned_for_changes", "Returned to the requester for changes"),
+        wf.event(EventKind.RETURNED_FOR_CHANGES, "Returned to the requester for changes"),
+        waiting_for=WaitingFor.AMENDMENT,
     )
-    return "changes"
+    return None
 
 
 async def _approval_round(wf: DeploymentCore) -> tuple[RoundResult, Decision | None]:
     """Open one round's tasks and wait for its decisions, with reminder, escalation and expiry."""
-    request = wf.request
-    wf.round += 1
+    request, approval = wf.request, wf.state.approval
+    approval.round += 1
     estimate = await wf.act(
-        "estimate_cost",
+        ReadModelActivities.estimate_cost,
         CostRequest(
             deployment_id=request.deployment_id,
             member_id=request.member_id,
             post_code=request.post_code,
             duration_days=request.duration_days,
         ),
-        CostEstimate,
     )
-    wf.cost = estimate.total_usd
+    wf.state.cost = estimate.total_usd
     opened_at = workflow.now()
-    tasks = approval_tasks(request, round_no=wf.round, opened_at=opened_at, estimate=estimate.total_usd)
-    offices = ", ".join(OFFICE_NAMES[t.role] for t in tasks)
-    await wf.open_tasks(tasks, f"Approval round {wf.round} opened: {offices}", kind="approval_opened")
-    wf.round_open = True
-    if wf.amendment is not None:  # the amendment that led to this round is now in effect
-        wf.amendment = None
-        wf.amendments_applied += 1
+    tasks = _approval_tasks(wf, opened_at=opened_at)
+    offices = ", ".join(ROLE_LABELS[t.role] for t in tasks)
+    await wf.open_tasks(
+        tasks, f"Approval round {approval.round} opened: {offices}", kind=EventKind.APPROVAL_OPENED
+    )
+    approval.round_open = True
+    if approval.amendment is not None:  # the amendment that led to this round is now in effect
+        approval.amendment = None
+        approval.amendments_applied += 1
     round_ids = {t.id for t in tasks}
     approved: set[str] = set()
     deadlines = list(round_deadlines(request.approval, opened_at).items())
     while True:
-        while wf.applied < len(wf.decisions):
-            decision = wf.decisions[wf.applied]
-            if decision.outcome == APPROVE:
+        while approval.applied < len(approval.decisions):
+            decision = approval.decisions[approval.applied]
+            if decision.outcome == Outcome.APPROVE:
                 approved.add(decision.task_id)
                 if approved >= round_ids:
                     return _close_round(wf, RoundResult.APPROVED, decision)
-            elif decision.outcome == REJECT:
+            elif decision.outcome == Outcome.REJECT:
                 return _close_round(wf, RoundResult.REJECTED, decision)
             else:
                 return _close_round(wf, RoundResult.CHANGES_REQUESTED, decision)
-            wf.applied += 1
+            approval.applied += 1
         wf.check_cancel()
         phase, at = deadlines[0]  # expiry, the last deadline, always ends the round
         timeout = (at - workflow.now()).total_seconds()
@@ -185,7 +159,8 @@ async def _approval_round(wf: DeploymentCore) -> tuple[RoundResult, Decision | N
             if timeout <= 0:
                 raise TimeoutError
             await workflow.wait_condition(
-                lambda: wf.applied < len(wf.decisions) or wf.cancel is not None, timeout=timeout
+                lambda: approval.applied < len(approval.decisions) or wf.state.cancel is not None,
+                timeout=timeout,
             )
         except TimeoutError:
             deadlines.pop(0)
@@ -199,18 +174,18 @@ def _close_round(
 ) -> tuple[RoundResult, Decision | None]:
     # Decisions queued so far belong to this round and are settled by its result; later
     # ones find no open task or a closed round, so no update handler is left waiting.
-    wf.round_open = False
+    wf.state.approval.round_open = False
     return result, decision
 
 
 async def _chase_open_tasks(wf: DeploymentCore, phase: str) -> None:
     """Remind each office of its open task, or escalate all open ones to the director."""
-    open_tasks = [t for t in wf.tasks.values() if t.status == "open"]
+    open_tasks = wf.state.open_tasks()
     if phase == "remind":
         for task in open_tasks:
             await wf.notify(
                 role=task.role,
-                kind="reminder",
+                kind=EventKind.REMINDER,
                 message=f"Reminder: '{task.title}' is due {task.due_at:%Y-%m-%d %H:%M} UTC",
                 tasks=[task],
             )
@@ -218,10 +193,10 @@ async def _chase_open_tasks(wf: DeploymentCore, phase: str) -> None:
     for task in open_tasks:
         task.escalated = True
     await wf.notify(
-        role=ESCALATION_ROLE.value,
-        kind="escalated",
+        role=ESCALATION_ROLE,
+        kind=EventKind.ESCALATED,
         message="Overdue approvals escalated to the director: "
-        + ", ".join(OFFICE_NAMES[t.role] for t in open_tasks),
+        + ", ".join(ROLE_LABELS[t.role] for t in open_tasks),
         tasks=open_tasks,
         escalate=True,
     )
@@ -229,45 +204,44 @@ async def _chase_open_tasks(wf: DeploymentCore, phase: str) -> None:
 
 async def _await_amendment(wf: DeploymentCore) -> bool:
     """Wait for the requester's amendment; False if none came before the expiry time."""
-    wf.awaiting_changes = True
-    policy = wf.request.approval
+    approval, policy = wf.state.approval, wf.request.approval
     try:
         await workflow.wait_condition(
-            lambda: wf.amendment is not None or wf.cancel is not None,
+            lambda: approval.amendment is not None or wf.state.cancel is not None,
             timeout=timedelta(seconds=policy.due_seconds * policy.expire_after_due_multiple),
         )
     except TimeoutError:
         return False
-    finally:
-        wf.awaiting_changes = False
-    if wf.amendment is None:
+    if approval.amendment is None:
         raise Cancelled
-    amendment = wf.amendment
+    amendment = approval.amendment
     changes = amendment.model_dump(include=_AMENDABLE_FIELDS, exclude_none=True)
     wf.request = wf.request.model_copy(update=changes)
-    wf.end_date = end_date_of(wf.request.start_date, wf.request.duration_days)
-    wf.revision += 1
+    wf.state.end_date = end_date_of(wf.request.start_date, wf.request.duration_days)
+    wf.state.revision += 1
     await wf.record_stage(
         Stage.APPROVAL,
         "Awaiting approvals",
         wf.event(
-            "amended",
-            f"Amended (revision {wf.revision}): {', '.join(sorted(changes)) or 'no field changed'}",
+            EventKind.AMENDED,
+            f"Amended (revision {wf.state.revision}): {', '.join(sorted(changes)) or 'no field changed'}",
             actor=amendment.user,
             comment=amendment.comment,
         ),
+        waiting_for=WaitingFor.APPROVALS,
         amendment=amendment,
-        end_date=wf.end_date,
+        end_date=wf.state.end_date,
     )
     return True
 
 
-async def _expire(wf: DeploymentCore, reason: str) -> str:
-    await wf.withdraw_open_tasks(reason)
-    await wf.record_stage(Stage.EXPIRED, reason, wf.event("expired", reason))
-    return reason
+def _expired(reason: str) -> Transition:
+    return Transition(reason, kind=EventKind.EXPIRED, to=Stage.EXPIRED, status=reason)
 
 
 def _decision_reason(prefix: str, decision: Decision) -> str:
     comment = f": {decision.comment}" if decision.comment else ""
     return f"{prefix} by {decision.user}{comment}"
+
+
+STEP = StageStep(Stage.APPROVAL, "Awaiting approvals", WaitingFor.APPROVALS, run_approval)

@@ -1,45 +1,47 @@
-"""State and helpers every stage of DeploymentWorkflow shares: events, tasks, activities, waits."""
+"""What every stage of DeploymentWorkflow shares: the state, events, tasks, activities, waits."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.read_model import ReadModelActivities
+    from crc.events import EventKind
     from crc.names import task_id
+    from crc.permissions import Situation, closed_actions
+    from crc.progress import WaitingFor
+    from crc.roles import Role
     from crc.stages import Stage
+    from crc.state import TIMELINE_KEEP, DeploymentInput, DeploymentState
+    from crc.tasks import TASK_KINDS, Outcome, TaskKind
     from crc.types import (
         Amendment,
         CancelRequest,
-        CarriedState,
         CloseTasks,
         Decision,
-        DeploymentRequest,
         DeploymentStatus,
         EventAppend,
         EventRecord,
         NotifyRole,
         OpenTasks,
         PostRules,
+        Progress,
         StageChange,
         TaskView,
         TimelineEntry,
     )
     from workflows.options import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from workflows.search import upsert_stage
 
-T = TypeVar("T")
-
-# The workflow keeps this many recent timeline entries; the audit log in the database has all.
-TIMELINE_KEEP = 200
+A = TypeVar("A")
+R = TypeVar("R")
 
 
 class Cancelled(Exception):
     """Unwinds the run to compensation when a cancellation (or a denial) interrupts a stage."""
-
-
-def end_date_of(start: date, duration_days: int) -> date:
-    """The last day of a stay that starts on `start`."""
-    return start + timedelta(days=duration_days - 1)
 
 
 def start_of_day(day: date) -> datetime:
@@ -48,95 +50,80 @@ def start_of_day(day: date) -> datetime:
 
 
 class DeploymentCore:
-    """The workflow's state; stage modules drive it through these helpers."""
+    """The workflow's request and state; stage modules drive it through these helpers."""
 
-    def _setup(self, request: DeploymentRequest) -> None:
-        self.request = request
-        self.stage = Stage.REQUESTED
-        self.status = "Submitted"
-        self.revision = 1
-        self.cost: Any = None
-        self.tasks: dict[str, TaskView] = {}
-        self.timeline: list[TimelineEntry] = []
-        self.event_seq = 0
+    request: DeploymentInput
+    state: DeploymentState
+
+    def _setup(self, given: DeploymentInput) -> None:
+        self.request = given.model_copy(update={"resume": None, "carried": None})
+        if given.resume is not None:
+            self.state = given.resume
+        elif given.carried is not None:  # a run started before the state model
+            self.state = DeploymentState.from_carried(given.carried)
+        else:
+            self.state = DeploymentState.new(given)
+        # Not state: the post is read once per run, and handlers bump `wakeups` so the stay loop
+        # wakes for whatever arrived.
         self.post: PostRules | None = None
-        # Approval rounds: decisions queued by the update handler, applied by the run.
-        self.round = 0
-        self.round_open = False
-        self.decisions: list[Decision] = []
-        self.applied = 0
-        self.awaiting_changes = False
-        self.amendment: Amendment | None = None
-        self.amendments_applied = 0
-        # Other tasks: answers by task id, and the ids the run has acted on.
-        self.answers: dict[str, Decision] = {}
-        self.acted: set[str] = set()
-        self.cancel: CancelRequest | None = None
-        self.compensations: list[str] = []
-        self.kit_skus: list[str] = []
-        self.end_date = end_date_of(request.start_date, request.duration_days)
-        self.awaiting_arrival = False
-        self.arrived_on: date | None = None
-        self.last_check_in_at: datetime | None = None
-        self.alert_seq = 0
-        self.alerted_at: datetime | None = None
-        self.extension_seq = 0
-        # Bumped by every handler so the stay loop wakes for whatever arrived.
         self.wakeups = 0
-        if request.carried is not None:
-            self._restore(request.carried)
 
-    def _restore(self, carried: CarriedState) -> None:
-        self.stage = carried.stage
-        self.status = carried.status
-        self.revision = carried.revision
-        self.cost = carried.cost
-        self.tasks = {t.id: t for t in carried.tasks}
-        self.timeline = list(carried.timeline)
-        self.event_seq = carried.event_seq
-        self.compensations = list(carried.compensations)
-        self.arrived_on = carried.arrived_on
-        self.end_date = carried.end_date
-        self.last_check_in_at = carried.last_check_in_at
-        self.alert_seq = carried.alert_seq
-        self.alerted_at = carried.alerted_at
-        self.kit_skus = list(carried.kit_skus)
-        self.extension_seq = carried.extension_seq
-        self.request = self.request.model_copy(update={"carried": None})
+    # --- what the deployment waits for ---------------------------------------------------------
 
-    def carry(self) -> CarriedState:
-        """The state handed to the next run: open tasks only, recent timeline only."""
-        return CarriedState(
-            stage=self.stage,
-            status=self.status,
-            revision=self.revision,
-            cost=self.cost,
-            tasks=[t for t in self.tasks.values() if t.status == "open"],
-            timeline=self.timeline[-TIMELINE_KEEP:],
-            event_seq=self.event_seq,
-            compensations=self.compensations,
-            arrived_on=self.arrived_on,
-            end_date=self.end_date,
-            last_check_in_at=self.last_check_in_at,
-            alert_seq=self.alert_seq,
-            alerted_at=self.alerted_at,
-            extension_seq=self.extension_seq,
-            kit_skus=self.kit_skus,
+    def situation(self, *, stage: Stage | None = None, waiting_for: WaitingFor | None = None) -> Situation:
+        """The facts that decide which actions are open now (or at the stage about to be entered)."""
+        s = self.state
+        waiting = waiting_for or s.waiting_for
+        # A handler has taken the amendment or the arrival; the run has yet to act on it.
+        if (waiting == WaitingFor.AMENDMENT and s.approval.amendment is not None) or (
+            waiting == WaitingFor.ARRIVAL and not s.travel.awaiting_arrival
+        ):
+            waiting = WaitingFor.WORKFLOW
+        return Situation(
+            stage=stage or s.stage,
+            waiting_for=waiting,
+            cancel_pending=s.cancel is not None,
+            extension_pending=any(t.kind == TaskKind.EXTENSION for t in s.open_tasks()),
+        )
+
+    def progress(
+        self,
+        *,
+        stage: Stage | None = None,
+        waiting_for: WaitingFor | None = None,
+        also_open: list[TaskView] | None = None,
+    ) -> Progress:
+        """What the read-model shows of where the deployment stands, with the stage about to be
+        entered and the tasks about to open."""
+        situation = self.situation(stage=stage, waiting_for=waiting_for)
+        also_open = also_open or []
+        if any(t.kind == TaskKind.EXTENSION for t in also_open):
+            situation = replace(situation, extension_pending=True)
+        dues = [t.due_at for t in self.state.open_tasks() + also_open if t.due_at is not None]
+        return Progress(
+            waiting_for=situation.waiting_for,
+            due_at=min(dues) if dues else None,
+            closed_actions=closed_actions(situation),
         )
 
     def snapshot(self) -> DeploymentStatus:
         """The answer to the status query."""
+        s = self.state
+        progress = self.progress()
         return DeploymentStatus(
             deployment_id=self.request.deployment_id,
-            stage=self.stage,
-            status=self.status,
-            revision=self.revision,
-            open_tasks=[t for t in self.tasks.values() if t.status == "open"],
-            timeline=self.timeline[-TIMELINE_KEEP:],
-            cost_estimate_usd=self.cost,
+            stage=s.stage,
+            status=s.status,
+            waiting_for=progress.waiting_for,
+            due_at=progress.due_at,
+            closed_actions=progress.closed_actions,
+            revision=s.revision,
+            open_tasks=s.open_tasks(),
+            timeline=s.timeline[-TIMELINE_KEEP:],
+            cost_estimate_usd=s.cost,
             start_date=self.request.start_date,
-            end_date=self.end_date,
-            arrived_on=self.arrived_on,
+            end_date=s.end_date,
+            arrived_on=s.stay.arrived_on,
         )
 
     # --- events and activities ----------------------------------------------------------------
@@ -152,13 +139,14 @@ class DeploymentCore:
         data: dict[str, Any] | None = None,
     ) -> EventRecord:
         """A new audit event with a key unique to this workflow and position (retry-safe)."""
-        self.event_seq += 1
+        s = self.state
+        s.event_seq += 1
         at = workflow.now()
-        stage = stage or self.stage
-        self.timeline.append(TimelineEntry(kind=kind, stage=stage, actor=actor, message=message, at=at))
-        del self.timeline[:-TIMELINE_KEEP]
+        stage = stage or s.stage
+        s.timeline.append(TimelineEntry(kind=kind, stage=stage, actor=actor, message=message, at=at))
+        del s.timeline[:-TIMELINE_KEEP]
         return EventRecord(
-            key=f"{workflow.info().workflow_id}/{self.event_seq}",
+            key=f"{workflow.info().workflow_id}/{s.event_seq}",
             kind=kind,
             stage=stage,
             actor=actor,
@@ -168,14 +156,10 @@ class DeploymentCore:
             data=data,
         )
 
-    async def act(self, name: str, arg: Any, result_type: type[T] | None = None) -> T:
-        """Run an activity by name with the shared timeout and retry policy."""
-        return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+    async def act(self, activity: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
+        """Run an activity method with the shared timeout and retry policy."""
+        return await workflow.execute_activity_method(
+            activity, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
         )
 
     async def record_stage(
@@ -184,40 +168,48 @@ class DeploymentCore:
         status: str,
         event: EventRecord | None,
         *,
+        waiting_for: WaitingFor,
         amendment: Amendment | None = None,
         end_date: date | None = None,
     ) -> None:
         """Move to a stage (or just change the status) in the read-model, then in the workflow.
 
         In that order, so a handler waiting for a stage answers only once the pages show it."""
+        s = self.state
+        moved = stage != s.stage
         await self.act(
-            "record_stage",
+            ReadModelActivities.record_stage,
             StageChange(
                 deployment_id=self.request.deployment_id,
                 stage=stage,
                 status=status,
                 event=event,
                 amendment=amendment,
-                revision=self.revision if amendment else None,
+                revision=s.revision if amendment else None,
                 end_date=end_date,
+                progress=self.progress(stage=stage, waiting_for=waiting_for),
             ),
         )
-        self.stage = stage
-        self.status = status
+        s.stage, s.status, s.waiting_for = stage, status, waiting_for
+        if moved:
+            upsert_stage(stage)
 
     async def log(self, kind: str, message: str, **kwargs: Any) -> None:
         """Append an event to the audit log, touching nothing else (safe from update handlers)."""
         event = self.event(kind, message, **kwargs)
-        await self.act("append_event", EventAppend(deployment_id=self.request.deployment_id, event=event))
+        await self.act(
+            ReadModelActivities.append_event,
+            EventAppend(deployment_id=self.request.deployment_id, event=event),
+        )
 
-    async def set_status(self, status: str) -> None:
+    async def set_status(self, status: str, waiting_for: WaitingFor) -> None:
         """Say in the read-model what the deployment now waits for (the run only)."""
-        await self.record_stage(self.stage, status, None)
+        await self.record_stage(self.state.stage, status, None, waiting_for=waiting_for)
 
     async def load_post(self) -> PostRules:
         """The receiving post's rules, read once per run."""
         if self.post is None:
-            self.post = await self.act("load_post", self.request.post_code, PostRules)
+            self.post = await self.act(ReadModelActivities.load_post, self.request.post_code)
         return self.post
 
     # --- tasks --------------------------------------------------------------------------------
@@ -225,60 +217,71 @@ class DeploymentCore:
     def new_task(
         self,
         key: str,
+        kind: TaskKind,
         *,
-        kind: str,
-        role: str,
-        title: str,
-        outcomes: list[str],
-        due_at: datetime | None = None,
+        due_at: datetime | None,
+        role: Role | None = None,
+        outcomes: list[Outcome] | None = None,
+        variant: str | None = None,
         context: dict[str, Any] | None = None,
+        **title: Any,
     ) -> TaskView:
-        """A task with an id derived from the deployment and `key` (the same on every replay)."""
+        """A task of a kind from the table, with an id derived from the deployment and `key` (the
+        same on every replay); `role` and `outcomes` narrow the kind's where it has several."""
+        spec = TASK_KINDS[kind]
         return TaskView(
             id=task_id(self.request.deployment_id, key),
             kind=kind,
-            stage=self.stage,
-            role=role,
-            title=title,
-            outcomes=outcomes,
+            stage=self.state.stage,
+            role=role or spec.role,
+            title=spec.title_for(variant, **title),
+            outcomes=list(outcomes or spec.outcomes),
             due_at=due_at,
             context=context or {},
         )
 
-    async def open_tasks(self, tasks: list[TaskView], message: str, kind: str = "tasks_opened") -> None:
+    async def open_tasks(
+        self, tasks: list[TaskView], message: str, kind: EventKind = EventKind.TASKS_OPENED
+    ) -> None:
         """Put tasks in the inbox with one event that says why; decisions are taken from then on."""
         await self.act(
-            "open_tasks",
-            OpenTasks(deployment_id=self.request.deployment_id, tasks=tasks, event=self.event(kind, message)),
+            ReadModelActivities.open_tasks,
+            OpenTasks(
+                deployment_id=self.request.deployment_id,
+                tasks=tasks,
+                event=self.event(kind, message),
+                progress=self.progress(also_open=tasks),
+            ),
         )
         # Only once the rows exist: a decision accepted earlier could be overwritten by the insert.
-        self.tasks.update({t.id: t for t in tasks})
+        self.state.tasks.update({t.id: t for t in tasks})
 
     async def withdraw_open_tasks(self, reason: str, tasks: list[TaskView] | None = None) -> None:
         """Cancel the open ones of `tasks` (default: all), with one event."""
-        candidates = self.tasks.values() if tasks is None else tasks
+        candidates = self.state.tasks.values() if tasks is None else tasks
         open_tasks = [t for t in candidates if t.status == "open"]
         if not open_tasks:
             return
         for task in open_tasks:
             task.status = "cancelled"
-            self.acted.add(task.id)
+            self.state.acted.add(task.id)
         await self.act(
-            "close_tasks",
+            ReadModelActivities.close_tasks,
             CloseTasks(
                 deployment_id=self.request.deployment_id,
                 task_ids=[t.id for t in open_tasks],
-                event=self.event("tasks_withdrawn", f"{reason}; open tasks withdrawn"),
+                event=self.event(EventKind.TASKS_WITHDRAWN, f"{reason}; open tasks withdrawn"),
+                progress=self.progress(),
             ),
         )
 
     async def notify(
-        self, *, role: str, kind: str, message: str, tasks: list[TaskView], escalate: bool = False
+        self, *, role: Role, kind: EventKind, message: str, tasks: list[TaskView], escalate: bool = False
     ) -> None:
         """Notify a role, with an event; `escalate` lets the director decide the tasks."""
         event = self.event(kind, message)
         await self.act(
-            "notify_role",
+            ReadModelActivities.notify_role,
             NotifyRole(
                 key=event.key,
                 deployment_id=self.request.deployment_id,
@@ -291,10 +294,12 @@ class DeploymentCore:
             ),
         )
 
+    # --- waiting for people -------------------------------------------------------------------
+
     @property
     def cancelling(self) -> bool:
         """A cancellation to undo: only before arrival (after it, cancel means an early return)."""
-        return self.cancel is not None and self.arrived_on is None
+        return self.state.cancel is not None and self.state.stay.arrived_on is None
 
     def check_cancel(self) -> None:
         """Raise Cancelled if someone asked to cancel before arrival."""
@@ -318,13 +323,28 @@ class DeploymentCore:
             return None
         self.check_cancel()
         task = next(t for t in tasks if self._unhandled(t))
-        return task, self.answers[task.id]
+        return task, self.state.answers[task.id]
+
+    async def answer(self, task: TaskView) -> Decision:
+        """The answer to one task (no deadline: only an answer or a cancellation ends the wait)."""
+        answered = await self.wait_answer([task])
+        assert answered is not None
+        return answered[1]
 
     def _unhandled(self, task: TaskView) -> bool:
-        return task.id in self.answers and task.id not in self.acted
+        return task.id in self.state.answers and task.id not in self.state.acted
+
+    def handled(self, task: TaskView) -> None:
+        """The run has acted on the task's answer: its update handler may answer now."""
+        self.state.acted.add(task.id)
+
+    def settle(self) -> None:
+        """After a transition every answer given so far is settled: their handlers answer."""
+        self.state.acted.update(self.state.answers)
+        self.state.approval.applied = len(self.state.approval.decisions)
 
     def cancel_with(self, decision: Decision, reason: str) -> NoReturn:
         """A decision that ends the deployment (deny, fail twice, refuse clearance): cancel."""
-        self.acted.add(decision.task_id)
-        self.cancel = CancelRequest(user=decision.user, roles=decision.roles, reason=reason)
+        self.state.acted.add(decision.task_id)
+        self.state.cancel = CancelRequest(user=decision.user, roles=decision.roles, reason=reason)
         raise Cancelled

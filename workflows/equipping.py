@@ -5,69 +5,65 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from crc.lifecycle import KitRequest, KitResult
+    from activities.equipping import EquippingActivities
+    from crc.events import EventKind
+    from crc.lifecycle import KitRequest
+    from crc.progress import WaitingFor
     from crc.stages import Stage
+    from crc.tasks import TaskKind
     from crc.types import TaskView
 
 from workflows.core import DeploymentCore, start_of_day
-
-RESTOCKED = "restocked"
-ACKNOWLEDGE = "acknowledge"
+from workflows.pipeline import StageStep, Transition
 
 
-async def run_equipping(wf: DeploymentCore) -> None:
+async def run_equipping(wf: DeploymentCore) -> Transition:
     """Reserve kit, retrying with backoff while Logistics restocks, then get the member's receipt."""
     policy = wf.request.lifecycle
     delay = policy.restock_retry_seconds
-    wf.compensations.append("kit")  # before reserving: returning kit never reserved is a no-op
+    wf.state.compensations.append("kit")  # before reserving: returning kit never reserved is a no-op
     shortage: TaskView | None = None
     shortages = 0
     while True:
         result = await wf.act(
-            "reserve_kit",
+            EquippingActivities.reserve_kit,
             KitRequest(deployment_id=wf.request.deployment_id, post_code=wf.request.post_code),
-            KitResult,
         )
         if result.reserved:
             break
         if shortage is None:
             shortages += 1
+            short = ", ".join(result.short)
             shortage = wf.new_task(
                 f"kit/shortage/{shortages}",
-                kind="kit_shortage",
-                role="logistics",
-                title=f"Out of stock for {wf.request.member_name} ({wf.request.post_code}): "
-                + ", ".join(result.short),
-                outcomes=[RESTOCKED],
+                TaskKind.KIT_SHORTAGE,
                 due_at=workflow.now() + timedelta(days=2),
+                member=wf.request.member_name,
+                post=wf.request.post_code,
+                short=short,
             )
-            await wf.open_tasks([shortage], "Kit out of stock: " + ", ".join(result.short), kind="kit_short")
-            await wf.set_status("Waiting for kit: " + ", ".join(result.short))
+            await wf.open_tasks([shortage], f"Kit out of stock: {short}", kind=EventKind.KIT_SHORT)
+            await wf.set_status(f"Waiting for kit: {short}", WaitingFor.KIT_STOCK)
         # Retry when Logistics says it restocked, or after the backoff delay, whichever is first.
         answered = await wf.wait_answer([shortage], until=workflow.now() + timedelta(seconds=delay))
         if answered is not None:
-            wf.acted.add(shortage.id)
+            wf.handled(shortage)
             shortage = None
         delay = min(delay * 2, policy.restock_retry_max_seconds)
     if shortage is not None:
         await wf.withdraw_open_tasks("Kit reserved", tasks=[shortage])
-    wf.kit_skus = [line.sku for line in result.lines]
+    wf.state.equipping.kit_skus = [line.sku for line in result.lines]
     items = ", ".join(f"{line.quantity} x {line.name}" for line in result.lines)
     receipt = wf.new_task(
         "kit/receipt",
-        kind="kit_receipt",
-        role="member",
-        title=f"Acknowledge receipt of your kit: {items}",
-        outcomes=[ACKNOWLEDGE],
+        TaskKind.KIT_RECEIPT,
         due_at=start_of_day(wf.request.start_date) - timedelta(days=1),
+        items=items,
     )
-    await wf.open_tasks([receipt], f"Kit reserved and issued: {items}", kind="kit_issued")
-    await wf.set_status("Waiting for the member to acknowledge the kit")
-    answered = await wf.wait_answer([receipt])
-    assert answered is not None  # no deadline: only an answer or a cancellation ends the wait
-    await wf.record_stage(
-        Stage.TRAVEL,
-        "Requesting country clearance",
-        wf.event("stage_changed", "Kit acknowledged; travel next"),
-    )
-    wf.acted.add(receipt.id)
+    await wf.open_tasks([receipt], f"Kit reserved and issued: {items}", kind=EventKind.KIT_ISSUED)
+    await wf.set_status("Waiting for the member to acknowledge the kit", WaitingFor.KIT_RECEIPT)
+    await wf.answer(receipt)
+    return Transition("Kit acknowledged")
+
+
+STEP = StageStep(Stage.EQUIPPING, "Reserving kit", WaitingFor.WORKFLOW, run_equipping)

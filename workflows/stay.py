@@ -6,48 +6,51 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from crc.roles import ESCALATION_ROLE
+    from crc.events import EventKind
+    from crc.progress import WaitingFor
+    from crc.roles import ESCALATION_ROLE, Role
     from crc.stages import Stage
+    from crc.tasks import Outcome, TaskKind
     from crc.types import Decision, ExtensionRequest, TaskView
 
 from workflows.core import DeploymentCore, start_of_day
+from workflows.pipeline import StageStep, Transition
 
-ACCOUNTED_FOR, ESCALATE = "accounted_for", "escalate"
-APPROVE, REJECT = "approve", "reject"
-EXTENSION_OFFICES = ("planning", "resource_management")
+EXTENSION_OFFICES = (Role.PLANNING, Role.RESOURCE_MANAGEMENT)
 
 
-async def run_stay(wf: DeploymentCore) -> None:
+async def run_stay(wf: DeploymentCore) -> Transition:
     """Keep the member accounted for until the end date, or an earlier return if curtailed."""
-    policy = wf.request.lifecycle
+    policy, stay = wf.request.lifecycle, wf.state.stay
     every = timedelta(seconds=policy.check_in_every_seconds)
     grace = timedelta(seconds=policy.check_in_grace_seconds)
     while True:
         await _handle_answers(wf)
-        if wf.cancel is not None:
+        if wf.state.cancel is not None:
             await _curtail(wf)
-            return
+            break
         now = workflow.now()
-        leave_at = start_of_day(wf.end_date + timedelta(days=1))
+        leave_at = start_of_day(wf.state.end_date + timedelta(days=1))
         if now >= leave_at:
             # An alert or extension still open has nobody left to act on it.
             await wf.withdraw_open_tasks("The stay ended")
-            return
+            break
         if _history_is_long(wf):
             if await _quiet(wf):
-                workflow.continue_as_new(wf.request.model_copy(update={"carried": wf.carry()}))
+                workflow.continue_as_new(wf.request.model_copy(update={"resume": wf.state.compacted()}))
             continue  # news arrived while waiting: deal with it first
-        last = wf.last_check_in_at or start_of_day(wf.arrived_on or now.date())
+        last = stay.last_check_in_at or start_of_day(stay.arrived_on or now.date())
         # After an alert, the next one only a whole period later if the member is still silent.
-        since = max(last, wf.alerted_at) if wf.alerted_at else last
+        since = max(last, stay.alerted_at) if stay.alerted_at else last
         missed_at = since + every + grace
         if now >= missed_at:
-            if not _open(wf, "missed_check_in"):
+            if not _open(wf, TaskKind.MISSED_CHECK_IN):
                 await _raise_alert(wf, last)
-            wf.alerted_at = now
+            stay.alerted_at = now
             missed_at = now + every + grace
         wake_at = min(leave_at, missed_at)
         await _sleep_until_woken(wf, wake_at)
+    return Transition(f"Stay ended {wf.state.end_date.isoformat()}")
 
 
 async def _quiet(wf: DeploymentCore) -> bool:
@@ -77,99 +80,113 @@ def _history_is_long(wf: DeploymentCore) -> bool:
     )
 
 
-def _open(wf: DeploymentCore, kind: str) -> list[TaskView]:
-    return [t for t in wf.tasks.values() if t.kind == kind and t.status == "open"]
+def _open(wf: DeploymentCore, kind: TaskKind) -> list[TaskView]:
+    return [t for t in wf.state.open_tasks() if t.kind == kind]
 
 
 async def _raise_alert(wf: DeploymentCore, last_seen: datetime) -> None:
-    wf.alert_seq += 1
+    stay = wf.state.stay
+    stay.alert_seq += 1
     task = wf.new_task(
-        f"stay/missed-check-in/{wf.alert_seq}",
-        kind="missed_check_in",
-        role="operations",
-        title=f"Missed check-in: {wf.request.member_name} in {wf.request.post_code}, "
-        f"last seen {last_seen:%Y-%m-%d %H:%M} UTC",
-        outcomes=[ACCOUNTED_FOR, ESCALATE],
+        f"stay/missed-check-in/{stay.alert_seq}",
+        TaskKind.MISSED_CHECK_IN,
         due_at=workflow.now() + timedelta(hours=4),
+        member=wf.request.member_name,
+        post=wf.request.post_code,
+        last_seen=last_seen,
     )
-    await wf.open_tasks([task], "Missed check-in: Operations alerted", kind="missed_check_in")
+    await wf.open_tasks([task], "Missed check-in: Operations alerted", kind=EventKind.MISSED_CHECK_IN)
 
 
 async def _handle_answers(wf: DeploymentCore) -> None:
     """Act on answered alerts and extension decisions."""
-    for task in list(wf.tasks.values()):
-        if task.id not in wf.answers or task.id in wf.acted:
+    for task in list(wf.state.tasks.values()):
+        if task.id not in wf.state.answers or task.id in wf.state.acted:
             continue
-        decision = wf.answers[task.id]
-        if task.kind == "missed_check_in" and decision.outcome == ESCALATE:
+        decision = wf.state.answers[task.id]
+        if task.kind == TaskKind.MISSED_CHECK_IN and decision.outcome == Outcome.ESCALATE:
             await wf.notify(
-                role=ESCALATION_ROLE.value,
-                kind="escalated",
+                role=ESCALATION_ROLE,
+                kind=EventKind.ESCALATED,
                 message=f"{wf.request.member_name} has not checked in and is not accounted for",
                 tasks=[task],
             )
-        elif task.kind == "extension":
+        elif task.kind == TaskKind.EXTENSION:
             await _extension_decided(wf, task, decision)
-        wf.acted.add(task.id)
+        wf.handled(task)
 
 
 async def _extension_decided(wf: DeploymentCore, task: TaskView, decision: Decision) -> None:
-    group = [t for t in wf.tasks.values() if t.context.get("extension") == task.context["extension"]]
-    if decision.outcome == REJECT:
+    state = wf.state
+    group = [t for t in state.tasks.values() if t.context.get("extension") == task.context["extension"]]
+    if decision.outcome == Outcome.REJECT:
         await wf.withdraw_open_tasks("Extension rejected", tasks=group)
         await wf.record_stage(
             Stage.DEPLOYED,
-            wf.status,
-            wf.event("extension_rejected", f"Extension rejected by {decision.user}", actor=decision.user),
+            state.status,
+            wf.event(
+                EventKind.EXTENSION_REJECTED, f"Extension rejected by {decision.user}", actor=decision.user
+            ),
+            waiting_for=WaitingFor.CHECK_INS,
         )
         return
-    if any(t.outcome != APPROVE for t in group):
+    if any(t.outcome != Outcome.APPROVE for t in group):
         return
     days = int(task.context["days"])
-    wf.end_date += timedelta(days=days)
+    state.end_date += timedelta(days=days)
     await wf.record_stage(
         Stage.DEPLOYED,
-        f"In country since {wf.arrived_on}; extended to {wf.end_date.isoformat()}",
-        wf.event("extended", f"Extended by {days} days to {wf.end_date.isoformat()}"),
-        end_date=wf.end_date,
+        f"In country since {state.stay.arrived_on}; extended to {state.end_date.isoformat()}",
+        wf.event(EventKind.EXTENDED, f"Extended by {days} days to {state.end_date.isoformat()}"),
+        waiting_for=WaitingFor.CHECK_INS,
+        end_date=state.end_date,
     )
 
 
 async def open_extension(wf: DeploymentCore, request: ExtensionRequest) -> None:
     """Ask Planning and Resource Management to approve a longer stay."""
-    wf.extension_seq += 1
+    stay = wf.state.stay
+    stay.extension_seq += 1
+    new_end = wf.state.end_date + timedelta(days=request.days)
     tasks = [
         wf.new_task(
-            f"stay/extension/{wf.extension_seq}/{office}",
-            kind="extension",
+            f"stay/extension/{stay.extension_seq}/{office.value}",
+            TaskKind.EXTENSION,
             role=office,
-            title=f"Extension of {request.days} days for {wf.request.member_name} "
-            f"({wf.request.post_code}), to {(wf.end_date + timedelta(days=request.days)).isoformat()}",
-            outcomes=[APPROVE, REJECT],
             due_at=workflow.now() + timedelta(days=3),
-            context={"extension": wf.extension_seq, "days": request.days},
+            context={"extension": stay.extension_seq, "days": request.days},
+            days=request.days,
+            member=wf.request.member_name,
+            post=wf.request.post_code,
+            new_end=new_end.isoformat(),
         )
         for office in EXTENSION_OFFICES
     ]
     await wf.open_tasks(
         tasks,
         f"Extension of {request.days} days requested by {request.user}: {request.justification}",
-        kind="extension_requested",
+        kind=EventKind.EXTENSION_REQUESTED,
     )
 
 
 async def _curtail(wf: DeploymentCore) -> None:
     """Early return: the stay ends today."""
-    assert wf.cancel is not None
-    wf.end_date = max(workflow.now().date(), wf.arrived_on or workflow.now().date())
+    state = wf.state
+    assert state.cancel is not None
+    today = workflow.now().date()
+    state.end_date = max(today, state.stay.arrived_on or today)
     await wf.withdraw_open_tasks("Early return")
     await wf.record_stage(
         Stage.DEPLOYED,
         "Early return",
         wf.event(
-            "curtailed",
-            f"Early return ordered by {wf.cancel.user}: {wf.cancel.reason}",
-            actor=wf.cancel.user,
+            EventKind.CURTAILED,
+            f"Early return ordered by {state.cancel.user}: {state.cancel.reason}",
+            actor=state.cancel.user,
         ),
-        end_date=wf.end_date,
+        waiting_for=WaitingFor.WORKFLOW,
+        end_date=state.end_date,
     )
+
+
+STEP = StageStep(Stage.DEPLOYED, "In country", WaitingFor.CHECK_INS, run_stay)

@@ -6,84 +6,90 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.travel import TravelActivities
+    from crc.events import EventKind
     from crc.lifecycle import (
         ERR_BOOKING_REFUSED,
         BookingRef,
         BookingRequest,
         CountryClearanceRecord,
-        DocumentRef,
         TravelOrdersRequest,
     )
+    from crc.progress import WaitingFor
     from crc.stages import Stage
+    from crc.tasks import Outcome, TaskKind
 
 from workflows.core import Cancelled, DeploymentCore, start_of_day
+from workflows.pipeline import StageStep, Transition
 
-APPROVE, REJECT = "approve", "reject"
-RETRY, CANCEL, BOOKED_MANUALLY = "retry", "cancel", "booked_manually"
 HOME = "Washington, DC"
+PATCH_BOOKING_STATUS = "crc-booking-refused-status"
 
 
-async def run_travel(wf: DeploymentCore) -> None:
+async def run_travel(wf: DeploymentCore) -> Transition:
     """Clearance, orders and tickets; the stage ends when the member checks in on arrival."""
     post = await wf.load_post()
     arrival = wf.request.start_date
     due_at = start_of_day(arrival - timedelta(days=post.clearance_lead_days))
     # Inside the post's lead time the request still goes, flagged urgent for the post.
     urgent = workflow.now() >= due_at
-    wf.compensations.append("travel")
+    wf.state.compensations.append("travel")
     await _record_clearance(wf, "requested", urgent)
     clearance = wf.new_task(
         "travel/country-clearance",
-        kind="country_clearance",
-        role="chief_of_mission",
-        title=("URGENT, inside the lead time: " if urgent else "")
-        + f"Country clearance for {wf.request.member_name}, arriving {post.city or post.country} "
-        + arrival.isoformat(),
-        outcomes=[APPROVE, REJECT],
+        TaskKind.COUNTRY_CLEARANCE,
         due_at=workflow.now() + timedelta(days=1) if urgent else due_at,
+        urgent="URGENT, inside the lead time: " if urgent else "",
+        member=wf.request.member_name,
+        place=post.city or post.country,
+        arrival=arrival.isoformat(),
     )
     await wf.open_tasks([clearance], "Country clearance requested" + (" (urgent)" if urgent else ""))
-    await wf.set_status("Waiting for country clearance")
-    answered = await wf.wait_answer([clearance])
-    assert answered is not None  # no deadline: only an answer or a cancellation ends the wait
-    _, decision = answered
-    if decision.outcome == REJECT:
+    await wf.set_status("Waiting for country clearance", WaitingFor.COUNTRY_CLEARANCE)
+    decision = await wf.answer(clearance)
+    if decision.outcome == Outcome.REJECT:
         wf.cancel_with(decision, f"Country clearance refused by {decision.user}: {decision.comment or ''}")
     await _record_clearance(wf, "approved", urgent)
-    wf.acted.add(clearance.id)
+    wf.handled(clearance)
 
     orders = await wf.act(
-        "issue_travel_orders",
+        TravelActivities.issue_travel_orders,
         TravelOrdersRequest(deployment_id=wf.request.deployment_id, issued_at=workflow.now()),
-        DocumentRef,
     )
     booking = await book_travel(
-        wf, "outbound", arrival, HOME, f"{post.city}, {post.country}", refusal_outcomes=[RETRY, CANCEL]
+        wf,
+        "outbound",
+        arrival,
+        HOME,
+        f"{post.city}, {post.country}",
+        refusal_outcomes=[Outcome.RETRY, Outcome.CANCEL],
     )
-    wf.awaiting_arrival = True
+    wf.state.travel.awaiting_arrival = True
     await wf.record_stage(
         Stage.TRAVEL,
         "Booked; waiting for the arrival check-in",
         wf.event(
-            "travel_booked",
+            EventKind.TRAVEL_BOOKED,
             f"Travel orders issued ({orders.title}); outbound travel booked, reference "
             f"{booking.reference}, {booking.travel_date.isoformat()}",
             data={"document_id": orders.id, "booking_reference": booking.reference},
         ),
+        waiting_for=WaitingFor.ARRIVAL,
     )
-    await workflow.wait_condition(lambda: wf.arrived_on is not None or wf.cancel is not None)
-    if wf.arrived_on is None:
+    stay = wf.state.stay
+    await workflow.wait_condition(lambda: stay.arrived_on is not None or wf.state.cancel is not None)
+    if stay.arrived_on is None:
         raise Cancelled
-    await wf.record_stage(
-        Stage.DEPLOYED,
-        f"In country since {wf.arrived_on.isoformat()}",
-        wf.event("arrived", f"Arrived in {post.country}; deployed until {wf.end_date.isoformat()}"),
+    return Transition(
+        f"Arrived in {post.country}; deployed until {wf.state.end_date.isoformat()}",
+        kind=EventKind.ARRIVED,
+        status=f"In country since {stay.arrived_on.isoformat()}",
     )
 
 
 async def _record_clearance(wf: DeploymentCore, status: str, urgent: bool) -> None:
     await wf.act(
-        "record_country_clearance",
+        TravelActivities.record_country_clearance,
         CountryClearanceRecord(
             deployment_id=wf.request.deployment_id,
             post_code=wf.request.post_code,
@@ -101,14 +107,14 @@ async def book_travel(
     origin: str,
     destination: str,
     *,
-    refusal_outcomes: list[str],
+    refusal_outcomes: list[Outcome],
 ) -> BookingRef:
     """Book through the provider; a refusal goes to a travel officer to retry (or cancel)."""
     refusals = 0
     while True:
         try:
             return await wf.act(
-                "book_travel",
+                TravelActivities.book_travel,
                 BookingRequest(
                     deployment_id=wf.request.deployment_id,
                     direction=direction,
@@ -116,7 +122,6 @@ async def book_travel(
                     origin=origin,
                     destination=destination,
                 ),
-                BookingRef,
             )
         except ActivityError as err:
             cause = err.cause
@@ -126,18 +131,28 @@ async def book_travel(
         refusals += 1
         task = wf.new_task(
             f"travel/{direction}/refused/{refusals}",
-            kind="booking_refused",
-            role="travel",
-            title=f"The travel provider refused the {direction} booking: {reason}",
+            TaskKind.BOOKING_REFUSED,
             outcomes=refusal_outcomes,
             due_at=workflow.now() + timedelta(days=1),
+            direction=direction,
+            reason=reason,
         )
         await wf.open_tasks([task], f"{direction.capitalize()} booking refused: {reason}")
-        answered = await wf.wait_answer([task])
-        assert answered is not None  # no deadline: only an answer or a cancellation ends the wait
-        _, decision = answered
-        if decision.outcome == CANCEL:
+        # Runs started before the status said so must replay without these two writes.
+        say_so = workflow.patched(PATCH_BOOKING_STATUS)
+        previous = (wf.state.status, wf.state.waiting_for)
+        if say_so:
+            await wf.set_status(
+                f"Waiting for Travel: the {direction} booking was refused", WaitingFor.BOOKING
+            )
+        decision = await wf.answer(task)
+        if decision.outcome == Outcome.CANCEL:
             wf.cancel_with(decision, f"Cancelled by {decision.user}: travel could not be booked")
-        wf.acted.add(task.id)
-        if decision.outcome == BOOKED_MANUALLY:
+        wf.handled(task)
+        if say_so:
+            await wf.set_status(*previous)
+        if decision.outcome == Outcome.BOOKED_MANUALLY:
             return BookingRef(id=0, direction=direction, reference="booked manually", travel_date=travel_date)
+
+
+STEP = StageStep(Stage.TRAVEL, "Requesting country clearance", WaitingFor.WORKFLOW, run_travel)

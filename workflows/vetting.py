@@ -5,33 +5,35 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from crc.lifecycle import RecordRenewal, VettingCheck, VettingReport, VettingRequest
+    from activities.vetting import VettingActivities
+    from crc.lifecycle import RecordRenewal, VettingCheck, VettingRequest
+    from crc.progress import WaitingFor
+    from crc.roles import Role
     from crc.stages import Stage
+    from crc.tasks import Outcome, TaskKind
     from crc.types import TaskView
 
 from workflows.core import DeploymentCore
+from workflows.pipeline import StageStep, Transition
 
-KIND = "vetting_review"
-CLEAR, DENY = "clear", "deny"
 # Vetting reviews are due this long after they open.
 REVIEW_DUE = timedelta(days=5)
 
 
-async def run_vetting(wf: DeploymentCore) -> None:
+async def run_vetting(wf: DeploymentCore) -> Transition:
     """Check until every failure is cleared; a denial cancels the deployment."""
     waived: list[VettingCheck] = []
     reviews: dict[VettingCheck, TaskView] = {}
     while True:
         report = await wf.act(
-            "vet_member",
+            VettingActivities.vet_member,
             VettingRequest(
                 deployment_id=wf.request.deployment_id,
                 member_id=wf.request.member_id,
                 post_code=wf.request.post_code,
-                end_date=wf.end_date,
+                end_date=wf.state.end_date,
                 waived=waived,
             ),
-            VettingReport,
         )
         if not report.failures:
             break
@@ -39,35 +41,37 @@ async def run_vetting(wf: DeploymentCore) -> None:
         for failure in failing:
             reviews[failure.check] = wf.new_task(
                 f"vetting/{failure.check.value}",
-                kind=KIND,
-                role=failure.role,
-                title=f"Vetting: {failure.reason}",
-                outcomes=[CLEAR, DENY],
+                TaskKind.VETTING_REVIEW,
+                role=Role(failure.role),
                 due_at=workflow.now() + REVIEW_DUE,
+                reason=failure.reason,
             )
         if failing:
             await wf.open_tasks(
                 [reviews[f.check] for f in failing],
                 "Vetting found problems: " + "; ".join(f.reason for f in failing),
             )
-        await wf.set_status("Waiting for vetting reviews")
+        await wf.set_status("Waiting for vetting reviews", WaitingFor.VETTING_REVIEW)
         answered = await wf.wait_answer(list(reviews.values()))
         assert answered is not None
         task, decision = answered
         check = next(c for c, t in reviews.items() if t.id == task.id)
-        if decision.outcome == DENY:
+        if decision.outcome == Outcome.DENY:
             wf.cancel_with(decision, f"Vetting denied by {decision.user}: {decision.comment or task.title}")
         valid_until = (decision.data or {}).get("valid_until")
         if valid_until:
             await wf.act(
-                "record_renewal",
+                VettingActivities.record_renewal,
                 RecordRenewal(member_id=wf.request.member_id, check=check, valid_until=valid_until),
             )
         waived.append(check)
         del reviews[check]
-        wf.acted.add(task.id)
+        wf.handled(task)
     # A review whose problem was fixed in the roster meanwhile is no longer needed.
     await wf.withdraw_open_tasks("Vetting passed", tasks=list(reviews.values()))
-    await wf.record_stage(
-        Stage.TRAINING, "Arranging training", wf.event("stage_changed", "Vetting passed; training next")
-    )
+    return Transition("Vetting passed")
+
+
+STEP = StageStep(
+    Stage.VETTING, "Vetting the member against the post's rules", WaitingFor.WORKFLOW, run_vetting
+)

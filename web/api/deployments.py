@@ -74,7 +74,7 @@ async def read_deployment(deployment_id: str, session: SessionDep, _user: Curren
     view = await get_deployment_view(session, deployment_id)
     return DeploymentDetail.model_validate(
         {
-            **DeploymentPublic.model_validate(view.deployment).model_dump(),
+            **dict(DeploymentPublic.model_validate(view.deployment)),  # its fields, excluded ones too
             "timeline": [EventPublic.model_validate(e) for e in view.timeline],
             "open_tasks": [TaskPublic.model_validate(t) for t in view.open_tasks],
         }

@@ -10,41 +10,23 @@ from starlette.responses import Response
 
 from crc.domain import MAX_DURATION_DAYS, SECTORS
 from crc.lifecycle_tables import Document
-from crc.roles import REQUEST_ROLES, Role
+from crc.progress import Action
+from crc.roles import REQUEST_ROLES
 from crc.stages import LIFECYCLE, TERMINAL, Stage
-from crc.tables import Deployment, User
+from crc.tables import User
 from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
 from web.pages.forms import AMEND_FIELDS, amendment_from_form, form_values
+from web.services.access import actions_for
 from web.services.deployments import DeploymentView, get_deployment_view
 from web.services.errors import FieldError, InvalidFields, ServiceError
-from web.services.lifecycle import (
-    cancel_deployment,
-    check_in,
-    get_document,
-    is_the_member,
-    may_cancel,
-    request_extension,
-)
+from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
 from web.services.requests import amend_request
 from web.templating import is_htmx, page_or_fragment, render
 
 router = APIRouter()
 PageRequester = Annotated[User, Depends(require_page_roles(*REQUEST_ROLES))]
-AWAITING_ARRIVAL = "Booked; waiting for the arrival check-in"
 TEXT_MAX = 2000
-
-
-def allowed_actions(user: User, d: Deployment) -> dict[str, bool]:
-    """Which of cancel, extension and check-in the user may take on the deployment now."""
-    stage = Stage(d.stage)
-    moving = stage not in TERMINAL
-    return {
-        "cancel": moving and stage != Stage.REDEPLOYMENT and may_cancel(user, d),
-        "extension": stage == Stage.DEPLOYED and (may_cancel(user, d) or is_the_member(user, d)),
-        "check_in": (is_the_member(user, d) or Role.OPERATIONS in user.roles)
-        and (stage == Stage.DEPLOYED or (stage == Stage.TRAVEL and d.status.startswith(AWAITING_ARRIVAL))),
-    }
 
 
 def _reached(view: DeploymentView) -> str | None:
@@ -60,13 +42,15 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
     documents = (
         await session.exec(select(Document).where(Document.deployment_id == d.id).order_by(col(Document.id)))
     ).all()
-    can_amend = view.awaiting_amendment and d.requested_by == user.username
+    allowed = actions_for(user, d)
+    can_amend = Action.AMEND in allowed
     return {
         "view": view,
         "d": d,
         "reached": _reached(view),
         "documents": list(documents),
-        "actions": allowed_actions(user, d),
+        # Each action by name (crc.progress.Action), True when the page should offer it.
+        "actions": {a.value: a in allowed for a in Action},
         "can_amend": can_amend,
         # Poll while the deployment moves, but not under a requester filling the amend form.
         "polling": Stage(d.stage) not in TERMINAL and not can_amend,
@@ -243,7 +227,13 @@ async def extension(
         )
     except ServiceError as err:
         return await _again(
-            request, session, user, deployment_id, err, typed=typed, action_error=_errors("extension", err)
+            request,
+            session,
+            user,
+            deployment_id,
+            err,
+            typed=typed,
+            action_error=_errors(Action.REQUEST_EXTENSION, err),
         )
     return see_other(request, f"/deployments/{deployment_id}")
 

@@ -1,6 +1,7 @@
 """The inbox: open tasks for the user's roles, filtered in the URL, claimed and decided in place."""
 
-from datetime import UTC, date, datetime
+import typing
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,9 +10,10 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from crc.tables import Task, User
+from crc.tasks import spec_of
 from web.deps import PageUser, SessionDep, TemporalClientDep
 from web.pages.common import nav
-from web.services.errors import FieldError, InvalidFields, NotFound, ServiceError
+from web.services.errors import InvalidFields, NotFound, ServiceError
 from web.services.inbox import (
     SORTS,
     InboxFilters,
@@ -57,28 +59,15 @@ async def inbox(
     return page_or_fragment(request, "inbox.html", "partials/inbox_table.html", context, user=user)
 
 
-def _data(task: Task, outcome: str, form: FormData) -> dict[str, Any] | None:
-    """The data a task's form carries, or InvalidFields for what the user must fix."""
-    if task.kind == "after_action_report":
-        report = str(form.get("report") or "").strip()
-        if not report:
-            raise InvalidFields([FieldError("report", "write the report before marking it done")])
-        return {"report": report}
-    if task.kind == "vetting_review" and outcome == "clear":
-        valid_until = str(form.get("valid_until") or "").strip()
-        if not valid_until:
-            return None
-        try:
-            date.fromisoformat(valid_until)
-        except ValueError:
-            raise InvalidFields([FieldError("valid_until", "must be a date (YYYY-MM-DD)")]) from None
-        return {"valid_until": valid_until}
-    if task.kind == "kit_return":
-        missing = [str(v) for v in form.getlist("missing_skus")]
-        if outcome == "missing" and not missing:
-            raise InvalidFields([FieldError("missing_skus", "tick the items that did not come back")])
-        return {"missing_skus": missing if outcome == "missing" else []}
-    return None
+def _data(task: Task, form: FormData) -> dict[str, Any]:
+    """The fields the task kind's form model asks for, as typed (crc.tasks checks them)."""
+    data: dict[str, Any] = {}
+    for name, field in spec_of(task.kind).form.model_fields.items():
+        if typing.get_origin(field.annotation) is list:
+            data[name] = [str(v) for v in form.getlist(name)]
+        elif str(form.get(name) or "").strip():
+            data[name] = str(form.get(name))
+    return data
 
 
 def _typed(form: FormData) -> dict[str, Any]:
@@ -141,7 +130,7 @@ async def decide(
         task = await session.get(Task, task_id, populate_existing=True)
         if task is None:
             raise NotFound("no task has this id")
-        data = _data(task, outcome, form) if outcome in task.outcomes else None
+        data = _data(task, form)
         await complete_task(
             session=session,
             client=client,

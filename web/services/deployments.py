@@ -23,15 +23,6 @@ class DeploymentView:
     timeline: list[Event]
     open_tasks: list[Task]
 
-    @property
-    def awaiting_amendment(self) -> bool:
-        """True when an approver asked for changes and the requester has not amended yet."""
-        d = self.deployment
-        if d.stage != Stage.APPROVAL or self.open_tasks:
-            return False
-        kinds = [e.kind for e in self.timeline if e.kind in ("changes_requested", "amended")]
-        return bool(kinds) and kinds[-1] == "changes_requested"
-
 
 def _conditions(*, stage: str | None, post_code: str | None, member_id: int | None) -> list[Any]:
     conditions: list[Any] = []

@@ -45,11 +45,12 @@ class FieldError:
     field: str
     msg: str
     value: Any = None
-    location: str = "body"  # or "header", as FastAPI names where the value came from
+    # Where the value came from, as FastAPI names it ("body", "header"); dots go deeper ("body.data").
+    location: str = "body"
 
     def as_detail(self) -> dict[str, Any]:
         """The entry FastAPI writes for a validation error."""
-        return {"loc": [self.location, self.field], "msg": self.msg, "type": "value_error"}
+        return {"loc": [*self.location.split("."), self.field], "msg": self.msg, "type": "value_error"}
 
 
 class InvalidFields(ServiceError):

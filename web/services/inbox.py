@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crc.db import is_unique_violation
 from crc.lifecycle_tables import KitReservation
 from crc.tables import Deployment, Member, Post, Task, TaskClaim, User
+from crc.tasks import TaskKind
 from web.services.errors import Conflict
 from web.services.tasks import list_open_tasks, open_task_for
 
@@ -90,7 +91,7 @@ async def _rows(session: AsyncSession, tasks: list[Task]) -> list[InboxRow]:
         c.task_id: c
         for c in (await session.exec(select(TaskClaim).where(col(TaskClaim.task_id).in_(task_ids)))).all()
     }
-    kit_ids = {t.deployment_id for t in tasks if t.kind == "kit_return"}
+    kit_ids = {t.deployment_id for t in tasks if t.kind == TaskKind.KIT_RETURN}
     kit: dict[str, list[str]] = {}
     if kit_ids:
         query = (
@@ -110,7 +111,7 @@ async def _rows(session: AsyncSession, tasks: list[Task]) -> list[InboxRow]:
                 member=members.get(d.member_id),
                 post=posts.get(d.post_code),
                 claim=claims.get(t.id),
-                kit_skus=kit.get(d.id, []) if t.kind == "kit_return" else [],
+                kit_skus=kit.get(d.id, []) if t.kind == TaskKind.KIT_RETURN else [],
             )
         )
     return rows

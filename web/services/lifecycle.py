@@ -6,11 +6,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from crc import names
 from crc.lifecycle_tables import Document
-from crc.roles import CANCEL_ANY_ROLES, Role
-from crc.stages import TERMINAL, Stage
+from crc.progress import Action
 from crc.tables import Deployment, User
 from crc.types import CancelRequest, CheckIn, CheckInResult, DeploymentStatus, ExtensionRequest
-from web.services.errors import Conflict, Forbidden, NotFound
+from web.services.access import check_action_of
+from web.services.errors import NotFound
 from web.services.workflow_client import execute_update, rpc_refusal, update_refusal
 
 
@@ -21,25 +21,12 @@ async def _deployment(session: AsyncSession, deployment_id: str) -> Deployment:
     return row
 
 
-def may_cancel(user: User, deployment: Deployment) -> bool:
-    """The requester of the deployment, a director or an admin."""
-    return deployment.requested_by == user.username or bool(CANCEL_ANY_ROLES & set(user.roles))
-
-
-def is_the_member(user: User, deployment: Deployment) -> bool:
-    """True when the user is the roster member being deployed."""
-    return user.member_id is not None and user.member_id == deployment.member_id
-
-
 async def cancel_deployment(
     *, session: AsyncSession, client: Client, user: User, deployment_id: str, reason: str
 ) -> Deployment:
     """Cancel (undo, CANCELLED) before DEPLOYED, or order an early return once deployed."""
     row = await _deployment(session, deployment_id)
-    if not may_cancel(user, row):
-        raise Forbidden("only the requester, a director or an admin may cancel")
-    if Stage(row.stage) in TERMINAL or row.stage == Stage.REDEPLOYMENT:
-        raise Conflict(f"the deployment is already at {row.stage}")
+    check_action_of(Action.CANCEL, user, row)
     workflow_id = row.workflow_id
     await session.commit()  # hold no connection while the workflow undoes what was done
     handle = client.get_workflow_handle(workflow_id)
@@ -79,10 +66,7 @@ async def check_in(
 ) -> CheckInResult:
     """Record a check-in by the deployed member or Operations; the first is the arrival."""
     row = await _deployment(session, deployment_id)
-    if not is_the_member(user, row) and Role.OPERATIONS not in user.roles:
-        raise Forbidden("only the deployed member or Operations may check in")
-    if row.stage not in (Stage.TRAVEL, Stage.DEPLOYED):
-        raise Conflict(f"no check-in is expected at {row.stage}")
+    check_action_of(Action.CHECK_IN, user, row)
     workflow_id = row.workflow_id
     await session.commit()
     result: CheckInResult = await execute_update(
@@ -107,10 +91,7 @@ async def request_extension(
 ) -> Deployment:
     """Ask Planning and Resource Management to approve a longer stay."""
     row = await _deployment(session, deployment_id)
-    if not (may_cancel(user, row) or is_the_member(user, row)):
-        raise Forbidden("only the requester, the member, a director or an admin may ask")
-    if row.stage != Stage.DEPLOYED:
-        raise Conflict("extensions are for deployments in country")
+    check_action_of(Action.REQUEST_EXTENSION, user, row)
     workflow_id = row.workflow_id
     await session.commit()
     await execute_update(

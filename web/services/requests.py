@@ -11,12 +11,14 @@ from temporalio.client import Client
 from crc import names
 from crc.db import is_unique_violation
 from crc.policy import approval_policy, lifecycle_policy
+from crc.progress import Action
 from crc.settings import Settings
 from crc.stages import Stage
 from crc.tables import Deployment, Member, User
 from crc.types import Amendment, DeploymentRequest, DeploymentStatus
 from web.schemas import DeploymentAmend, DeploymentCreate
-from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound
+from web.services.access import check_action_of
+from web.services.errors import FieldError, InvalidFields, NotFound
 from web.services.validation import RequestDraft, check_request
 from web.services.workflow_client import execute_update, start_deployment_workflow
 
@@ -160,10 +162,7 @@ async def amend_request(
     row = await session.get(Deployment, deployment_id)
     if row is None:
         raise NotFound("no deployment has this id")
-    if row.requested_by != user.username:
-        raise Forbidden("only the requester can amend this request")
-    if row.stage != Stage.APPROVAL:
-        raise Conflict(f"the request cannot be amended at stage {row.stage}")
+    check_action_of(Action.AMEND, user, row)
     given = changes.model_dump(exclude_unset=True, exclude={"comment"})
     # Only what changed goes to the workflow (a form sends every field, most unchanged).
     given = {k: v for k, v in given.items() if v is not None and v != getattr(row, k)}

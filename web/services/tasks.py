@@ -9,21 +9,16 @@ from sqlmodel import and_, col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from crc import names
+from crc import names, permissions
 from crc.roles import ESCALATION_ROLE, Role
 from crc.tables import Deployment, Task, TaskClaim, User
+from crc.tasks import spec_of
 from crc.types import Decision, DecisionResult
-from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound
+from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
+from web.services.errors import Conflict, NotFound
 from web.services.workflow_client import execute_update
 
 MAX_TASKS = 500
-
-
-def may_act_on(user: User, task: Task, deployment: Deployment) -> bool:
-    """The task's role (a member's task only for that member), or the director once escalated."""
-    if task.role == Role.MEMBER:
-        return user.member_id is not None and user.member_id == deployment.member_id
-    return task.role in user.roles or (task.escalated and ESCALATION_ROLE in user.roles)
 
 
 def _actionable_by(user: User) -> ColumnElement[bool]:
@@ -75,8 +70,10 @@ async def open_task_for(session: AsyncSession, *, user: User, task_id: str) -> t
     assert deployment is not None  # a foreign key
     if task.status != "open":
         raise Conflict(f"the task is already {task.status}")
-    if not may_act_on(user, task, deployment):
-        raise Forbidden(f"this task is for the {task.role} role")
+    refused = permissions.may_act_on(actor_of(user), task, parties_of(deployment))
+    # One's own request is refused on deciding (complete_task), not on opening or claiming.
+    if refused is not None and refused.code != names.ERR_OWN_REQUEST:
+        raise refusal_error(refused)
     return task, deployment
 
 
@@ -92,17 +89,20 @@ async def complete_task(
 ) -> Task:
     """Decide a task; the workflow's update validator has the last word.
 
-    The checks here only give quick, clear answers from the read-model, and keep a task claimed
-    in the inbox for its holder (through the API as well as the pages).
+    The same rules (crc.permissions) are checked here first from the read-model, for quick, clear
+    answers; and a task claimed in the inbox stays its holder's (through the API as well).
     """
     task, deployment = await open_task_for(session, user=user, task_id=task_id)
     held = await session.get(TaskClaim, task_id, populate_existing=True)
     if held is not None and held.username != user.username:
         raise Conflict(f"{held.username} has claimed this task; ask them, or wait until they let it go")
-    if deployment.requested_by == user.username:
-        raise Forbidden("you cannot decide your own request")
-    if outcome not in task.outcomes:
-        raise InvalidFields([FieldError("outcome", f"must be one of: {', '.join(task.outcomes)}", outcome)])
+    refusal = permissions.check_decision(
+        actor_of(user), task, parties_of(deployment), outcome=outcome, comment=comment, data=data
+    )
+    if refusal is not None and refusal.code == names.ERR_INVALID_DATA:
+        raise data_errors(task.kind, data) or refusal_error(refusal)
+    refuse_if(refusal)
+    parsed = spec_of(task.kind).parse_data(data).model_dump(mode="json", exclude_none=True)
     decision = Decision(
         task_id=task.id,
         outcome=outcome,
@@ -110,7 +110,7 @@ async def complete_task(
         roles=list(user.roles),
         member_id=user.member_id,
         comment=comment or None,
-        data=data,
+        data=parsed or None,
     )
     workflow_id = deployment.workflow_id
     await session.commit()  # end the read; hold no connection while the workflow works

@@ -13,31 +13,12 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from crc import names
+from crc.permissions import Refusal
 from crc.types import DeploymentRequest
-from web.services.errors import (
-    Conflict,
-    FieldError,
-    Forbidden,
-    InvalidFields,
-    NotFound,
-    ServiceError,
-    Unavailable,
-)
+from web.services.access import REFUSAL_CODES, refusal_error
+from web.services.errors import Conflict, ServiceError, Unavailable
 
 _RPC_TIMEOUT = timedelta(seconds=10)
-
-# ApplicationError types the workflow refuses with, and the refusal each becomes.
-_REFUSALS: dict[str, type[ServiceError]] = {
-    names.ERR_UNKNOWN_TASK: NotFound,
-    names.ERR_TASK_NOT_OPEN: Conflict,
-    names.ERR_WRONG_ROLE: Forbidden,
-    names.ERR_OWN_REQUEST: Forbidden,
-    names.ERR_NOT_AMENDABLE: Conflict,
-    names.ERR_NOT_REQUESTER: Forbidden,
-    names.ERR_NOT_ALLOWED: Forbidden,
-    names.ERR_NOT_NOW: Conflict,
-}
-_FIELD_REFUSALS = {names.ERR_UNKNOWN_OUTCOME: "outcome", names.ERR_INVALID_DATA: "data"}
 
 
 def rpc_refusal(err: RPCError) -> ServiceError:
@@ -52,13 +33,8 @@ def rpc_refusal(err: RPCError) -> ServiceError:
 def update_refusal(err: WorkflowUpdateFailedError) -> ServiceError:
     """The HTTP refusal for an update the workflow's validator or handler rejected."""
     cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type:
-        message = cause.message or str(cause)
-        if cause.type in _FIELD_REFUSALS:
-            return InvalidFields([FieldError(_FIELD_REFUSALS[cause.type], message)])
-        refusal = _REFUSALS.get(cause.type)
-        if refusal is not None:
-            return refusal(message)
+    if isinstance(cause, ApplicationError) and cause.type in REFUSAL_CODES:
+        return refusal_error(Refusal(cause.type, cause.message or str(cause)))
     raise err
 
 

@@ -1,0 +1,203 @@
+"""Who may do what to a deployment, and when: each rule written once, for the workflow's update
+validators and for the web, which shows an action only when the rule allows it."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from crc import names
+from crc.progress import Action, WaitingFor
+from crc.roles import CANCEL_ANY_ROLES, ESCALATION_ROLE, Role
+from crc.stages import TERMINAL, Stage
+from crc.tasks import spec_of
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why something may not be done; `code` is the ApplicationError type (crc.names.ERR_*)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user, their roles, and the roster member they are (if any)."""
+
+    user: str
+    roles: frozenset[str]
+    member_id: int | None = None
+
+    @classmethod
+    def of(cls, user: str, roles: Iterable[str], member_id: int | None = None) -> "Actor":
+        """An actor from the parts every message and user carries."""
+        return cls(user=user, roles=frozenset(roles), member_id=member_id)
+
+
+@dataclass(frozen=True)
+class Parties:
+    """The people a deployment belongs to: who asked for it and who is deployed."""
+
+    requested_by: str
+    member_id: int
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Who an action is open to: roles, and the deployment's requester or member in person."""
+
+    roles: frozenset[Role]
+    requester: bool
+    member: bool
+    refusal: Refusal
+
+    def allows(self, actor: Actor, parties: Parties) -> bool:
+        """True when the actor holds one of the roles or is the named party."""
+        return (
+            bool(self.roles & actor.roles)
+            or (self.requester and actor.user == parties.requested_by)
+            or (self.member and actor.member_id is not None and actor.member_id == parties.member_id)
+        )
+
+
+GRANTS: Mapping[Action, Grant] = {
+    Action.CANCEL: Grant(
+        roles=CANCEL_ANY_ROLES,
+        requester=True,
+        member=False,
+        refusal=Refusal(names.ERR_NOT_ALLOWED, "only the requester, a director or an admin may cancel"),
+    ),
+    Action.AMEND: Grant(
+        roles=frozenset(),
+        requester=True,
+        member=False,
+        refusal=Refusal(names.ERR_NOT_REQUESTER, "only the requester may amend the request"),
+    ),
+    Action.CHECK_IN: Grant(
+        roles=frozenset({Role.OPERATIONS}),
+        requester=False,
+        member=True,
+        refusal=Refusal(names.ERR_NOT_ALLOWED, "only the deployed member or Operations may check in"),
+    ),
+    Action.REQUEST_EXTENSION: Grant(
+        roles=CANCEL_ANY_ROLES,
+        requester=True,
+        member=True,
+        refusal=Refusal(
+            names.ERR_NOT_ALLOWED, "only the requester, the member, a director or an admin may ask"
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Situation:
+    """The facts that decide which actions are open now."""
+
+    stage: Stage
+    waiting_for: WaitingFor
+    cancel_pending: bool = False
+    extension_pending: bool = False
+
+
+def closed_actions(s: Situation) -> dict[str, str]:
+    """Each action that cannot be taken now, with the reason; an action not listed is open."""
+    closed: dict[str, str] = {}
+    if s.stage in TERMINAL or s.stage == Stage.REDEPLOYMENT:
+        closed[Action.CANCEL] = f"the deployment is already at {s.stage.value}"
+    elif s.cancel_pending:
+        closed[Action.CANCEL] = "a cancellation is already under way"
+    if s.waiting_for != WaitingFor.AMENDMENT:
+        closed[Action.AMEND] = "the request is not waiting for changes"
+    arriving = s.stage == Stage.TRAVEL and s.waiting_for == WaitingFor.ARRIVAL and not s.cancel_pending
+    if not arriving and s.stage != Stage.DEPLOYED:
+        closed[Action.CHECK_IN] = (
+            f"no check-in is expected at {s.stage.value}: check-ins start once travel is booked "
+            "and end with the stay"
+        )
+    if s.stage != Stage.DEPLOYED or s.cancel_pending:
+        closed[Action.REQUEST_EXTENSION] = "extensions are for deployments in country"
+    elif s.extension_pending:
+        closed[Action.REQUEST_EXTENSION] = "an extension is already awaiting approval"
+    return closed
+
+
+def who_may(action: Action, actor: Actor, parties: Parties) -> Refusal | None:
+    """Why the actor may never take the action on this deployment, or None if they may."""
+    grant = GRANTS[action]
+    return None if grant.allows(actor, parties) else grant.refusal
+
+
+def when_open(action: Action, closed: Mapping[str, str]) -> Refusal | None:
+    """Why the action cannot be taken now (`closed` from closed_actions), or None if it can."""
+    reason = closed.get(action)
+    if reason is None:
+        return None
+    return Refusal(names.ERR_NOT_AMENDABLE if action == Action.AMEND else names.ERR_NOT_NOW, reason)
+
+
+def check_action(action: Action, actor: Actor, parties: Parties, closed: Mapping[str, str]) -> Refusal | None:
+    """Why the actor may not take the action now (who first, then when), or None if they may."""
+    return who_may(action, actor, parties) or when_open(action, closed)
+
+
+def allowed_actions(actor: Actor, parties: Parties, closed: Mapping[str, str]) -> set[Action]:
+    """The actions the actor may take now (what a page offers)."""
+    return {a for a in Action if check_action(a, actor, parties, closed) is None}
+
+
+class TaskFacts(Protocol):
+    """What a decision rule needs of a task, as the workflow and the read-model both hold it."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def outcomes(self) -> Sequence[str]: ...
+    @property
+    def escalated(self) -> bool: ...
+
+
+def may_act_on(actor: Actor, task: TaskFacts, parties: Parties) -> Refusal | None:
+    """Whether the actor may decide the task at all: its role (a member's task only for that
+    member), or the director once escalated; never on one's own request."""
+    if task.role == Role.MEMBER:
+        if actor.member_id is None or actor.member_id != parties.member_id:
+            return Refusal(names.ERR_WRONG_ROLE, "this task is for the deployed member")
+        return None
+    if task.role not in actor.roles and not (task.escalated and ESCALATION_ROLE in actor.roles):
+        return Refusal(names.ERR_WRONG_ROLE, f"this task is for the {task.role} role")
+    if actor.user == parties.requested_by:
+        return Refusal(names.ERR_OWN_REQUEST, "nobody may decide on their own request")
+    return None
+
+
+def check_decision(
+    actor: Actor,
+    task: TaskFacts | None,
+    parties: Parties,
+    *,
+    outcome: str,
+    comment: str | None,
+    data: Mapping[str, object] | None,
+) -> Refusal | None:
+    """Why the decision may not be taken, or None: the task, the actor, the outcome, the data."""
+    if task is None:
+        return Refusal(names.ERR_UNKNOWN_TASK, "no task has this id")
+    if task.status != "open":
+        return Refusal(names.ERR_TASK_NOT_OPEN, f"the task is already {task.status}")
+    refused = may_act_on(actor, task, parties)
+    if refused is not None:
+        return refused
+    if outcome not in task.outcomes:
+        return Refusal(names.ERR_UNKNOWN_OUTCOME, f"must be one of: {', '.join(task.outcomes)}")
+    spec = spec_of(task.kind)
+    if outcome in spec.comment_required and not (comment or "").strip():
+        return Refusal(names.ERR_COMMENT_REQUIRED, "say why in the comment")
+    problems = spec.data_errors(data)
+    if problems:
+        return Refusal(names.ERR_INVALID_DATA, "; ".join(f"{field}: {msg}" for field, msg in problems))
+    return None

@@ -1,0 +1,71 @@
+"""The web's side of crc.permissions: who the user is to a deployment, and refusals as HTTP errors."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from crc import names
+from crc.permissions import Actor, Parties, Refusal, allowed_actions, check_action
+from crc.progress import Action
+from crc.tables import Deployment, User
+from crc.tasks import spec_of
+from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound, ServiceError
+
+# How each refusal of crc.permissions (and of the workflow, which uses the same codes) answers.
+_REFUSALS: dict[str, type[ServiceError]] = {
+    names.ERR_UNKNOWN_TASK: NotFound,
+    names.ERR_TASK_NOT_OPEN: Conflict,
+    names.ERR_WRONG_ROLE: Forbidden,
+    names.ERR_OWN_REQUEST: Forbidden,
+    names.ERR_NOT_AMENDABLE: Conflict,
+    names.ERR_NOT_REQUESTER: Forbidden,
+    names.ERR_NOT_ALLOWED: Forbidden,
+    names.ERR_NOT_NOW: Conflict,
+}
+# Refusals about one field of the request body.
+_FIELD_REFUSALS = {
+    names.ERR_UNKNOWN_OUTCOME: "outcome",
+    names.ERR_COMMENT_REQUIRED: "comment",
+    names.ERR_INVALID_DATA: "data",
+}
+REFUSAL_CODES = frozenset(_REFUSALS) | frozenset(_FIELD_REFUSALS)
+
+
+def actor_of(user: User) -> Actor:
+    """The signed-in user as crc.permissions sees them."""
+    return Actor.of(user.username, user.roles, user.member_id)
+
+
+def parties_of(deployment: Deployment) -> Parties:
+    """Who asked for the deployment and who is deployed."""
+    return Parties(requested_by=deployment.requested_by, member_id=deployment.member_id)
+
+
+def refusal_error(refusal: Refusal) -> ServiceError:
+    """The HTTP error a refusal answers with."""
+    if refusal.code in _FIELD_REFUSALS:
+        return InvalidFields([FieldError(_FIELD_REFUSALS[refusal.code], refusal.message)])
+    return _REFUSALS.get(refusal.code, ServiceError)(refusal.message)
+
+
+def refuse_if(refusal: Refusal | None) -> None:
+    """Raise the refusal's HTTP error, if there is one."""
+    if refusal is not None:
+        raise refusal_error(refusal)
+
+
+def data_errors(kind: str, data: Mapping[str, Any] | None) -> InvalidFields | None:
+    """A 422 naming each bad field of a task's data (`data.<field>` in the body), or None."""
+    problems = spec_of(kind).data_errors(data)
+    if not problems:
+        return None
+    return InvalidFields([FieldError(field, msg, location="body.data") for field, msg in problems])
+
+
+def check_action_of(action: Action, user: User, deployment: Deployment) -> None:
+    """Refuse the action as the workflow's validator would, judged from the read-model first."""
+    refuse_if(check_action(action, actor_of(user), parties_of(deployment), deployment.closed_actions))
+
+
+def actions_for(user: User, deployment: Deployment) -> set[Action]:
+    """The actions the user may take on the deployment now (what its page offers)."""
+    return allowed_actions(actor_of(user), parties_of(deployment), deployment.closed_actions)

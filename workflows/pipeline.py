@@ -1,0 +1,40 @@
+"""The pipeline's parts: a stage step, and the transition a step ends with."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from crc.events import EventKind
+    from crc.progress import WaitingFor
+    from crc.stages import Stage
+
+from workflows.core import DeploymentCore
+
+
+@dataclass(frozen=True)
+class Transition:
+    """How a stage ended: what the timeline says, and where to go if not to the next stage.
+
+    A `stage_changed` message gets "; <next stage> next" added; other kinds speak for
+    themselves. `status` replaces the next stage's usual one (a terminal stage's is the reason).
+    """
+
+    message: str
+    kind: EventKind = EventKind.STAGE_CHANGED
+    to: Stage | None = None
+    status: str | None = None
+    actor: str = "system"
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StageStep:
+    """One stage of the pipeline: how it reads on entry, and the coroutine that runs it."""
+
+    stage: Stage
+    status: str
+    waiting_for: WaitingFor
+    run: Callable[[DeploymentCore], Awaitable[Transition]]
