@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 from crc.db import create_engine
+from crc.search_attributes import ensure_registered
 
 POSTGRES_URL = os.environ.get("CRC_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 # Set by .ci/run: without PostgreSQL the suite must fail, not skip.
@@ -94,6 +95,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=venv_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+    # Like a worker at start-up: the server refuses workflows that set unregistered attributes.
+    await ensure_registered(env.client, env.client.namespace)
     yield env
     await env.shutdown()
 
