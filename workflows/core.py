@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.options import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
 
+from workflows.search import upsert_stage
+
 T = TypeVar("T")
 
 # The workflow keeps this many recent timeline entries; the audit log in the database has all.
@@ -202,6 +204,8 @@ class DeploymentCore:
                 end_date=end_date,
             ),
         )
+        if stage != self.stage:
+            upsert_stage(stage)
         self.stage = stage
         self.status = status
 
