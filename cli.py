@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 import subprocess
@@ -126,6 +127,31 @@ def web() -> None:
     )
 
 
+@app.command("search-attributes")
+def search_attributes() -> None:
+    """Register the deployment search attributes in TEMPORAL_NAMESPACE (workers also try at start-up)."""
+    settings = _settings()
+    import worker as worker_module
+
+    try:
+        # A fresh cluster answers a moment before its namespace exists (temporalio/auto-setup).
+        Stack().wait_until(
+            "Temporal", lambda: _temporal_ready(settings.TEMPORAL_ADDRESS, settings.TEMPORAL_NAMESPACE)
+        )
+    except RuntimeError as exc:
+        typer.secho(f"{exc}.", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    async def register() -> bool:
+        client = await worker_module.connect(settings)
+        return await worker_module.register_search_attributes(client, settings.TEMPORAL_NAMESPACE)
+
+    if not asyncio.run(register()):
+        raise typer.Exit(1)
+    typer.echo(f"The deployment search attributes are registered in namespace {settings.TEMPORAL_NAMESPACE}.")
+
+
 # --- crc dev: the whole stack on one machine --------------------------------------------------
 
 
@@ -230,6 +256,8 @@ def _banner(settings: Settings, web_url: str) -> None:
 
 
 def _run_stack(settings: Settings) -> int:
+    from crc.search_attributes import dev_server_args  # temporalio is only needed here
+
     temporal_host, temporal_port = _host_port(settings.TEMPORAL_ADDRESS)
     web_host = "127.0.0.1" if settings.CRC_WEB_HOST in ("0.0.0.0", "::") else settings.CRC_WEB_HOST  # noqa: S104
     web_url = f"http://{web_host}:{settings.CRC_WEB_PORT}"
@@ -262,6 +290,7 @@ def _run_stack(settings: Settings) -> int:
                     "--ui-port", str(settings.CRC_TEMPORAL_UI_PORT),
                     "--db-filename", str(settings.CRC_DATA_DIR / "temporal.db"),
                     "--log-level", "warn",
+                    *dev_server_args(),
                     *(["--namespace", settings.TEMPORAL_NAMESPACE]
                       if settings.TEMPORAL_NAMESPACE != "default" else []),
                 ],

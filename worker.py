@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.closeout import CloseOutActivities
@@ -17,6 +18,7 @@ from activities.training import TrainingActivities
 from activities.travel import TravelActivities, TravelProvider
 from activities.vetting import VettingActivities
 from crc.db import create_engine
+from crc.search_attributes import SearchAttributeConflict, ensure_registered, registration_commands
 from crc.settings import Settings, get_settings
 from workflows.deployment import DeploymentWorkflow
 
@@ -79,12 +81,35 @@ async def connect(settings: Settings) -> Client:
     )
 
 
+async def register_search_attributes(client: Client, namespace: str) -> bool:
+    """Register the deployment search attributes; False, with how to do it by hand, if refused."""
+    try:
+        added = await ensure_registered(client, namespace)
+    except (RPCError, SearchAttributeConflict) as exc:
+        # Not fatal: the worker can still serve what does not need them. Until an operator adds
+        # them, the server refuses new deployments and a running one retries its next stage change.
+        commands = "\n  ".join(registration_commands(namespace))
+        log.error(
+            "Could not register the deployment search attributes in namespace %s: %s. "
+            "Register them by hand (on Temporal Cloud: the namespace's Search Attributes page "
+            "or tcld), e.g.:\n  %s",
+            namespace,
+            exc,
+            commands,
+        )
+        return False
+    if added:
+        log.info("registered search attributes %s in namespace %s", ", ".join(added), namespace)
+    return True
+
+
 async def main() -> None:
     """Run the worker until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
     engine = create_engine(settings.database_url)
     client = await connect(settings)
+    await register_search_attributes(client, settings.TEMPORAL_NAMESPACE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,21 +4,23 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 from crc.db import create_engine
-from crc.search_attributes import ensure_registered
+from crc.search_attributes import DEPLOYMENT_KEYS, ensure_registered
 
 POSTGRES_URL = os.environ.get("CRC_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 # Set by .ci/run: without PostgreSQL the suite must fail, not skip.
@@ -32,6 +34,14 @@ def venv_binary(name: str) -> str:
     if not found:
         pytest.fail(f"{name} not found: install the project with its test extras (make test)")
     return found
+
+
+def temporal_cli_env() -> dict[str, str]:
+    """The environment for the `temporal` CLI: only its flags say where it goes."""
+    # No TEMPORAL_* variable or config profile of this machine may redirect it elsewhere.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+    env["TEMPORAL_CONFIG_FILE"] = os.devnull
+    return env
 
 
 def _postgres_available() -> str | None:
@@ -85,20 +95,37 @@ async def engine(database_url: tuple[str, str | None]) -> AsyncIterator[AsyncEng
     await eng.dispose()
 
 
+async def start_test_server() -> WorkflowEnvironment:
+    """A time-skipping test server of its own, with no custom search attributes yet."""
+    return await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=venv_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+
+
 @pytest.fixture
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping Temporal test server of this test's own (it starts in about 0.1 s).
 
     One per test: a workflow another test left waiting on an activity would otherwise hold
     the shared clock still and stop every later test from skipping time."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=venv_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_test_server()
     # Like a worker at start-up: the server refuses workflows that set unregistered attributes.
     await ensure_registered(env.client, env.client.namespace)
     yield env
     await env.shutdown()
+
+
+async def start_dev_server(
+    *, search_attributes: Sequence[SearchAttributeKey[Any]] = DEPLOYMENT_KEYS
+) -> WorkflowEnvironment:
+    """The real Temporal dev server (in memory, no UI), with the deployment search attributes."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        search_attributes=search_attributes,
+    )
 
 
 @pytest.fixture

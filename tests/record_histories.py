@@ -22,6 +22,7 @@ import crc.tables  # noqa: F401 - registers the tables
 from crc import names
 from crc.db import create_engine
 from crc.progress import WaitingFor
+from crc.search_attributes import ensure_registered
 from crc.stages import Stage
 from crc.types import Amendment, DeploymentOutcome, LifecyclePolicy
 from tests import factories
@@ -87,6 +88,7 @@ async def record(name: str, scenario: Scenario, days: int, policy: LifecyclePoli
         test_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+    await ensure_registered(env.client, env.client.namespace)
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/crc.db")
         async with engine.begin() as conn:

@@ -1,17 +1,17 @@
 """The submit-and-approve flow against the real Temporal dev server (not the test server)."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from crc.stages import Stage
-from tests.conftest import venv_binary
+from tests.conftest import start_dev_server, temporal_cli_env, venv_binary
 from tests.web_helpers import web_world
 from web.services.requests import today_utc
 
@@ -20,11 +20,7 @@ pytestmark = pytest.mark.devserver
 
 @pytest.fixture
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=venv_binary("temporal"),
-        data_converter=pydantic_data_converter,
-        ui=False,
-    )
+    env = await start_dev_server()
     try:
         yield env
     finally:
@@ -77,3 +73,41 @@ async def test_submit_and_approve(
                 runs = [w async for w in dev_server.client.list_workflows(query)]
                 await asyncio.sleep(0.2)
         assert len(runs) == 1
+
+
+async def temporal_workflow_list(address: str, query: str) -> list[str]:
+    """The workflow ids the real `temporal workflow list --query` prints."""
+    cli = await asyncio.create_subprocess_exec(
+        venv_binary("temporal"),
+        *("workflow", "list", "--address", address, "--namespace", "default"),
+        *("--query", query, "--output", "json"),
+        env=temporal_cli_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await cli.communicate()
+    assert cli.returncode == 0, err.decode()
+    return [w["execution"]["workflowId"] for w in json.loads(out)]
+
+
+async def test_operators_find_deployments_by_search_attribute(
+    engine: AsyncEngine, dev_server: WorkflowEnvironment, task_queue: str
+) -> None:
+    address = dev_server.client.service_client.config.target_host
+    async with web_world(engine, dev_server.client, task_queue) as world:
+        created = await world.submit()
+        workflow_id = created["workflow_id"]
+        await world.open_tasks(created["id"], 3)  # the workflow is at APPROVAL
+        found: list[str] = []
+        async with asyncio.timeout(10):  # visibility catches up a moment after the upsert
+            while not found:
+                found = await temporal_workflow_list(address, 'CrcStage="APPROVAL"')
+                await asyncio.sleep(0.2)
+        assert found == [workflow_id]
+        post, member = world.post.code, world.member.id
+        assert await temporal_workflow_list(address, f'CrcPostCode="{post}"') == [workflow_id]
+        assert await temporal_workflow_list(address, f"CrcMemberId={member}") == [workflow_id]
+        both = f'CrcComponent="active" AND CrcMemberId={member} AND CrcStage="APPROVAL"'
+        assert await temporal_workflow_list(address, both) == [workflow_id]
+        assert await temporal_workflow_list(address, 'CrcStage="REQUESTED"') == []
+        assert await temporal_workflow_list(address, f'CrcPostCode="{post}X"') == []

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from crc.settings import Settings
+from tests.conftest import temporal_cli_env, venv_binary
 
 pytestmark = pytest.mark.devserver
 
@@ -70,6 +71,19 @@ def _token(web_port: int, username: str, password: str) -> str:
         return str(json.load(response)["access_token"])
 
 
+def _custom_search_attributes(temporal_port: int) -> dict[str, str]:
+    listed = subprocess.run(  # noqa: S603 - the temporal binary of this environment
+        [venv_binary("temporal"), "operator", "search-attribute", "list",
+         "--address", f"127.0.0.1:{temporal_port}", "--output", "json"],
+        env=temporal_cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )  # fmt: skip
+    return {k: v for k, v in json.loads(listed.stdout)["customAttributes"].items() if k.startswith("Crc")}
+
+
 def test_dev_stack_starts_answers_stops_and_keeps_its_data(tmp_path: Path) -> None:
     ports = {"temporal": _free_port(), "ui": _free_port(), "web": _free_port()}
     env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
@@ -91,10 +105,19 @@ def test_dev_stack_starts_answers_stops_and_keeps_its_data(tmp_path: Path) -> No
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['web']}/healthz", timeout=5) as health:
             assert health.status == 200
         assert _token(ports["web"], "member", "stack-demo")
+        assert _custom_search_attributes(ports["temporal"]) == {
+            "CrcStage": "INDEXED_VALUE_TYPE_KEYWORD",
+            "CrcPostCode": "INDEXED_VALUE_TYPE_KEYWORD",
+            "CrcMemberId": "INDEXED_VALUE_TYPE_INT",
+            "CrcComponent": "INDEXED_VALUE_TYPE_KEYWORD",
+        }
     finally:
         status = _stop(first)
     assert status == 0, (tmp_path / "first.log").read_text()
-    assert "Stopped." in (tmp_path / "first.log").read_text()
+    first_log = (tmp_path / "first.log").read_text()
+    assert "Stopped." in first_log
+    # The dev server registered them before the worker started, so the worker added none.
+    assert "search attributes" not in first_log
     assert not any(_port_open(port) for port in ports.values())
     assert (tmp_path / "var" / "crc.db").is_file()
     assert (tmp_path / "var" / "temporal.db").is_file()

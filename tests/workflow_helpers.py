@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from crc.db import session_factory
 from crc.names import QUERY_STATUS, UPDATE_AMEND, UPDATE_DECIDE, WORKFLOW_NAME, deployment_workflow_id
+from crc.search_attributes import initial_search_attributes
 from crc.tables import Event, Notification, Task
 from crc.types import (
     Amendment,
@@ -25,13 +26,14 @@ WAIT_LIMIT_S = 20.0
 
 
 async def start(client: Client, task_queue: str, request: DeploymentRequest) -> WorkflowHandle:
-    """Start the deployment's workflow under its derived id."""
+    """Start the deployment's workflow under its derived id, with the web's search attributes."""
     return await client.start_workflow(
         WORKFLOW_NAME,
         request,
         id=deployment_workflow_id(request.deployment_id),
         task_queue=task_queue,
         result_type=DeploymentOutcome,
+        search_attributes=initial_search_attributes(request),
     )
 
 

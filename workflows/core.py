@@ -34,7 +34,8 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
     from workflows.options import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
-    from workflows.search import upsert_stage
+
+from workflows.search import upsert_stage
 
 A = TypeVar("A")
 R = TypeVar("R")

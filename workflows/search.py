@@ -1,4 +1,4 @@
-"""Search attributes the workflow keeps current, so operators can filter deployments by stage."""
+"""The deployment's search attributes as the workflow keeps them current (stage changes)."""
 
 from temporalio import workflow
 
@@ -6,11 +6,11 @@ with workflow.unsafe.imports_passed_through():
     from crc.search_attributes import CRC_STAGE
     from crc.stages import Stage
 
-# Runs started before the workflow upserted search attributes must replay without the command.
+# Workflows recorded before the upsert existed replay without it (tests/histories/).
 PATCH_SEARCH_ATTRIBUTES = "crc-search-attributes"
 
 
 def upsert_stage(stage: Stage) -> None:
-    """Set CrcStage to the stage just entered."""
+    """Show the new stage in CrcStage, so `CrcStage="..."` filters find the deployment."""
     if workflow.patched(PATCH_SEARCH_ATTRIBUTES):
         workflow.upsert_search_attributes([CRC_STAGE.value_set(stage.value)])

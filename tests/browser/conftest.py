@@ -9,7 +9,6 @@ roster members that no other test uses.
 import asyncio
 import os
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
@@ -18,14 +17,13 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.async_api import Browser, async_playwright
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from crc.db import create_engine, create_sync_engine
 from crc.seed import seed_demo
 from crc.settings import Settings
 from migrations import upgrade
 from tests.browser.helpers import DEMO_PASSWORD, LiveStack
+from tests.conftest import start_dev_server
 from tests.web_helpers import terminate_workflows
 from web.app import create_app
 from worker import build_worker
@@ -97,11 +95,7 @@ async def live_stack(
     finally:
         sync_engine.dispose()
 
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
-        data_converter=pydantic_data_converter,
-        ui=False,
-    )
+    env = await start_dev_server()
     engine = create_engine(url)
     task_queue = f"browser-{uuid.uuid4().hex}"
     worker = build_worker(env.client, engine, task_queue=task_queue)

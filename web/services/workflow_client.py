@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from crc import names
 from crc.permissions import Refusal
+from crc.search_attributes import initial_search_attributes
 from crc.types import DeploymentRequest
 from web.services.access import REFUSAL_CODES, refusal_error
 from web.services.errors import Conflict, ServiceError, Unavailable
@@ -27,6 +28,12 @@ def rpc_refusal(err: RPCError) -> ServiceError:
         return Conflict("the deployment's workflow is no longer running")
     if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
         return Unavailable("Temporal is not answering; try again shortly")
+    if err.status == RPCStatusCode.INVALID_ARGUMENT and "search attribute" in err.message.lower():
+        # The namespace lacks our search attributes: the operators' set-up to fix, not the caller's.
+        return Unavailable(
+            "Temporal does not know the deployment search attributes yet: a worker registers "
+            "them when it starts, or an operator by hand (README, Search attributes)"
+        )
     return ServiceError(f"Temporal refused the request: {err.message}")
 
 
@@ -48,6 +55,7 @@ async def start_deployment_workflow(
             request,
             id=workflow_id,
             task_queue=task_queue,
+            search_attributes=initial_search_attributes(request),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             rpc_timeout=_RPC_TIMEOUT,
