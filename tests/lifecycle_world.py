@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from temporalio.client import WorkflowHandle, WorkflowUpdateStage
 
+from activities.travel import BookingRefused, DatabaseTravelProvider
 from crc.db import session_factory
 from crc.domain import (
     COURSE_FACT,
@@ -17,6 +18,7 @@ from crc.domain import (
     SKU_INDIVIDUAL_KIT,
     briefing_course_code,
 )
+from crc.lifecycle import BookingRef, BookingRequest
 from crc.lifecycle_tables import Enrolment, KitReservation
 from crc.names import UPDATE_CANCEL, UPDATE_CHECK_IN, UPDATE_DECIDE, UPDATE_EXTEND
 from crc.progress import WaitingFor
@@ -100,6 +102,20 @@ async def kit(engine: AsyncEngine, deployment_id: str) -> dict[str, str]:
             await session.exec(select(KitReservation).where(KitReservation.deployment_id == deployment_id))
         ).all()
         return {r.sku: r.status for r in rows}
+
+
+class RefusesOutboundOnce(DatabaseTravelProvider):
+    """A provider that refuses the first outbound booking, then books as the default one does."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.refused = False
+
+    async def book(self, request: BookingRequest) -> BookingRef:
+        if request.direction == "outbound" and not self.refused:
+            self.refused = True
+            raise BookingRefused("no seats on the Nairobi connection")
+        return await super().book(request)
 
 
 @dataclass

@@ -9,8 +9,10 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import SQLModel
 from temporalio.client import Client
@@ -26,7 +28,7 @@ from crc.search_attributes import ensure_registered
 from crc.stages import Stage
 from crc.types import Amendment, DeploymentOutcome, LifecyclePolicy
 from tests import factories
-from tests.lifecycle_world import Driver, add_world
+from tests.lifecycle_world import Driver, RefusesOutboundOnce, add_world
 from tests.workflow_helpers import amend, decide, start, wait_until
 from worker import build_worker
 
@@ -72,18 +74,55 @@ async def year_long_with_continue_as_new(d: Driver, env: WorkflowEnvironment) ->
     await d.complete("medical_out_processing", "done")
 
 
-SCENARIOS: dict[str, tuple[Scenario, int, LifecyclePolicy]] = {
-    "completed_with_early_return": (completed_with_early_return, 60, LifecyclePolicy()),
-    "amended_then_cancelled_in_training": (amended_then_cancelled_in_training, 60, LifecyclePolicy()),
-    "year_long_with_continue_as_new": (
-        year_long_with_continue_as_new,
-        365,
-        LifecyclePolicy(history_limit=400),
+async def rejected_in_approval(d: Driver, env: WorkflowEnvironment) -> None:
+    tasks = await d.tasks("approval", 3)
+    await decide(d.handle, tasks[1].id, "approve", user="o1", roles=[tasks[1].role])
+    await decide(d.handle, tasks[0].id, "reject", user="o2", roles=[tasks[0].role], comment="Not now")
+
+
+async def vetting_denied(d: Driver, env: WorkflowEnvironment) -> None:
+    await d.approve_all()
+    await d.complete("vetting_review", "deny")
+
+
+async def booking_refused_then_completed(d: Driver, env: WorkflowEnvironment) -> None:
+    await d.to_travel()
+    await d.complete("country_clearance", "approve")
+    await d.complete("booking_refused", "retry")
+    await wait_until(d.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+    await d.check_in(location="Juba airport")
+    await d.cancel("Mission ended early")
+    await d.complete("kit_return", "returned")
+    await d.complete("after_action_report", "done", data={"report": "Short and useful."})
+    await d.complete("medical_out_processing", "done")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One path through the lifecycle to record: the scenario and the world it needs."""
+
+    scenario: Scenario
+    days: int = 60
+    policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    member: dict[str, Any] = field(default_factory=dict)
+    refuse_outbound_once: bool = False
+
+
+SCENARIOS: dict[str, Recording] = {
+    "completed_with_early_return": Recording(completed_with_early_return),
+    "amended_then_cancelled_in_training": Recording(amended_then_cancelled_in_training),
+    "year_long_with_continue_as_new": Recording(
+        year_long_with_continue_as_new, days=365, policy=LifecyclePolicy(history_limit=400)
     ),
+    "rejected_in_approval": Recording(rejected_in_approval),
+    "vetting_denied": Recording(
+        vetting_denied, member={"medical_expires": date.today() + timedelta(days=30)}
+    ),
+    "booking_refused_then_completed": Recording(booking_refused_then_completed, refuse_outbound_once=True),
 }
 
 
-async def record(name: str, scenario: Scenario, days: int, policy: LifecyclePolicy, folder: Path) -> None:
+async def record(name: str, path: Recording, folder: Path) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal-test-server"),
         data_converter=pydantic_data_converter,
@@ -93,14 +132,17 @@ async def record(name: str, scenario: Scenario, days: int, policy: LifecyclePoli
         engine = create_engine(f"sqlite:///{tmp}/crc.db")
         async with engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
-        request = await factories.requested_deployment(engine, duration_days=days, lifecycle=policy)
+        request = await factories.requested_deployment(
+            engine, duration_days=path.days, lifecycle=path.policy, **path.member
+        )
         await add_world(engine, request.post_code)
         client: Client = env.client
-        async with build_worker(client, engine, task_queue=f"record-{name}"):
+        provider = RefusesOutboundOnce(engine) if path.refuse_outbound_once else None
+        async with build_worker(client, engine, task_queue=f"record-{name}", travel_provider=provider):
             first = await start(client, f"record-{name}", request)
             workflow_id = names.deployment_workflow_id(request.deployment_id)
             handle = client.get_workflow_handle(workflow_id, result_type=DeploymentOutcome)
-            await scenario(Driver(handle=handle, request=request), env)
+            await path.scenario(Driver(handle=handle, request=request), env)
             await handle.result()
         # Follow the chain of runs that continue-as-new left behind.
         run_id: str | None = first.first_execution_run_id
@@ -122,8 +164,8 @@ async def record(name: str, scenario: Scenario, days: int, policy: LifecyclePoli
 
 async def main() -> None:
     HISTORIES.mkdir(exist_ok=True)
-    for name, (scenario, days, policy) in SCENARIOS.items():
-        await record(name, scenario, days, policy, HISTORIES)
+    for name, path in SCENARIOS.items():
+        await record(name, path, HISTORIES)
         print(f"recorded {name}")
 
 

@@ -13,11 +13,10 @@ from sqlmodel import select
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.travel import BookingRefused, DatabaseTravelProvider
+from activities.travel import DatabaseTravelProvider
 from crc import names
 from crc.db import session_factory
 from crc.domain import COURSE_FACT, SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT
-from crc.lifecycle import BookingRef, BookingRequest
 from crc.lifecycle_tables import Booking, CountryClearance, Document
 from crc.lifecycle_tables import CheckIn as CheckInRow
 from crc.progress import WaitingFor
@@ -28,6 +27,7 @@ from tests import factories
 from tests.lifecycle_world import (
     STOCK,
     Driver,
+    RefusesOutboundOnce,
     add_world,
     enrolments,
     kit,
@@ -68,18 +68,6 @@ class Run:
 
     async def kinds(self) -> list[str]:
         return [e.kind for e in await db_events(self.engine, self.deployment_id)]
-
-
-class RefusesOnce(DatabaseTravelProvider):
-    """A provider that refuses the first outbound booking, then books as the default one does."""
-
-    refused = False
-
-    async def book(self, request: BookingRequest) -> BookingRef:
-        if request.direction == "outbound" and not RefusesOnce.refused:
-            RefusesOnce.refused = True
-            raise BookingRefused("no seats on the Nairobi connection")
-        return await super().book(request)
 
 
 async def _launch(
@@ -374,8 +362,7 @@ async def test_clearance_refused_cancels_and_undoes_everything(run: Run) -> None
 async def test_booking_refusal_goes_to_a_travel_officer(
     temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
 ) -> None:
-    RefusesOnce.refused = False
-    async for r in _launch(temporal_env, engine, task_queue, provider=RefusesOnce(engine)):
+    async for r in _launch(temporal_env, engine, task_queue, provider=RefusesOutboundOnce(engine)):
         await r.driver.to_travel()
         await r.driver.complete("country_clearance", "approve")
         refused = await r.driver.task("booking_refused")

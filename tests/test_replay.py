@@ -17,13 +17,27 @@ from workflows.deployment import DeploymentWorkflow
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
+def _paths(recorded_on: str | None = None) -> set[str]:
+    return {
+        p.name.split("_", 1)[1].rsplit("_run", 1)[0]
+        for p in HISTORIES
+        if recorded_on is None or p.name.startswith(recorded_on)
+    }
+
+
 def test_histories_are_recorded() -> None:
-    # Every lifecycle path recorded: early return, amend then cancel, and continue-as-new.
-    names = {p.name.split("_", 1)[1].rsplit("_run", 1)[0] for p in HISTORIES}
-    assert names == {
+    # Runs started before the state model and pipeline (2026-11-28) must go on replaying; the
+    # new code recorded every path: approvals to rejection, amendment, vetting denial, a refused
+    # booking, early return, and a year with continue-as-new.
+    assert _paths("20261128") == {
         "completed_with_early_return",
         "amended_then_cancelled_in_training",
         "year_long_with_continue_as_new",
+    }
+    assert _paths("20261130") == _paths("20261128") | {
+        "rejected_in_approval",
+        "vetting_denied",
+        "booking_refused_then_completed",
     }
 
 
