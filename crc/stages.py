@@ -20,7 +20,8 @@ class Stage(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-# The path a deployment walks when nothing goes wrong, in order.
+# The path a deployment walks when nothing goes wrong, in order: the one place the order is
+# written (the workflow runs its stages in this order; the pages draw their stage bar from it).
 LIFECYCLE: tuple[Stage, ...] = (
     Stage.REQUESTED,
     Stage.APPROVAL,
@@ -32,6 +33,9 @@ LIFECYCLE: tuple[Stage, ...] = (
     Stage.REDEPLOYMENT,
     Stage.COMPLETED,
 )
+
+# The stages the workflow runs, each with a module of its own under workflows/.
+PIPELINE: tuple[Stage, ...] = LIFECYCLE[1:-1]
 
 TERMINAL: frozenset[Stage] = frozenset({Stage.COMPLETED, Stage.REJECTED, Stage.EXPIRED, Stage.CANCELLED})
 

@@ -7,7 +7,7 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from crc import names
+from crc import names, stages
 from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.state import DeploymentInput
@@ -17,7 +17,7 @@ from tests.lifecycle_world import Driver, add_world
 from tests.workflow_helpers import db_events, wait_until
 from worker import activities_for
 from workflows.core import DeploymentCore
-from workflows.deployment import DeploymentWorkflow
+from workflows.deployment import STEPS, DeploymentWorkflow
 from workflows.pipeline import StageStep, Transition
 
 
@@ -78,3 +78,8 @@ async def test_an_added_stage_runs_in_its_place(
     ]
     assert messages[vetted + 3][0] == "enrolled"
     assert ("stage_changed", "Training complete; equipping next") in messages[vetted + 3 :]
+
+
+def test_every_stage_of_the_lifecycle_has_one_step_in_order() -> None:
+    assert [step.stage for step in DeploymentWorkflow.PIPELINE] == list(stages.PIPELINE)
+    assert set(STEPS) == set(stages.PIPELINE)

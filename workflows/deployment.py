@@ -8,7 +8,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
     from activities.travel import TravelActivities
-    from crc import names
+    from crc import names, stages
     from crc.domain import MAX_DURATION_DAYS, MIN_DURATION_DAYS
     from crc.events import EventKind
     from crc.lifecycle import CheckInRecord
@@ -45,6 +45,19 @@ from workflows.core import Cancelled, DeploymentCore
 from workflows.pipeline import StageStep, Transition
 
 CHECK_IN_STATUSES = ("ok", "needs_help")
+# The step that runs each stage (a new stage: its module, and one entry here).
+STEPS: dict[Stage, StageStep] = {
+    step.stage: step
+    for step in (
+        approval.STEP,
+        vetting.STEP,
+        training.STEP,
+        equipping.STEP,
+        travel.STEP,
+        stay.STEP,
+        redeployment.STEP,
+    )
+}
 
 
 def _refuse(refusal: Refusal) -> ApplicationError:
@@ -59,16 +72,8 @@ def _invalid(message: str) -> ApplicationError:
 class DeploymentWorkflow(DeploymentCore):
     """Drives one deployment through its stages; people act through validated Updates."""
 
-    # The order of the stages, written once: the run enters each in turn and records the move.
-    PIPELINE: tuple[StageStep, ...] = (
-        approval.STEP,
-        vetting.STEP,
-        training.STEP,
-        equipping.STEP,
-        travel.STEP,
-        stay.STEP,
-        redeployment.STEP,
-    )
+    # The run enters each stage in turn and records the move; crc.stages.PIPELINE gives the order.
+    PIPELINE: tuple[StageStep, ...] = tuple(STEPS[stage] for stage in stages.PIPELINE)
 
     @workflow.init
     def __init__(self, request: DeploymentInput) -> None:
