@@ -1,10 +1,12 @@
 """Request and response models of the HTTP API (the shapes CONTRACT.md promises)."""
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from crc.requests import DeploymentPublic
 
 T = TypeVar("T")
 
@@ -62,62 +64,6 @@ class PostPublic(BaseModel):
     post_differential_pct: Decimal
     visa_required: bool
     clearance_lead_days: int
-
-
-class DeploymentFields(BaseModel):
-    """The fields a requester chooses and may later amend."""
-
-    sector: str
-    role_title: str
-    start_date: date
-    duration_days: int
-    justification: str
-    urgent_justification: str | None = None
-
-
-class DeploymentCreate(DeploymentFields):
-    """A new deployment request."""
-
-    member_id: int
-    post_code: str
-
-
-class DeploymentAmend(BaseModel):
-    """The requester's changes after "request changes"; a field left out stays as it was."""
-
-    start_date: date | None = None
-    duration_days: int | None = None
-    sector: str | None = None
-    role_title: str | None = None
-    justification: str | None = None
-    urgent_justification: str | None = None
-    comment: str | None = None
-
-
-class DeploymentPublic(BaseModel):
-    """A deployment as the read-model holds it."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    workflow_id: str
-    member_id: int
-    post_code: str
-    sector: str
-    role_title: str
-    start_date: date
-    end_date: date
-    duration_days: int
-    justification: str
-    urgent_justification: str | None
-    stage: str
-    status: str
-    requested_by: str
-    revision: int
-    cost_estimate_usd: Decimal | None
-    cost_actual_usd: Decimal | None = None  # recorded when the deployment completes
-    created_at: datetime
-    updated_at: datetime
 
 
 class EventPublic(BaseModel):

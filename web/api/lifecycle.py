@@ -7,9 +7,9 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from crc.domain import MAX_DURATION_DAYS
+from crc.requests import DeploymentPublic
 from crc.stages import Stage
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
-from web.schemas import DeploymentPublic
 from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])

@@ -10,12 +10,13 @@ from starlette.responses import Response
 
 from crc.domain import MAX_DURATION_DAYS, SECTORS
 from crc.lifecycle_tables import Document
+from crc.requests import DeploymentAmend
 from crc.roles import REQUEST_ROLES, Role
 from crc.stages import LIFECYCLE, TERMINAL, Stage
 from crc.tables import Deployment, User
 from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
-from web.pages.forms import AMEND_FIELDS, amendment_from_form, form_values
+from web.pages.forms import AMEND_FIELDS, form_values, parse_form
 from web.services.deployments import DeploymentView, get_deployment_view
 from web.services.errors import FieldError, InvalidFields, ServiceError
 from web.services.lifecycle import (
@@ -133,7 +134,7 @@ async def amend(
             client=client,
             user=user,
             deployment_id=deployment_id,
-            changes=amendment_from_form(values),
+            changes=parse_form(DeploymentAmend, form),
         )
     except ServiceError as err:
         errors = err.by_field() if isinstance(err, InvalidFields) else {"form": err.detail}
