@@ -240,7 +240,7 @@ async def test_check_in_before_booking_is_refused(world: World) -> None:
     assert response.status_code == 409
     assert "no check-in is expected at EQUIPPING" in response.text
     assert bad.status_code == 422
-    assert "status: choose OK or Needs help" in bad.text  # no form here to mark, so in the alert
+    assert "status: must be one of: ok, needs_help" in bad.text  # no form here to mark, so in the alert
 
 
 async def test_requester_cancels_through_the_workflow(world: World) -> None:

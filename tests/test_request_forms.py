@@ -14,7 +14,7 @@ from crc.requests import DeploymentAmend
 from crc.stages import Stage
 from crc.tables import Deployment
 from tests import factories
-from tests.request_cases import LOOKED_UP, STATIC, BadField
+from tests.request_cases import A_DURATION, LOOKED_UP, STATIC, BadField
 from tests.web_helpers import World, csrf_of, request_body, web_world
 from web.services.errors import Conflict
 
@@ -67,6 +67,64 @@ async def test_request_form_and_api_refuse_alike(world: World) -> None:
         # A radio group with nothing chosen sends nothing, as a body without the field.
         api, page = await refusals({}, left_out="member_id")
         assert api == page == [("member_id", "Field required")]
+
+
+async def test_extension_form_refuses_other_digits(world: World) -> None:
+    deployment_id = await a_deployment(world, Stage.DEPLOYED)
+    path = f"/deployments/{deployment_id}/extension"
+    headers = await world.headers("requester")
+    async with world.signed_in("requester") as browser:
+        token = csrf_of((await browser.get(f"/deployments/{deployment_id}")).text)
+        # Superscript two passes str.isdigit() but not int(); Arabic-Indic ten passes both.
+        for days in ("\u00b2", "\u0661\u0660"):
+            form = {"days": days, "justification": "Elections slipped", "csrf_token": token}
+            page = await browser.post(path, data=form)
+            assert page.status_code == 422
+            assert field_errors(page.text) == [("extension-days", A_DURATION)]
+            assert f'value="{days}"' in page.text
+            api = await world.http.post(
+                f"/api/v1{path}s", json={"days": days, "justification": "Elections slipped"}, headers=headers
+            )
+            assert api.status_code == 422
+            assert [(e["loc"], e["msg"]) for e in api.json()["detail"]] == [(["body", "days"], A_DURATION)]
+
+
+async def test_action_forms_and_api_refuse_alike(world: World) -> None:
+    deployment_id = await a_deployment(world, Stage.DEPLOYED)
+    headers = await world.headers("requester")
+    cases = [
+        ("cancel", "cancel", {"reason": " "}, [("reason", "must not be empty")]),
+        ("cancel", "cancel", {"reason": "x" * 2001}, [("reason", "must be at most 2000 characters")]),
+        (
+            "extension",
+            "extensions",
+            {"days": "0", "justification": ""},
+            [("days", A_DURATION), ("justification", "must not be empty")],
+        ),
+        ("check-in", "check-ins", {"status": "fine"}, [("status", "must be one of: ok, needs_help")]),
+        (
+            "check-in",
+            "check-ins",
+            {"status": "ok", "location": "x" * 201},
+            [("location", "must be at most 200 characters")],
+        ),
+    ]
+    async with world.signed_in("requester") as browser:
+        token = csrf_of((await browser.get(f"/deployments/{deployment_id}")).text)
+        for page_path, api_path, sent, expected in cases:
+            page = await browser.post(
+                f"/deployments/{deployment_id}/{page_path}", data=sent | {"csrf_token": token}
+            )
+            api = await world.http.post(
+                f"/api/v1/deployments/{deployment_id}/{api_path}", json=sent, headers=headers
+            )
+            assert (page.status_code, api.status_code) == (422, 422)
+            assert [(e["loc"][1], e["msg"]) for e in api.json()["detail"]] == expected
+            if page_path != "check-in":  # the requester has no check-in form to mark: an alert
+                action = page_path.replace("-", "_")
+                assert field_errors(page.text) == [(f"{action}-{f}", m) for f, m in expected]
+            else:
+                assert "; ".join(f"{f}: {m}" for f, m in expected) in html.unescape(page.text)
 
 
 async def test_amendment_from_page_and_api_is_the_same_model(

@@ -2,13 +2,19 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crc.requests import DeploymentPublic
+from crc.domain import MAX_DURATION_DAYS
+from crc.fields import OneOf, Text, WholeNumber
+from crc.requests import JUSTIFICATION_MAX, DeploymentPublic
 
 T = TypeVar("T")
+REASON_MAX = 2000
+LOCATION_MAX = 200
+NOTE_MAX = 2000
+CHECK_IN_STATUSES = ("ok", "needs_help")
 
 
 class Page(BaseModel, Generic[T]):
@@ -115,6 +121,27 @@ class TaskCompletion(BaseModel):
     outcome: str
     comment: str | None = None
     data: dict[str, Any] | None = None
+
+
+class CancelBody(BaseModel):
+    """Why the deployment is cancelled (or the member brought home early)."""
+
+    reason: Annotated[str, Text(REASON_MAX)]
+
+
+class CheckInBody(BaseModel):
+    """A check-in by or for the deployed member."""
+
+    status: Annotated[str, OneOf(CHECK_IN_STATUSES)]
+    location: Annotated[str, Text(LOCATION_MAX, required=False)] = ""
+    note: Annotated[str, Text(NOTE_MAX, required=False)] = ""
+
+
+class ExtensionBody(BaseModel):
+    """How many more days, and why."""
+
+    days: Annotated[int, WholeNumber(1, MAX_DURATION_DAYS)]
+    justification: Annotated[str, Text(JUSTIFICATION_MAX)]
 
 
 class Health(BaseModel):
