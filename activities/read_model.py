@@ -69,17 +69,8 @@ class ReadModelActivities:
             row.status = change.status
             row.updated_at = change.event.at if change.event else utcnow()
             if change.amendment is not None:
-                for field in (
-                    "start_date",
-                    "duration_days",
-                    "sector",
-                    "role_title",
-                    "justification",
-                    "urgent_justification",
-                ):
-                    value = getattr(change.amendment, field)
-                    if value is not None:
-                        setattr(row, field, value)
+                for field, value in change.amendment.changes().items():
+                    setattr(row, field, value)
             if change.end_date is not None:
                 row.end_date = change.end_date
             if change.revision is not None:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from crc.progress import WaitingFor
+from crc.requests import DeploymentAmend, DeploymentBase
 from crc.roles import Role
 from crc.stages import Stage
 from crc.tasks import Outcome, TaskKind
@@ -37,7 +38,7 @@ class LifecyclePolicy(BaseModel):
     history_limit: int = 2000
 
 
-class DeploymentRequest(BaseModel):
+class DeploymentRequest(DeploymentBase):
     """The input of DeploymentWorkflow: what was requested and by whom."""
 
     deployment_id: str
@@ -46,12 +47,6 @@ class DeploymentRequest(BaseModel):
     member_component: str  # crc.domain.Component
     member_agency: str
     post_code: str
-    sector: str
-    role_title: str
-    start_date: date
-    duration_days: int
-    justification: str
-    urgent_justification: str | None = None
     requested_by: str
     approval: ApprovalPolicy
     lifecycle: LifecyclePolicy = Field(default_factory=LifecyclePolicy)
@@ -59,17 +54,10 @@ class DeploymentRequest(BaseModel):
     carried: "CarriedState | None" = None
 
 
-class Amendment(BaseModel):
+class Amendment(DeploymentAmend):
     """The requester's changes after an approver asked for them; None keeps a field."""
 
     user: str
-    start_date: date | None = None
-    duration_days: int | None = None
-    sector: str | None = None
-    role_title: str | None = None
-    justification: str | None = None
-    urgent_justification: str | None = None
-    comment: str | None = None
 
 
 class Decision(BaseModel):

@@ -167,8 +167,11 @@ async def test_amend_refusals(world: World) -> None:
         path, json={"comment": "mine now"}, headers=await world.headers("admin")
     )
     assert not_theirs.status_code == 403
-    early = await world.http.post(path, json={"duration_days": 0}, headers=await world.headers("requester"))
+    early = await world.http.post(path, json={"duration_days": 30}, headers=await world.headers("requester"))
     assert (early.status_code, early.json()) == (409, {"detail": "the request is not waiting for changes"})
+    invalid = await world.http.post(path, json={"duration_days": 0}, headers=await world.headers("requester"))
+    assert invalid.status_code == 422
+    assert [e["loc"] for e in invalid.json()["detail"]] == [["body", "duration_days"]]
     missing = await world.http.post(
         "/api/v1/deployments/nope/amend", json={}, headers=await world.headers("requester")
     )

@@ -81,7 +81,7 @@ async def test_stage_bar_shows_done_current_and_upcoming(world: World) -> None:
     ]
     assert 'aria-current="step"' in page.text
     assert 'Stage: <span class="stage stage-training">TRAINING</span> Enrolled in FACT' in page.text
-    assert f'hx-get="/deployments/{deployment_id}?seen=TRAINING"' in page.text
+    assert f'hx-get="/deployments/{deployment_id}?seen=TRAINING:training_results"' in page.text
 
 
 async def test_ended_deployment_shows_where_it_stopped_and_stops_polling(world: World) -> None:
@@ -119,6 +119,22 @@ async def test_poll_swaps_the_whole_body_when_the_stage_moved(world: World) -> N
     assert moved.text.lstrip().startswith('<div id="deployment">')
     assert "<html" not in moved.text
     assert 'id="deployment-status"' in moved.text  # and it goes on polling from the new stage
+
+
+async def test_poll_swaps_the_body_when_what_it_waits_for_changed(world: World) -> None:
+    # Booked for travel: the member's arrival check-in form must appear without a reload.
+    assert world.member.id is not None
+    await world.add(user("avery", ["member"], member_id=world.member.id))
+    deployment_id = await a_deployment(world, Stage.TRAVEL, waiting_for=WaitingFor.ARRIVAL.value)
+    async with world.signed_in("avery") as browser:
+        same = await browser.get(f"/deployments/{deployment_id}?seen=TRAVEL:arrival", headers=HTMX)
+        booked = await browser.get(
+            f"/deployments/{deployment_id}?seen=TRAVEL:country_clearance", headers=HTMX
+        )
+    assert same.text.lstrip().startswith('<section id="deployment-status"')
+    assert booked.headers["HX-Retarget"] == "#deployment"
+    assert actions_of(booked.text) == ["check_in"]
+    assert '<h3 id="check-in-h">Arrival check-in</h3>' in booked.text
 
 
 async def test_page_shows_facts_open_tasks_and_timeline(world: World) -> None:
@@ -240,7 +256,7 @@ async def test_check_in_before_booking_is_refused(world: World) -> None:
     assert response.status_code == 409
     assert "no check-in is expected at EQUIPPING" in response.text
     assert bad.status_code == 422
-    assert "status: choose OK or Needs help" in bad.text  # no form here to mark, so in the alert
+    assert "status: must be one of: ok, needs_help" in bad.text  # no form here to mark, so in the alert
 
 
 async def test_requester_cancels_through_the_workflow(world: World) -> None:

@@ -1,15 +1,20 @@
 """Request and response models of the HTTP API (the shapes CONTRACT.md promises)."""
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field
 
-from crc.permissions import GRANTS
-from crc.progress import WaitingFor
+from crc.domain import MAX_DURATION_DAYS
+from crc.fields import OneOf, Text, WholeNumber
+from crc.requests import JUSTIFICATION_MAX, DeploymentPublic
 
 T = TypeVar("T")
+REASON_MAX = 2000
+LOCATION_MAX = 200
+NOTE_MAX = 2000
+CHECK_IN_STATUSES = ("ok", "needs_help")
 
 
 class Page(BaseModel, Generic[T]):
@@ -67,92 +72,6 @@ class PostPublic(BaseModel):
     clearance_lead_days: int
 
 
-class DeploymentFields(BaseModel):
-    """The fields a requester chooses and may later amend."""
-
-    sector: str
-    role_title: str
-    start_date: date
-    duration_days: int
-    justification: str
-    urgent_justification: str | None = None
-
-
-class DeploymentCreate(DeploymentFields):
-    """A new deployment request."""
-
-    member_id: int
-    post_code: str
-
-
-class DeploymentAmend(BaseModel):
-    """The requester's changes after "request changes"; a field left out stays as it was."""
-
-    start_date: date | None = None
-    duration_days: int | None = None
-    sector: str | None = None
-    role_title: str | None = None
-    justification: str | None = None
-    urgent_justification: str | None = None
-    comment: str | None = None
-
-
-class ActionPublic(BaseModel):
-    """An action on a deployment: whether it is open now (else why not), and who may take it."""
-
-    action: str
-    open: bool
-    reason: str | None
-    roles: list[str]
-    requester: bool
-    member: bool
-
-
-class DeploymentPublic(BaseModel):
-    """A deployment as the read-model holds it."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    workflow_id: str
-    member_id: int
-    post_code: str
-    sector: str
-    role_title: str
-    start_date: date
-    end_date: date
-    duration_days: int
-    justification: str
-    urgent_justification: str | None
-    stage: str
-    status: str
-    requested_by: str
-    revision: int
-    cost_estimate_usd: Decimal | None
-    cost_actual_usd: Decimal | None = None  # recorded when the deployment completes
-    waiting_for: str = WaitingFor.WORKFLOW.value  # crc.progress.WaitingFor
-    due_at: datetime | None = None  # when what it waits for is due
-    closed_actions: dict[str, str] = Field(default_factory=dict, exclude=True)
-    created_at: datetime
-    updated_at: datetime
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def actions(self) -> list[ActionPublic]:
-        """Every action, open or not, and who may take it (crc.permissions.GRANTS)."""
-        return [
-            ActionPublic(
-                action=action.value,
-                open=action.value not in self.closed_actions,
-                reason=self.closed_actions.get(action.value),
-                roles=sorted(grant.roles),
-                requester=grant.requester,
-                member=grant.member,
-            )
-            for action, grant in GRANTS.items()
-        ]
-
-
 class EventPublic(BaseModel):
     """One entry of a deployment's timeline."""
 
@@ -202,6 +121,27 @@ class TaskCompletion(BaseModel):
     outcome: str
     comment: str | None = None
     data: dict[str, Any] | None = None
+
+
+class CancelBody(BaseModel):
+    """Why the deployment is cancelled (or the member brought home early)."""
+
+    reason: Annotated[str, Text(REASON_MAX)]
+
+
+class CheckInBody(BaseModel):
+    """A check-in by or for the deployed member."""
+
+    status: Annotated[str, OneOf(CHECK_IN_STATUSES)]
+    location: Annotated[str, Text(LOCATION_MAX, required=False)] = ""
+    note: Annotated[str, Text(NOTE_MAX, required=False)] = ""
+
+
+class ExtensionBody(BaseModel):
+    """How many more days, and why."""
+
+    days: Annotated[int, WholeNumber(1, MAX_DURATION_DAYS)]
+    justification: Annotated[str, Text(JUSTIFICATION_MAX)]
 
 
 class Health(BaseModel):

@@ -68,16 +68,6 @@ def round_deadlines(policy: ApprovalPolicy, opened_at: datetime) -> dict[str, da
     }
 
 
-_AMENDABLE_FIELDS = {
-    "start_date",
-    "duration_days",
-    "sector",
-    "role_title",
-    "justification",
-    "urgent_justification",
-}
-
-
 async def run_approval(wf: DeploymentCore) -> Transition:
     """Rounds of parallel approvals until all approve, one rejects, or time runs out."""
     while True:
@@ -215,7 +205,7 @@ async def _await_amendment(wf: DeploymentCore) -> bool:
     if approval.amendment is None:
         raise Cancelled
     amendment = approval.amendment
-    changes = amendment.model_dump(include=_AMENDABLE_FIELDS, exclude_none=True)
+    changes = amendment.changes()
     wf.request = wf.request.model_copy(update=changes)
     wf.state.end_date = end_date_of(wf.request.start_date, wf.request.duration_days)
     wf.state.revision += 1

@@ -233,8 +233,7 @@ class DeploymentWorkflow(DeploymentCore):
     def _check_amendment(self, amendment: Amendment) -> None:
         self._check_who(Action.AMEND, Actor.of(amendment.user, ()))
         self._check_when(Action.AMEND)
-        if amendment.duration_days is not None:
-            _check_duration(amendment.duration_days)
+        # The fields' own rules (crc.requests) were checked when the amendment was decoded.
         if amendment.start_date is not None and amendment.start_date < workflow.now().date():
             raise _invalid("start date is in the past")
 

@@ -4,18 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
+from crc.requests import DeploymentAmend, DeploymentCreate, DeploymentPublic
 from crc.roles import REQUEST_ROLES
 from crc.tables import User
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
-from web.schemas import (
-    DeploymentAmend,
-    DeploymentCreate,
-    DeploymentDetail,
-    DeploymentPublic,
-    EventPublic,
-    Page,
-    TaskPublic,
-)
+from web.schemas import DeploymentDetail, EventPublic, Page, TaskPublic
 from web.services.deployments import MAX_PAGE, get_deployment_view, list_deployments
 from web.services.requests import amend_request, submit_request
 

@@ -1,32 +1,17 @@
 """Cancel, check-ins, extensions and documents of a deployment under way."""
 
 from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from crc.domain import MAX_DURATION_DAYS
+from crc.requests import DeploymentPublic
 from crc.stages import Stage
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
-from web.schemas import DeploymentPublic
+from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
-
-
-class CancelBody(BaseModel):
-    """Why the deployment is cancelled (or the member brought home early)."""
-
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class CheckInBody(BaseModel):
-    """A check-in by or for the deployed member."""
-
-    status: Literal["ok", "needs_help"]
-    location: str = Field(default="", max_length=200)
-    note: str = Field(default="", max_length=2000)
 
 
 class CheckInPublic(BaseModel):
@@ -35,13 +20,6 @@ class CheckInPublic(BaseModel):
     arrival: bool
     stage: Stage
     next_due_at: datetime | None
-
-
-class ExtensionBody(BaseModel):
-    """How many more days, and why."""
-
-    days: int = Field(ge=1, le=MAX_DURATION_DAYS)
-    justification: str = Field(min_length=1, max_length=4000)
 
 
 @router.post("/{deployment_id}/cancel")

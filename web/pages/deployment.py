@@ -4,29 +4,32 @@ signed-in user may take (amend, cancel, request an extension, check in). Polls w
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from crc.domain import MAX_DURATION_DAYS, SECTORS
 from crc.lifecycle_tables import Document
 from crc.progress import Action
+from crc.requests import DeploymentAmend
 from crc.roles import REQUEST_ROLES
 from crc.stages import LIFECYCLE, TERMINAL, Stage
 from crc.tables import User
 from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
-from web.pages.forms import AMEND_FIELDS, amendment_from_form, form_values
+from web.pages.forms import AMEND_FIELDS, form_values, parse_form
+from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.access import actions_for
 from web.services.deployments import DeploymentView, get_deployment_view
-from web.services.errors import FieldError, InvalidFields, ServiceError
+from web.services.errors import InvalidFields, ServiceError
 from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
 from web.services.requests import amend_request
 from web.templating import is_htmx, page_or_fragment, render
 
 router = APIRouter()
 PageRequester = Annotated[User, Depends(require_page_roles(*REQUEST_ROLES))]
-TEXT_MAX = 2000
 
 
 def _reached(view: DeploymentView) -> str | None:
@@ -77,11 +80,13 @@ async def deployment(
 ) -> Response:
     """One deployment; htmx polls its status fragment until it reaches a terminal stage.
 
-    A poll that finds the stage changed swaps the whole page body instead (facts, documents
-    and the actions that fit the new stage), still without reloading the page.
+    A poll that finds the stage (or what it waits for) changed swaps the whole page body instead
+    (facts, documents and the actions that fit now), still without reloading the page.
     """
     context = await _context(session, user, deployment_id)
-    if is_htmx(request) and seen and seen != context["d"].stage:
+    d = context["d"]
+    # `seen` is "STAGE:waiting_for" as the page last showed it (or just the stage).
+    if is_htmx(request) and seen and seen != (f"{d.stage}:{d.waiting_for}" if ":" in seen else d.stage):
         retarget = {"HX-Retarget": "#deployment", "HX-Reswap": "outerHTML"}
         return render(request, "partials/deployment_body.html", context, user=user, headers=retarget)
     context |= await nav(session, user)
@@ -117,7 +122,7 @@ async def amend(
             client=client,
             user=user,
             deployment_id=deployment_id,
-            changes=amendment_from_form(values),
+            changes=parse_form(DeploymentAmend, form),
         )
     except ServiceError as err:
         errors = err.by_field() if isinstance(err, InvalidFields) else {"form": err.detail}
@@ -127,13 +132,23 @@ async def amend(
     return see_other(request, f"/deployments/{deployment_id}")
 
 
-def _text(form: Any, name: str, *, required: bool, errors: list[FieldError]) -> str:
-    value = str(form.get(name) or "").strip()
-    if required and not value:
-        errors.append(FieldError(name, "must not be empty"))
-    elif len(value) > TEXT_MAX:
-        errors.append(FieldError(name, f"must be at most {TEXT_MAX} characters"))
-    return value
+async def _refused(
+    request: Request,
+    session: AsyncSession,
+    user: User,
+    deployment_id: str,
+    err: ServiceError,
+    *,
+    action: str,
+    form: FormData,
+    body: type[BaseModel],
+) -> Response:
+    """The page again with what was typed in the action's form and why it was refused."""
+    errors = err.by_field() if isinstance(err, InvalidFields) else {"form": err.detail}
+    typed = form_values(form, tuple(body.model_fields))
+    return await _again(
+        request, session, user, deployment_id, err, typed=typed, action_error={action: errors}
+    )
 
 
 @router.post("/deployments/{deployment_id}/cancel")
@@ -142,31 +157,16 @@ async def cancel(
 ) -> Response:
     """Cancel before DEPLOYED (undone, CANCELLED); once deployed, an early return."""
     form = await request.form()
-    errors: list[FieldError] = []
-    reason = _text(form, "reason", required=True, errors=errors)
     try:
-        if errors:
-            raise InvalidFields(errors)
+        body = parse_form(CancelBody, form)
         await cancel_deployment(
-            session=session, client=client, user=user, deployment_id=deployment_id, reason=reason
+            session=session, client=client, user=user, deployment_id=deployment_id, reason=body.reason
         )
     except ServiceError as err:
-        return await _again(
-            request,
-            session,
-            user,
-            deployment_id,
-            err,
-            typed={"reason": reason},
-            action_error=_errors("cancel", err),
+        return await _refused(
+            request, session, user, deployment_id, err, action="cancel", form=form, body=CancelBody
         )
     return see_other(request, f"/deployments/{deployment_id}")
-
-
-def _errors(action: str, err: ServiceError) -> dict[str, dict[str, str]]:
-    if isinstance(err, InvalidFields):
-        return {action: err.by_field()}
-    return {action: {"form": err.detail}}
 
 
 @router.post("/deployments/{deployment_id}/check-in")
@@ -175,28 +175,20 @@ async def check_in_page(
 ) -> Response:
     """A check-in by or for the member; the first after booking is the arrival."""
     form = await request.form()
-    errors: list[FieldError] = []
-    status = str(form.get("status") or "")
-    if status not in ("ok", "needs_help"):
-        errors.append(FieldError("status", "choose OK or Needs help"))
-    location = _text(form, "location", required=False, errors=errors)[:200]
-    note = _text(form, "note", required=False, errors=errors)
-    typed = {"status": status, "location": location, "note": note}
     try:
-        if errors:
-            raise InvalidFields(errors)
+        body = parse_form(CheckInBody, form)
         await check_in(
             session=session,
             client=client,
             user=user,
             deployment_id=deployment_id,
-            status=status,
-            location=location,
-            note=note,
+            status=body.status,
+            location=body.location,
+            note=body.note,
         )
     except ServiceError as err:
-        return await _again(
-            request, session, user, deployment_id, err, typed=typed, action_error=_errors("check_in", err)
+        return await _refused(
+            request, session, user, deployment_id, err, action="check_in", form=form, body=CheckInBody
         )
     return see_other(request, f"/deployments/{deployment_id}")
 
@@ -207,33 +199,26 @@ async def extension(
 ) -> Response:
     """Ask Planning and Resource Management for a longer stay."""
     form = await request.form()
-    errors: list[FieldError] = []
-    days_text = str(form.get("days") or "").strip()
-    days = int(days_text) if days_text.isdigit() else 0
-    if not 1 <= days <= MAX_DURATION_DAYS:
-        errors.append(FieldError("days", f"must be a whole number from 1 to {MAX_DURATION_DAYS}"))
-    justification = _text(form, "justification", required=True, errors=errors)
-    typed = {"days": days_text, "justification": justification}
     try:
-        if errors:
-            raise InvalidFields(errors)
+        body = parse_form(ExtensionBody, form)
         await request_extension(
             session=session,
             client=client,
             user=user,
             deployment_id=deployment_id,
-            days=days,
-            justification=justification,
+            days=body.days,
+            justification=body.justification,
         )
     except ServiceError as err:
-        return await _again(
+        return await _refused(
             request,
             session,
             user,
             deployment_id,
             err,
-            typed=typed,
-            action_error=_errors(Action.REQUEST_EXTENSION, err),
+            action=Action.REQUEST_EXTENSION,
+            form=form,
+            body=ExtensionBody,
         )
     return see_other(request, f"/deployments/{deployment_id}")
 

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
-from crc.domain import AGENCIES, SECTORS, Component
+from crc.domain import AGENCIES, MAX_DURATION_DAYS, SECTORS, Component
+from crc.requests import MEMBER_ID_MAX, DeploymentCreate
 from crc.roles import REQUEST_ROLES
 from crc.stages import Stage
 from crc.tables import User
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
-from web.pages.forms import REQUEST_FIELDS, form_values, request_from_form
+from web.pages.forms import REQUEST_FIELDS, form_values, parse_form
 from web.services.deployment_list import Cursor, ListFilters, page_of_deployments
 from web.services.errors import InvalidFields, ServiceError
 from web.services.requests import submit_request, today_utc
@@ -33,6 +34,13 @@ def _date(text: str) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _number(text: str, high: int) -> int | None:
+    # isdigit() alone lets "²" through to int(), which then raises; a huge number would
+    # overflow the date arithmetic or the database's integer.
+    number = int(text) if text.isascii() and text.isdigit() else None
+    return number if number and number <= high else None
 
 
 @router.get("/deployments")
@@ -91,19 +99,15 @@ async def deployments(
 
 async def _form_context(session: AsyncSession, values: dict[str, str]) -> dict[str, Any]:
     start = _date(values.get("start_date", ""))
-    try:
-        days = int(values.get("duration_days") or 0)
-    except ValueError:
-        days = 0
-    selected = int(values["member_id"]) if values.get("member_id", "").isdigit() else None
+    days = _number(values.get("duration_days", ""), MAX_DURATION_DAYS)
     return {
         "choices": await search_members(
             session,
             text=values.get("member_q", ""),
             today=today_utc(),
             start=start,
-            end=end_date(start, days) if start and days > 0 else None,
-            selected=selected,
+            end=end_date(start, days) if start and days else None,
+            selected=_number(values.get("member_id", ""), MEMBER_ID_MAX),
         ),
         "posts": await list_posts(session),
         "sectors": SECTORS,
@@ -164,7 +168,7 @@ async def submit_request_form(
             client=client,
             settings=settings,
             user=user,
-            request=request_from_form(values),
+            request=parse_form(DeploymentCreate, form),
             idempotency_key=values["idempotency_key"] or None,
         )
     except ServiceError as err:

@@ -1,32 +1,17 @@
-"""Reading request forms into the API's models, with a message per bad field."""
+"""Reading page forms into the API's models, so a form and the API refuse alike."""
 
-from datetime import date
-from typing import Any
+from typing import TypeVar
 
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from web.schemas import DeploymentAmend, DeploymentCreate
-from web.services.errors import FieldError, InvalidFields
+from crc.requests import DeploymentAmend, DeploymentCreate
+from web.services.errors import InvalidFields
 
-REQUEST_FIELDS = (
-    "member_id",
-    "post_code",
-    "sector",
-    "role_title",
-    "start_date",
-    "duration_days",
-    "justification",
-    "urgent_justification",
-)
-AMEND_FIELDS = (
-    "sector",
-    "role_title",
-    "start_date",
-    "duration_days",
-    "justification",
-    "urgent_justification",
-    "comment",
-)
+Model = TypeVar("Model", bound=BaseModel)
+
+REQUEST_FIELDS = tuple(DeploymentCreate.model_fields)
+AMEND_FIELDS = tuple(DeploymentAmend.model_fields)
 
 
 def form_values(form: FormData, fields: tuple[str, ...]) -> dict[str, str]:
@@ -38,43 +23,14 @@ def form_values(form: FormData, fields: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def _parse(values: dict[str, str], errors: list[FieldError]) -> dict[str, Any]:
-    parsed: dict[str, Any] = dict(values)
-    for name in ("member_id", "duration_days"):
-        if name in values:
-            try:
-                parsed[name] = int(values[name])
-            except ValueError:
-                errors.append(FieldError(name, "must be a whole number"))
-    if "start_date" in values:
-        try:
-            parsed["start_date"] = date.fromisoformat(values["start_date"])
-        except ValueError:
-            errors.append(FieldError("start_date", "must be a date (YYYY-MM-DD)"))
-    if "member_id" in values and not values["member_id"]:
-        errors[:] = [e for e in errors if e.field != "member_id"]
-        errors.append(FieldError("member_id", "choose a member"))
-    if "post_code" in values and not values["post_code"]:
-        errors.append(FieldError("post_code", "choose a post"))
-    return parsed
+def parse_form(model: type[Model], form: FormData) -> Model:
+    """The model the form describes, or InvalidFields with the model's message per bad field.
 
-
-def request_from_form(values: dict[str, str]) -> DeploymentCreate:
-    """The request the form describes, or InvalidFields for what cannot be read."""
-    errors: list[FieldError] = []
-    parsed = _parse(values, errors)
-    if errors:
-        raise InvalidFields(errors)
-    parsed["urgent_justification"] = parsed.get("urgent_justification") or None
-    return DeploymentCreate.model_validate(parsed)
-
-
-def amendment_from_form(values: dict[str, str]) -> DeploymentAmend:
-    """The amendment the form describes, or InvalidFields for what cannot be read."""
-    errors: list[FieldError] = []
-    parsed = _parse(values, errors)
-    if errors:
-        raise InvalidFields(errors)
-    parsed["urgent_justification"] = parsed.get("urgent_justification") or None
-    parsed["comment"] = parsed.get("comment") or None
-    return DeploymentAmend.model_validate(parsed)
+    Each value goes to the model as typed, as a JSON body would bring it; a field the form
+    does not send (a radio group with nothing chosen) is missing, as in a body without it.
+    """
+    sent = {name: value for name in model.model_fields if isinstance(value := form.get(name), str)}
+    try:
+        return model.model_validate(sent)
+    except ValidationError as err:
+        raise InvalidFields.from_validation_error(err) from None

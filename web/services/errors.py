@@ -1,7 +1,9 @@
 """Errors the services raise; the API turns them into JSON, the pages into messages."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
+
+from pydantic import ValidationError
 
 
 class ServiceError(Exception):
@@ -61,6 +63,15 @@ class InvalidFields(ServiceError):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.msg}" for e in errors))
         self.errors = errors
+
+    @classmethod
+    def from_validation_error(cls, err: ValidationError) -> Self:
+        """The fields a model refused, each with its first message (as the API's 422 names them)."""
+        first: dict[str, FieldError] = {}
+        for error in err.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            first.setdefault(field, FieldError(field, error["msg"], error.get("input")))
+        return cls(list(first.values()))
 
     def as_detail(self) -> list[dict[str, Any]]:
         """The `detail` list FastAPI writes for validation errors."""

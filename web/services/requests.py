@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -12,14 +13,14 @@ from crc import names
 from crc.db import is_unique_violation
 from crc.policy import approval_policy, lifecycle_policy
 from crc.progress import Action
+from crc.requests import DeploymentAmend, DeploymentBase, DeploymentCreate
 from crc.settings import Settings
 from crc.stages import Stage
 from crc.tables import Deployment, Member, User
 from crc.types import Amendment, DeploymentRequest, DeploymentStatus
-from web.schemas import DeploymentAmend, DeploymentCreate
 from web.services.access import check_action_of
 from web.services.errors import FieldError, InvalidFields, NotFound
-from web.services.validation import RequestDraft, check_request
+from web.services.validation import check_request
 from web.services.workflow_client import execute_update, start_deployment_workflow
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -38,19 +39,15 @@ async def _by_idempotency_key(session: AsyncSession, *, username: str, key: str 
 
 
 def _workflow_input(row: Deployment, member: Member, settings: Settings) -> DeploymentRequest:
+    chosen = DeploymentBase.model_validate(row, from_attributes=True)
     return DeploymentRequest(
+        **chosen.model_dump(),
         deployment_id=row.id,
         member_id=member.id or 0,
         member_name=member.name,
         member_component=member.component,
         member_agency=member.agency,
         post_code=row.post_code,
-        sector=row.sector,
-        role_title=row.role_title,
-        start_date=row.start_date,
-        duration_days=row.duration_days,
-        justification=row.justification,
-        urgent_justification=row.urgent_justification,
         requested_by=row.requested_by,
         approval=approval_policy(settings, member.component),
         lifecycle=lifecycle_policy(settings),
@@ -86,15 +83,14 @@ async def submit_request(
     if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
         message = f"must be at most {IDEMPOTENCY_KEY_MAX} characters"
         raise InvalidFields([FieldError("idempotency-key", message, location="header")])
-    draft = RequestDraft(**request.model_dump())
     existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
     if existing is None:
         # Requests for one member queue here until the one before commits, so the overlap
         # check below sees it: a PostgreSQL row lock. SQLite ignores FOR UPDATE, and its driver
         # begins transactions at the first write, so there two racing requests can both pass.
-        await session.exec(select(Member.id).where(Member.id == draft.member_id).with_for_update())
+        await session.exec(select(Member.id).where(Member.id == request.member_id).with_for_update())
         try:
-            checked = await check_request(session, draft, today=today_utc())
+            checked = await check_request(session, request, today=today_utc())
         except InvalidFields:
             # A racing twin may have committed between our lookup and the checks.
             existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
@@ -106,17 +102,10 @@ async def submit_request(
 
     deployment_id = str(uuid.uuid4())
     row = Deployment(
+        **request.model_dump(),
         id=deployment_id,
         workflow_id=names.deployment_workflow_id(deployment_id),
-        member_id=draft.member_id,
-        post_code=draft.post_code,
-        sector=draft.sector,
-        role_title=draft.role_title,
-        start_date=draft.start_date,
         end_date=checked.end_date,
-        duration_days=draft.duration_days,
-        justification=draft.justification,
-        urgent_justification=draft.urgent_justification or None,
         stage=Stage.REQUESTED,
         status="Submitted",
         requested_by=user.username,
@@ -163,20 +152,14 @@ async def amend_request(
     if row is None:
         raise NotFound("no deployment has this id")
     check_action_of(Action.AMEND, user, row)
-    given = changes.model_dump(exclude_unset=True, exclude={"comment"})
     # Only what changed goes to the workflow (a form sends every field, most unchanged).
-    given = {k: v for k, v in given.items() if v is not None and v != getattr(row, k)}
-    draft = RequestDraft(
-        member_id=row.member_id,
-        post_code=row.post_code,
-        sector=given.get("sector", row.sector),
-        role_title=given.get("role_title", row.role_title),
-        start_date=given.get("start_date", row.start_date),
-        duration_days=given.get("duration_days", row.duration_days),
-        justification=given.get("justification", row.justification),
-        urgent_justification=given.get("urgent_justification", row.urgent_justification),
-    )
-    await check_request(session, draft, today=today_utc(), exclude_deployment_id=row.id)
+    given = {k: v for k, v in changes.changes().items() if v != getattr(row, k)}
+    current = {name: getattr(row, name) for name in DeploymentCreate.model_fields}
+    try:
+        amended = DeploymentCreate.model_validate(current | given)
+    except ValidationError as err:  # a field left as it was may break a rule newer than it
+        raise InvalidFields.from_validation_error(err) from None
+    await check_request(session, amended, today=today_utc(), exclude_deployment_id=row.id)
     amendment = Amendment(user=user.username, comment=changes.comment, **given)
     workflow_id = row.workflow_id
     await session.commit()  # end the read; hold no connection while the workflow works
