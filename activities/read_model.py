@@ -83,6 +83,7 @@ class ReadModelActivities:
     async def append_event(self, request: EventAppend) -> None:
         """Append an event to the audit log (idempotent by its key)."""
         async with self._sessions.begin() as session:
+            await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
 
     @activity.defn(name="open_tasks")

@@ -232,10 +232,11 @@ class StageChange(BaseModel):
 
 
 class EventAppend(BaseModel):
-    """Append an event to the audit log and nothing else."""
+    """Append an event to the audit log (and say where the deployment now stands)."""
 
     deployment_id: str
     event: EventRecord
+    progress: Progress | None = None
 
 
 class OpenTasks(BaseModel):

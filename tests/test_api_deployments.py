@@ -310,3 +310,9 @@ async def test_unknown_deployment_is_404(world: World) -> None:
     response = await world.http.get("/api/v1/deployments/no-such-id", headers=await world.headers("planning"))
     assert response.status_code == 404
     assert response.json() == {"detail": "no deployment has this id"}
+
+
+async def test_a_new_request_opens_only_cancel_before_its_workflow_writes(world: World) -> None:
+    created = await world.submit()  # the answer is the row as the web wrote it
+    assert (created["stage"], created["waiting_for"]) == ("REQUESTED", "workflow")
+    assert [a["action"] for a in created["actions"] if a["open"]] == ["cancel"]

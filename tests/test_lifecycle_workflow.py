@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -426,6 +426,8 @@ async def test_check_ins_only_once_booked_and_only_by_the_member_or_operations(r
     booked = await wait_until(run.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
     assert booked.status == "Booked; waiting for the arrival check-in"
     assert "check_in" not in booked.closed_actions
+    assert booked.due_at == datetime.combine(run.driver.request.start_date, time(0), tzinfo=UTC)
+    assert ((await run.row()).waiting_for, (await run.row()).due_at) == ("arrival", booked.due_at)
 
     stranger = await refusal(
         run.handle.execute_update(
@@ -437,6 +439,8 @@ async def test_check_ins_only_once_booked_and_only_by_the_member_or_operations(r
     assert stranger.type == names.ERR_NOT_ALLOWED
     arrival = await run.driver.check_in(as_operations=True)
     assert arrival.arrival is True
+    deployed = await wait_until(run.handle, lambda s: s.waiting_for == WaitingFor.CHECK_INS)
+    assert deployed.due_at == arrival.next_due_at
 
 
 async def test_concurrent_check_ins_all_persist(run: Run) -> None:

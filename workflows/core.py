@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
@@ -103,9 +103,19 @@ class DeploymentCore:
         dues = [t.due_at for t in self.state.open_tasks() + also_open if t.due_at is not None]
         return Progress(
             waiting_for=situation.waiting_for,
-            due_at=min(dues) if dues else None,
+            due_at=min(dues) if dues else self._due_without_task(situation.waiting_for),
             closed_actions=closed_actions(situation),
         )
+
+    def _due_without_task(self, waiting_for: WaitingFor) -> datetime | None:
+        """When the member is due to act where no task says so: arrive, or check in."""
+        stay = self.state.stay
+        if waiting_for == WaitingFor.ARRIVAL:
+            return start_of_day(self.request.start_date)
+        if waiting_for == WaitingFor.CHECK_INS and stay.arrived_on is not None:
+            last = stay.last_check_in_at or start_of_day(stay.arrived_on)
+            return last + timedelta(seconds=self.request.lifecycle.check_in_every_seconds)
+        return None
 
     def snapshot(self) -> DeploymentStatus:
         """The answer to the status query."""
@@ -200,7 +210,7 @@ class DeploymentCore:
         event = self.event(kind, message, **kwargs)
         await self.act(
             ReadModelActivities.append_event,
-            EventAppend(deployment_id=self.request.deployment_id, event=event),
+            EventAppend(deployment_id=self.request.deployment_id, event=event, progress=self.progress()),
         )
 
     async def set_status(self, status: str, waiting_for: WaitingFor) -> None:

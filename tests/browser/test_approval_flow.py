@@ -118,7 +118,7 @@ async def test_request_approved_by_three_offices_reaches_vetting(
         await expect(status.get_by_text(re.compile(r"^Stage: VETTING\b"))).to_be_visible()
         await expect(_task_rows(status)).to_have_count(1)
         await expect(_task_rows(status)).to_contain_text(re.compile(r"^Vetting: Medical clearance expires"))
-        timeline = status.get_by_role("list").filter(has_text="approval opened")
+        timeline = status.get_by_role("list").filter(has_text="Approval round opened")
         await expect(
             timeline.get_by_role("listitem").filter(has_text="Approval round 1 opened")
         ).to_have_count(1)

@@ -11,8 +11,9 @@ from temporalio.client import Client
 
 from crc import names
 from crc.db import is_unique_violation
+from crc.permissions import Situation, closed_actions
 from crc.policy import approval_policy, lifecycle_policy
-from crc.progress import Action
+from crc.progress import Action, WaitingFor
 from crc.requests import DeploymentAmend, DeploymentBase, DeploymentCreate
 from crc.settings import Settings
 from crc.stages import Stage
@@ -108,6 +109,9 @@ async def submit_request(
         end_date=checked.end_date,
         stage=Stage.REQUESTED,
         status="Submitted",
+        # Until its workflow writes: nothing but a cancel is open (an empty list would open all).
+        waiting_for=WaitingFor.WORKFLOW,
+        closed_actions=closed_actions(Situation(Stage.REQUESTED, WaitingFor.WORKFLOW)),
         requested_by=user.username,
         idempotency_key=idempotency_key,
     )
