@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import signal
 import socket
@@ -22,6 +24,8 @@ from sqlalchemy.exc import OperationalError
 
 from crc.roles import Role
 from crc.settings import Settings, get_settings
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 
 # No locals in tracebacks: they would print DATABASE_URL passwords and the secret key.
 app = typer.Typer(
@@ -194,6 +198,14 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In the child, on Linux: SIGTERM when `crc dev` dies, even by SIGKILL, so that no orphaned
+    server keeps the ports (and the next `make run` finds them free)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Stack:
     """Child processes started in order and stopped in reverse order."""
 
@@ -205,7 +217,9 @@ class Stack:
         # Own process group: Ctrl-C reaches only us, and we stop the children in order.
         output = log.open("ab") if log else None
         try:
-            process = subprocess.Popen(argv, process_group=0, stdout=output, stderr=output)  # noqa: S603
+            process = subprocess.Popen(  # noqa: S603
+                argv, process_group=0, stdout=output, stderr=output, preexec_fn=_die_with_parent
+            )
         finally:
             if output:
                 output.close()  # the child holds its own copy

@@ -136,7 +136,13 @@ class TaskKindSpec:
         try:
             self.parse_data(data)
         except ValidationError as err:
-            return [(".".join(str(p) for p in e["loc"]) or "data", e["msg"]) for e in err.errors()]
+            return [
+                (
+                    ".".join(str(p) for p in e["loc"]) or "data",
+                    "this task takes no such field" if e["type"] == "extra_forbidden" else e["msg"],
+                )
+                for e in err.errors()
+            ]
         return []
 
 
