@@ -35,6 +35,12 @@ async def _set_progress(session: AsyncSession, deployment_id: str, progress: Pro
             waiting_for=progress.waiting_for.value,
             due_at=progress.due_at,
             closed_actions=progress.closed_actions,
+            extension_days=progress.extension_days,
+            arrival_opens_on=progress.arrival_opens_on,
+            arrived_on=progress.arrived_on,
+            left_on=progress.left_on,
+            # Runs before the dates were reported leave the end date to StageChange.end_date.
+            **({"end_date": progress.end_date} if progress.end_date else {}),
         )
     )
 
@@ -100,6 +106,7 @@ class ReadModelActivities:
                 "outcomes": t.outcomes,
                 "status": "open",
                 "due_at": t.due_at,
+                "opens_on": t.opens_on,
                 "created_at": request.event.at,
             }
             for t in request.tasks

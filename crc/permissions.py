@@ -3,6 +3,7 @@ validators and for the web, which shows an action only when the rule allows it."
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from crc import names
@@ -92,12 +93,17 @@ GRANTS: Mapping[Action, Grant] = {
 
 @dataclass(frozen=True)
 class Situation:
-    """The facts that decide which actions are open now."""
+    """The facts that decide which actions are open now.
+
+    `today` is given only by a caller whose clock is the deployment's (the workflow): rules of
+    dates are judged there, while the read-model keeps the dates for pages to show."""
 
     stage: Stage
     waiting_for: WaitingFor
     cancel_pending: bool = False
     extension_pending: bool = False
+    arrival_opens_on: date | None = None
+    today: date | None = None
 
 
 def closed_actions(s: Situation) -> dict[str, str]:
@@ -115,11 +121,26 @@ def closed_actions(s: Situation) -> dict[str, str]:
             f"no check-in is expected at {s.stage.value}: check-ins start once travel is booked "
             "and end with the stay"
         )
+    elif arriving and s.arrival_opens_on and s.today and s.today < s.arrival_opens_on:
+        closed[Action.CHECK_IN] = arrival_not_yet(s.arrival_opens_on)
     if s.stage != Stage.DEPLOYED or s.cancel_pending:
         closed[Action.REQUEST_EXTENSION] = "extensions are for deployments in country"
     elif s.extension_pending:
         closed[Action.REQUEST_EXTENSION] = "an extension is already awaiting approval"
     return closed
+
+
+def arrival_not_yet(opens_on: date) -> str:
+    """Why an arrival check-in is refused before its day."""
+    return (
+        f"the arrival check-in opens on {opens_on.isoformat()} "
+        "(the start date, or the outbound travel date if that is earlier)"
+    )
+
+
+def not_open_yet(opens_on: date) -> str:
+    """Why a task takes no outcome before its day."""
+    return f"this task opens on {opens_on.isoformat()}"
 
 
 def who_may(action: Action, actor: Actor, parties: Parties) -> Refusal | None:
@@ -159,6 +180,8 @@ class TaskFacts(Protocol):
     def outcomes(self) -> Sequence[str]: ...
     @property
     def escalated(self) -> bool: ...
+    @property
+    def opens_on(self) -> date | None: ...
 
 
 def may_act_on(actor: Actor, task: TaskFacts, parties: Parties) -> Refusal | None:
@@ -183,8 +206,10 @@ def check_decision(
     outcome: str,
     comment: str | None,
     data: Mapping[str, object] | None,
+    today: date | None = None,
 ) -> Refusal | None:
-    """Why the decision may not be taken, or None: the task, the actor, the outcome, the data."""
+    """Why the decision may not be taken, or None: the task, the actor, its day (judged only with
+    `today`, the deployment's clock), the outcome, the data."""
     if task is None:
         return Refusal(names.ERR_UNKNOWN_TASK, "no task has this id")
     if task.status != "open":
@@ -192,6 +217,8 @@ def check_decision(
     refused = may_act_on(actor, task, parties)
     if refused is not None:
         return refused
+    if task.opens_on is not None and today is not None and today < task.opens_on:
+        return Refusal(names.ERR_NOT_NOW, not_open_yet(task.opens_on))
     if outcome not in task.outcomes:
         return Refusal(names.ERR_UNKNOWN_OUTCOME, f"must be one of: {', '.join(task.outcomes)}")
     spec = spec_of(task.kind)

@@ -108,6 +108,11 @@ class DeploymentPublic(DeploymentBase):
     cost_actual_usd: Decimal | None = None  # recorded when the deployment completes
     waiting_for: str = WaitingFor.WORKFLOW.value  # crc.progress.WaitingFor
     due_at: datetime | None = None  # when what it waits for is due
+    # The approved end_date includes extension_days; the actual stay is arrived_on to left_on.
+    extension_days: int = 0
+    arrival_opens_on: date | None = None  # the arrival check-in is accepted from this day
+    arrived_on: date | None = None
+    left_on: date | None = None
     closed_actions: dict[str, str] = Field(default_factory=dict, exclude=True)
     created_at: datetime
     updated_at: datetime

@@ -48,19 +48,24 @@ class EquippingState(BaseModel):
 
 
 class TravelState(BaseModel):
-    """Booked and waiting for the member's arrival check-in."""
+    """Booked and waiting for the member's arrival check-in, which opens on `arrival_opens_on`."""
 
     awaiting_arrival: bool = False
+    arrival_opens_on: date | None = None
+    no_show_raised: bool = False
 
 
 class StayState(BaseModel):
     """Time in country: arrival, check-ins, alerts and extensions."""
 
     arrived_on: date | None = None
+    # The actual last day in country (the end date, or earlier on an early return).
+    left_on: date | None = None
     last_check_in_at: datetime | None = None
     alert_seq: int = 0
     alerted_at: datetime | None = None
     extension_seq: int = 0
+    extension_days: int = 0
 
 
 class DeploymentState(BaseModel):

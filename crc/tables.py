@@ -174,6 +174,12 @@ class Deployment(SQLModel, table=True):
         default="workflow", max_length=32, sa_column_kwargs={"server_default": "workflow"}
     )
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Approved end (end_date) includes extension_days; the actual days in country are
+    # arrived_on to left_on. The arrival check-in is accepted from arrival_opens_on.
+    extension_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    arrival_opens_on: date | None = None
+    arrived_on: date | None = None
+    left_on: date | None = None
     # Actions (crc.progress.Action) closed now, with why; crc.permissions decides the open ones.
     closed_actions: dict[str, str] = Field(
         default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False, server_default="{}")
@@ -202,6 +208,7 @@ class Task(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_type=sa.Text)
     data: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
     escalated: bool = False
+    opens_on: date | None = None  # no outcome before this day (crc.permissions.check_decision)
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = _timestamp()
     completed_by: str | None = Field(default=None, max_length=64)

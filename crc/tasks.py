@@ -34,6 +34,7 @@ class TaskKind(StrEnum):
     COUNTRY_CLEARANCE = "country_clearance"
     BOOKING_REFUSED = "booking_refused"
     MISSED_CHECK_IN = "missed_check_in"
+    NO_SHOW = "no_show"
     EXTENSION = "extension"
     KIT_RETURN = "kit_return"
     AFTER_ACTION_REPORT = "after_action_report"
@@ -230,6 +231,13 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             roles=(Role.OPERATIONS,),
             outcomes=(Outcome.ACCOUNTED_FOR, Outcome.ESCALATE),
             title="Missed check-in: {member} in {post}, last seen {last_seen:%Y-%m-%d %H:%M} UTC",
+        ),
+        _spec(
+            kind=TaskKind.NO_SHOW,
+            label="No-show",
+            roles=(Role.OPERATIONS,),
+            outcomes=(Outcome.ACCOUNTED_FOR, Outcome.CANCEL),
+            title="No-show: {member} has not arrived in {post}; the start date was {start}",
         ),
         _spec(
             kind=TaskKind.EXTENSION,

@@ -123,6 +123,8 @@ class TaskView(BaseModel):
     outcome: str | None = None
     completed_by: str | None = None
     escalated: bool = False
+    # No outcome may be recorded before this day (a course's result, from its last day).
+    opens_on: date | None = None
     # What the workflow needs to act on the answer (e.g. an extension's days); not shown.
     context: dict[str, Any] = Field(default_factory=dict)
 
@@ -152,6 +154,12 @@ class Progress(BaseModel):
     waiting_for: WaitingFor
     due_at: datetime | None = None
     closed_actions: dict[str, str] = Field(default_factory=dict)
+    # The dates as they stand: approved end (with extensions), and the actual days in country.
+    end_date: date | None = None
+    extension_days: int = 0
+    arrival_opens_on: date | None = None
+    arrived_on: date | None = None
+    left_on: date | None = None
 
 
 class DeploymentStatus(BaseModel):
@@ -170,6 +178,9 @@ class DeploymentStatus(BaseModel):
     start_date: date | None = None
     end_date: date | None = None
     arrived_on: date | None = None
+    left_on: date | None = None
+    extension_days: int = 0
+    arrival_opens_on: date | None = None
 
 
 class CarriedState(BaseModel):

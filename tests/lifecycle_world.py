@@ -1,12 +1,13 @@
 """A small world for lifecycle tests (courses, sessions, stock) and a driver for one deployment."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from temporalio.client import WorkflowHandle, WorkflowUpdateStage
+from temporalio.testing import WorkflowEnvironment
 
 from activities.travel import BookingRefused, DatabaseTravelProvider
 from crc.db import session_factory
@@ -104,6 +105,13 @@ async def kit(engine: AsyncEngine, deployment_id: str) -> dict[str, str]:
         return {r.sku: r.status for r in rows}
 
 
+async def skip_to(env: WorkflowEnvironment, day: date) -> None:
+    """Skip the time-skipping server's clock to just after the start of `day`, if it is earlier."""
+    ahead = datetime.combine(day, time(0), tzinfo=UTC) - await env.get_current_time()
+    if ahead > timedelta(0):
+        await env.sleep(ahead + timedelta(minutes=1))
+
+
 class RefusesOutboundOnce(DatabaseTravelProvider):
     """A provider that refuses the first outbound booking, then books as the default one does."""
 
@@ -124,6 +132,7 @@ class Driver:
 
     handle: WorkflowHandle
     request: DeploymentRequest
+    env: WorkflowEnvironment
 
     async def task(self, kind: str) -> TaskView:
         """The open task of a kind, once the workflow has opened it."""
@@ -165,8 +174,15 @@ class Driver:
         for task in await self.tasks("approval", 3):
             await decide(self.handle, task.id, "approve", user=f"{task.role}.officer", roles=[task.role])
 
+    async def until(self, day: date) -> None:
+        """Skip the server's clock to the start of `day` (nothing happens before its time)."""
+        await skip_to(self.env, day)
+
     async def pass_training(self, courses: int = 2) -> None:
-        for task in await self.tasks("training_result", courses):
+        """Pass every course, each once its session has ended (a result is known no sooner)."""
+        tasks = await self.tasks("training_result", courses)
+        await self.until(max(t.opens_on for t in tasks if t.opens_on is not None))
+        for task in tasks:
             await self.decide(task, "pass")
 
     async def to_travel(self, courses: int = 2) -> None:
@@ -179,7 +195,9 @@ class Driver:
     async def arrive(self) -> CheckInResult:
         """Country clearance approved, then the member's arrival check-in."""
         await self.complete("country_clearance", "approve")
-        await wait_until(self.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+        booked = await wait_until(self.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+        assert booked.arrival_opens_on is not None
+        await self.until(booked.arrival_opens_on)
         return await self.check_in(location="Juba airport")
 
     async def check_in(

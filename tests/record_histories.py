@@ -63,7 +63,6 @@ async def amended_then_cancelled_in_training(d: Driver, env: WorkflowEnvironment
 
 async def year_long_with_continue_as_new(d: Driver, env: WorkflowEnvironment) -> None:
     await d.to_travel(courses=3)
-    await env.sleep(timedelta(days=45))
     await d.arrive()
     while await d.stage() == Stage.DEPLOYED:
         await env.sleep(timedelta(days=7))
@@ -90,6 +89,7 @@ async def booking_refused_then_completed(d: Driver, env: WorkflowEnvironment) ->
     await d.complete("country_clearance", "approve")
     await d.complete("booking_refused", "retry")
     await wait_until(d.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+    await d.until(d.request.start_date)
     await d.check_in(location="Juba airport")
     await d.cancel("Mission ended early")
     await d.complete("kit_return", "returned")
@@ -142,7 +142,7 @@ async def record(name: str, path: Recording, folder: Path) -> None:
             first = await start(client, f"record-{name}", request)
             workflow_id = names.deployment_workflow_id(request.deployment_id)
             handle = client.get_workflow_handle(workflow_id, result_type=DeploymentOutcome)
-            await path.scenario(Driver(handle=handle, request=request), env)
+            await path.scenario(Driver(handle=handle, request=request, env=env), env)
             await handle.result()
         # Follow the chain of runs that continue-as-new left behind.
         run_id: str | None = first.first_execution_run_id

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from crc.domain import SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT
 from crc.tables import Member
 from tests import factories
-from tests.lifecycle_world import STOCK, add_world, enrolments, seats_taken, stock_levels
+from tests.lifecycle_world import STOCK, add_world, enrolments, seats_taken, skip_to, stock_levels
 from tests.web_helpers import World, user, web_world
 
 FULL_STOCK = {SKU_INDIVIDUAL_KIT: STOCK, SKU_BALLISTIC_VEST: STOCK, SKU_HELMET: STOCK}
@@ -21,9 +21,10 @@ FULL_STOCK = {SKU_INDIVIDUAL_KIT: STOCK, SKU_BALLISTIC_VEST: STOCK, SKU_HELMET: 
 class Life:
     """A world with a member who passes vetting, linked to the `avery` user, and courses and kit."""
 
-    def __init__(self, world: World, member: Member) -> None:
+    def __init__(self, world: World, member: Member, env: WorkflowEnvironment) -> None:
         self.w = world
         self.member = member
+        self.env = env
 
     async def submit(self, **overrides: Any) -> str:
         deployment = await self.w.submit(member=self.member, duration_days=60, **overrides)
@@ -52,27 +53,34 @@ class Life:
     async def post(self, path: str, username: str, body: dict[str, Any]) -> Any:
         return await self.w.http.post(path, json=body, headers=await self.w.headers(username))
 
+    async def pass_training(self, deployment_id: str) -> None:
+        """Both courses of a 60-day stay (CRC orientation, the post's briefing), each from its last day."""
+        for _ in range(2):
+            task = await self.task(deployment_id, "training_result", "training")
+            await skip_to(self.env, date.fromisoformat(task["opens_on"]))
+            await self.do(deployment_id, "training_result", "training", "pass")
+
     async def to_booked(self, deployment_id: str) -> None:
-        """Approvals, training, kit and clearance: the member can then check in on arrival."""
+        """Approvals, training, kit and clearance, then the start date: the member can check in."""
         for office in ("planning", "resource_management", "chief_of_mission"):
             await self.do(deployment_id, "approval", office, "approve")
-        for _ in range(2):  # 60 days: CRC orientation and the post's briefing
-            await self.do(deployment_id, "training_result", "training", "pass")
+        await self.pass_training(deployment_id)
         await self.do(deployment_id, "kit_receipt", "avery", "acknowledge")
         await self.do(deployment_id, "country_clearance", "chief_of_mission", "approve")
-        await self.w.wait_for(
-            deployment_id, lambda d: d["status"] == "Booked; waiting for the arrival check-in"
-        )
+        booked = await self.w.wait_for(deployment_id, lambda d: d["waiting_for"] == "arrival")
+        await skip_to(self.env, date.fromisoformat(booked["arrival_opens_on"]))
 
 
 @pytest.fixture
-async def life(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> AsyncIterator[Life]:
-    async with web_world(engine, temporal_client, task_queue) as world:
+async def life(
+    engine: AsyncEngine, temporal_env: WorkflowEnvironment, task_queue: str
+) -> AsyncIterator[Life]:
+    async with web_world(engine, temporal_env.client, task_queue) as world:
         member = factories.member(name="Avery Quinn")
         await world.add(member)
         await world.add(user("avery", ["member"], member_id=member.id))
         await add_world(engine, world.post.code)
-        yield Life(world, member)
+        yield Life(world, member, temporal_env)
 
 
 async def test_full_life_with_early_return_reaches_completed(life: Life) -> None:
@@ -205,8 +213,7 @@ async def test_a_member_sees_only_their_own_tasks(life: Life) -> None:
     deployment_id = await life.submit()
     for office in ("planning", "resource_management", "chief_of_mission"):
         await life.do(deployment_id, "approval", office, "approve")
-    for _ in range(2):
-        await life.do(deployment_id, "training_result", "training", "pass")
+    await life.pass_training(deployment_id)
     receipt = await life.task(deployment_id, "kit_receipt", "avery")
     listed = await life.w.http.get("/api/v1/tasks", headers=await life.w.headers("member"))
     assert listed.json() == {"items": [], "total": 0}  # the demo `member` is someone else

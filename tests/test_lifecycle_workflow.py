@@ -95,7 +95,7 @@ async def _launch(
         handle = env.client.get_workflow_handle(
             names.deployment_workflow_id(request.deployment_id), result_type=DeploymentOutcome
         )
-        yield Run(env=env, engine=engine, driver=Driver(handle=handle, request=request))
+        yield Run(env=env, engine=engine, driver=Driver(handle=handle, request=request, env=env))
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ async def test_full_lifecycle_of_a_180_day_deployment(
         await r.driver.wait_stage(Stage.TRAVEL)
         await r.driver.complete("country_clearance", "approve")
         await wait_until(r.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
-        await r.env.sleep(timedelta(days=45))  # the member flies out on the start date
+        await r.driver.until(r.driver.request.start_date)  # the member flies out on the start date
         arrival = await r.driver.check_in(location="Juba airport")
         assert (arrival.arrival, arrival.stage) == (True, Stage.DEPLOYED)
         await stay_until_end(r)
@@ -237,15 +237,70 @@ async def test_vetting_denial_cancels(
         )
 
 
+async def test_a_course_result_is_known_only_from_its_last_day(run: Run) -> None:
+    await run.driver.approve_all()
+    tasks = await run.driver.tasks("training_result", 2)
+    for task in tasks:
+        assert task.opens_on is not None
+        refused = await refusal(run.driver.decide(task, "pass"))
+        assert (refused.type, refused.message) == (
+            names.ERR_NOT_NOW,
+            f"this task opens on {task.opens_on.isoformat()}",
+        )
+    first = min(tasks, key=lambda t: t.opens_on or date.max)
+    assert first.opens_on is not None
+    await run.driver.until(first.opens_on - timedelta(days=1))
+    assert (await refusal(run.driver.decide(first, "pass"))).type == names.ERR_NOT_NOW
+    await run.driver.until(first.opens_on)
+    await run.driver.decide(first, "pass")
+    async with session_factory(run.engine)() as session:
+        [certificate] = (await session.exec(select(Certificate))).all()
+    assert certificate.issued_on == first.opens_on  # the session's last day, not the day recorded
+
+
+async def test_a_member_not_arrived_two_days_after_the_start_is_a_no_show(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.complete("country_clearance", "approve")
+    await wait_until(run.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+    start = run.driver.request.start_date
+    await run.driver.until(start + timedelta(days=1))
+    assert [t.kind for t in (await status(run.handle)).open_tasks] == []
+    await run.driver.until(start + timedelta(days=2))
+    no_show = await run.driver.task("no_show")
+    assert (no_show.role, no_show.outcomes) == ("operations", ["accounted_for", "cancel"])
+    await run.driver.decide(no_show, "accounted_for")  # delayed, on the way: go on waiting
+    arrival = await run.driver.check_in(location="Juba airport")
+    assert (arrival.arrival, arrival.stage) == (True, Stage.DEPLOYED)
+    assert (await run.row()).arrived_on == start + timedelta(days=2)
+
+
+async def test_a_no_show_cancelled_by_operations_is_undone(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.complete("country_clearance", "approve")
+    await wait_until(run.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+    await run.driver.until(run.driver.request.start_date + timedelta(days=2))
+    await run.driver.decide(await run.driver.task("no_show"), "cancel")
+    outcome = await run.outcome()
+    assert (outcome.stage, outcome.reason) == (
+        Stage.CANCELLED,
+        "Cancelled by operations.officer: the member never arrived",
+    )
+    assert await stock_levels(run.engine) == FULL_STOCK
+
+
 async def test_failed_course_is_retaken_once_then_cancels_and_releases_seats(run: Run) -> None:
     await run.driver.approve_all()
     await run.driver.tasks("training_result", 2)  # 60 days: orientation and the briefing, no FACT
     assert await seats_taken(run.engine) == 2
     briefing = next(t for t in await run.driver.tasks("training_result", 2) if "briefing" in t.title)
+    assert briefing.opens_on is not None
+    await run.driver.until(briefing.opens_on)
     await run.driver.decide(briefing, "fail")
     retake = await wait_until(run.handle, lambda s: any("(retake)" in t.title for t in s.open_tasks))
     assert await seats_taken(run.engine) == 3
     retake_task = next(t for t in retake.open_tasks if "(retake)" in t.title)
+    assert retake_task.opens_on is not None
+    await run.driver.until(retake_task.opens_on)
     await run.driver.decide(retake_task, "fail")
     outcome = await run.outcome()
     assert outcome.stage == Stage.CANCELLED
@@ -370,6 +425,7 @@ async def test_booking_refusal_goes_to_a_travel_officer(
         assert "no seats on the Nairobi connection" in refused.title
         await r.driver.decide(refused, "retry")
         await wait_until(r.handle, lambda s: s.status == "Booked; waiting for the arrival check-in")
+        await r.driver.until(r.driver.request.start_date)
         result = await r.driver.check_in()
         assert result.arrival is True and result.stage == Stage.DEPLOYED
 
@@ -424,11 +480,24 @@ async def test_check_ins_only_once_booked_and_only_by_the_member_or_operations(r
     await run.driver.to_travel()
     await run.driver.complete("country_clearance", "approve")
     booked = await wait_until(run.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+    start = run.driver.request.start_date
+    not_yet = (
+        f"the arrival check-in opens on {start.isoformat()} "
+        "(the start date, or the outbound travel date if that is earlier)"
+    )
     assert booked.status == "Booked; waiting for the arrival check-in"
-    assert "check_in" not in booked.closed_actions
-    assert booked.due_at == datetime.combine(run.driver.request.start_date, time(0), tzinfo=UTC)
-    assert ((await run.row()).waiting_for, (await run.row()).due_at) == ("arrival", booked.due_at)
+    assert (booked.arrival_opens_on, booked.closed_actions["check_in"]) == (start, not_yet)
+    assert booked.due_at == datetime.combine(start, time(0), tzinfo=UTC)
+    # The read-model keeps the date; pages judge it by their own day (the workflow by its clock).
+    row = await run.row()
+    assert (row.waiting_for, row.due_at, row.arrival_opens_on) == ("arrival", booked.due_at, start)
+    assert "check_in" not in row.closed_actions
 
+    early_arrival = await refusal(run.driver.check_in(as_operations=True))
+    assert (early_arrival.type, early_arrival.message) == (names.ERR_NOT_NOW, not_yet)
+    await run.driver.until(start - timedelta(days=1))
+    assert (await refusal(run.driver.check_in(as_operations=True))).message == not_yet
+    await run.driver.until(run.driver.request.start_date)
     stranger = await refusal(
         run.handle.execute_update(
             names.UPDATE_CHECK_IN,
@@ -502,8 +571,9 @@ async def test_extension_approved_moves_the_end_date(run: Run) -> None:
     for task in tasks:
         await run.driver.decide(task, "approve")
     current = await wait_until(run.handle, lambda s: s.end_date == before + timedelta(days=30))
-    assert current.stage == Stage.DEPLOYED
-    assert (await run.row()).end_date == before + timedelta(days=30)
+    assert (current.stage, current.extension_days) == (Stage.DEPLOYED, 30)
+    row = await run.row()
+    assert (row.end_date, row.duration_days, row.extension_days) == (before + timedelta(days=30), 60, 30)
 
 
 @pytest.mark.parametrize("kit_outcome", ["returned", "missing"])
@@ -513,6 +583,11 @@ async def test_cancel_once_deployed_is_an_early_return(run: Run, kit_outcome: st
     await run.env.sleep(timedelta(days=3))
     result = await run.driver.cancel("Security deteriorated")
     assert result.stage == Stage.REDEPLOYMENT
+    # The approved dates stand; the actual stay is the arrival to today (four days).
+    start = run.driver.request.start_date
+    row = await run.row()
+    assert (row.start_date, row.end_date, row.duration_days) == (start, start + timedelta(days=59), 60)
+    assert (row.arrived_on, row.left_on) == (start, start + timedelta(days=3))
     # Either way, only the listed item is missing ("missing" with none listed: all of it).
     await out_process(run, kit_outcome=kit_outcome, kit_data={"missing_skus": [SKU_HELMET]})
     outcome = await run.outcome()
@@ -550,8 +625,7 @@ async def test_year_long_stay_continues_as_new(
     async for r in _launch(temporal_env, engine, task_queue, duration_days=365, lifecycle=policy):
         first_run = (await r.handle.describe()).run_id
         await r.driver.to_travel(courses=3)
-        await r.env.sleep(timedelta(days=45))  # arrive on the start date
-        await r.driver.arrive()
+        await r.driver.arrive()  # on the start date
         await stay_until_end(r)
         # The kit reserved in the first run is known to the last one: all of it recorded missing.
         await out_process(r, kit_outcome="missing")

@@ -63,7 +63,7 @@ async def test_an_added_stage_runs_in_its_place(
             task_queue=task_queue,
             result_type=DeploymentOutcome,
         )
-        driver = Driver(handle=handle, request=request)
+        driver = Driver(handle=handle, request=request, env=temporal_env)
         await driver.approve_all()
         await wait_until(handle, lambda s: s.status == "Security briefing")
         await temporal_env.sleep(timedelta(days=1, minutes=1))  # the briefing's day

@@ -159,7 +159,7 @@ async def test_stage_changes_are_upserted_once_and_survive_continue_as_new(
     async with build_worker(client, engine, task_queue=task_queue):
         first = await start(client, task_queue, request)
         latest = client.get_workflow_handle(first.id, result_type=DeploymentOutcome)
-        driver = Driver(handle=latest, request=request)
+        driver = Driver(handle=latest, request=request, env=temporal_env)
         await driver.to_travel()
         assert crc_attributes(await latest.describe())["CrcStage"] == "TRAVEL"
         await driver.arrive()

@@ -51,6 +51,10 @@ TITLES: dict[TaskKind, tuple[dict[str, Any], str]] = {
         {"member": "Ana Ruiz", "post": "JUB", "last_seen": datetime(2027, 1, 4, 9, 30, tzinfo=UTC)},
         "Missed check-in: Ana Ruiz in JUB, last seen 2027-01-04 09:30 UTC",
     ),
+    TaskKind.NO_SHOW: (
+        {"member": "Ana Ruiz", "post": "JUB", "start": "2027-01-04"},
+        "No-show: Ana Ruiz has not arrived in JUB; the start date was 2027-01-04",
+    ),
     TaskKind.EXTENSION: (
         {"days": 14, "member": "Ana Ruiz", "post": "JUB", "new_end": "2027-03-01"},
         "Extension of 14 days for Ana Ruiz (JUB), to 2027-03-01",

@@ -1,6 +1,6 @@
 """Request and response models of the HTTP API (the shapes CONTRACT.md promises)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -102,6 +102,7 @@ class TaskPublic(BaseModel):
     outcome: str | None
     comment: str | None
     escalated: bool
+    opens_on: date | None = None  # no outcome may be recorded before this day
     due_at: datetime | None
     created_at: datetime
     completed_by: str | None

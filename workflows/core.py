@@ -71,8 +71,12 @@ class DeploymentCore:
 
     # --- what the deployment waits for ---------------------------------------------------------
 
-    def situation(self, *, stage: Stage | None = None, waiting_for: WaitingFor | None = None) -> Situation:
-        """The facts that decide which actions are open now (or at the stage about to be entered)."""
+    def situation(
+        self, *, stage: Stage | None = None, waiting_for: WaitingFor | None = None, dated: bool = True
+    ) -> Situation:
+        """The facts that decide which actions are open now (or at the stage about to be entered);
+        `dated`: judge the rules of dates by today's date (not for the read-model, which keeps the
+        dates themselves, since it is written only when the deployment moves)."""
         s = self.state
         waiting = waiting_for or s.waiting_for
         # A handler has taken the amendment or the arrival; the run has yet to act on it.
@@ -85,6 +89,8 @@ class DeploymentCore:
             waiting_for=waiting,
             cancel_pending=s.cancel is not None,
             extension_pending=any(t.kind == TaskKind.EXTENSION for t in s.open_tasks()),
+            arrival_opens_on=s.travel.arrival_opens_on,
+            today=workflow.now().date() if dated else None,
         )
 
     def progress(
@@ -93,18 +99,25 @@ class DeploymentCore:
         stage: Stage | None = None,
         waiting_for: WaitingFor | None = None,
         also_open: list[TaskView] | None = None,
+        dated: bool = False,
     ) -> Progress:
         """What the read-model shows of where the deployment stands, with the stage about to be
         entered and the tasks about to open."""
-        situation = self.situation(stage=stage, waiting_for=waiting_for)
+        situation = self.situation(stage=stage, waiting_for=waiting_for, dated=dated)
         also_open = also_open or []
         if any(t.kind == TaskKind.EXTENSION for t in also_open):
             situation = replace(situation, extension_pending=True)
         dues = [t.due_at for t in self.state.open_tasks() + also_open if t.due_at is not None]
+        s = self.state
         return Progress(
             waiting_for=situation.waiting_for,
             due_at=min(dues) if dues else self._due_without_task(situation.waiting_for),
             closed_actions=closed_actions(situation),
+            end_date=s.end_date,
+            extension_days=s.stay.extension_days,
+            arrival_opens_on=s.travel.arrival_opens_on,
+            arrived_on=s.stay.arrived_on,
+            left_on=s.stay.left_on,
         )
 
     def _due_without_task(self, waiting_for: WaitingFor) -> datetime | None:
@@ -120,7 +133,7 @@ class DeploymentCore:
     def snapshot(self) -> DeploymentStatus:
         """The answer to the status query."""
         s = self.state
-        progress = self.progress()
+        progress = self.progress(dated=True)
         return DeploymentStatus(
             deployment_id=self.request.deployment_id,
             stage=s.stage,
@@ -135,6 +148,9 @@ class DeploymentCore:
             start_date=self.request.start_date,
             end_date=s.end_date,
             arrived_on=s.stay.arrived_on,
+            left_on=s.stay.left_on,
+            extension_days=s.stay.extension_days,
+            arrival_opens_on=s.travel.arrival_opens_on,
         )
 
     # --- events and activities ----------------------------------------------------------------
@@ -235,6 +251,7 @@ class DeploymentCore:
         outcomes: list[Outcome] | None = None,
         variant: str | None = None,
         context: dict[str, Any] | None = None,
+        opens_on: date | None = None,
         **title: Any,
     ) -> TaskView:
         """A task of a kind from the table, with an id derived from the deployment and `key` (the
@@ -249,6 +266,7 @@ class DeploymentCore:
             outcomes=list(outcomes or spec.outcomes),
             due_at=due_at,
             context=context or {},
+            opens_on=opens_on,
         )
 
     async def open_tasks(
@@ -323,7 +341,7 @@ class DeploymentCore:
         """The first unhandled answer to one of `tasks`; None at `until`; Cancelled on cancel."""
 
         def ready() -> bool:
-            return self.cancelling or any(self._unhandled(t) for t in tasks)
+            return self.cancelling or any(self.unhandled(t) for t in tasks)
 
         timeout = None if until is None else (until - workflow.now()).total_seconds()
         if timeout is not None and timeout <= 0:
@@ -333,7 +351,7 @@ class DeploymentCore:
         except TimeoutError:
             return None
         self.check_cancel()
-        task = next(t for t in tasks if self._unhandled(t))
+        task = next(t for t in tasks if self.unhandled(t))
         return task, self.state.answers[task.id]
 
     async def answer(self, task: TaskView) -> Decision:
@@ -342,7 +360,8 @@ class DeploymentCore:
         assert answered is not None
         return answered[1]
 
-    def _unhandled(self, task: TaskView) -> bool:
+    def unhandled(self, task: TaskView) -> bool:
+        """An answer to the task has come and the run has yet to act on it."""
         return task.id in self.state.answers and task.id not in self.state.acted
 
     def handled(self, task: TaskView) -> None:

@@ -183,9 +183,11 @@ class DeploymentWorkflow(DeploymentCore):
 
     @decide.validator
     def _validate_decide(self, decision: Decision) -> None:
-        self._check_decision(decision)
+        self._check_decision(decision, dated=True)
 
-    def _check_decision(self, decision: Decision) -> None:
+    def _check_decision(self, decision: Decision, *, dated: bool = False) -> None:
+        """The decision rule; `dated` (the validator) also judges its day. The handler's re-check
+        leaves dates out: time only moves on, and runs recorded before the rule must replay."""
         task = self.state.tasks.get(decision.task_id)
         refusal = check_decision(
             Actor.of(decision.user, decision.roles, decision.member_id),
@@ -194,6 +196,7 @@ class DeploymentWorkflow(DeploymentCore):
             outcome=decision.outcome,
             comment=decision.comment,
             data=decision.data,
+            today=workflow.now().date() if dated else None,
         )
         if refusal is not None:
             raise _refuse(refusal)
@@ -207,8 +210,8 @@ class DeploymentWorkflow(DeploymentCore):
         if refusal is not None:
             raise _refuse(refusal)
 
-    def _check_when(self, action: Action) -> None:
-        refusal = when_open(action, closed_actions(self.situation()))
+    def _check_when(self, action: Action, *, dated: bool = False) -> None:
+        refusal = when_open(action, closed_actions(self.situation(dated=dated)))
         if refusal is not None:
             raise _refuse(refusal)
 
@@ -313,13 +316,13 @@ class DeploymentWorkflow(DeploymentCore):
 
     @check_in.validator
     def _validate_check_in(self, check_in: CheckIn) -> None:
-        self._check_check_in(check_in)
+        self._check_check_in(check_in, dated=True)
 
-    def _check_check_in(self, check_in: CheckIn) -> None:
+    def _check_check_in(self, check_in: CheckIn, *, dated: bool = False) -> None:
         self._check_who(Action.CHECK_IN, Actor.of(check_in.user, check_in.roles, check_in.member_id))
         if check_in.status not in CHECK_IN_STATUSES:
             raise _invalid("status must be ok or needs_help")
-        self._check_when(Action.CHECK_IN)
+        self._check_when(Action.CHECK_IN, dated=dated)
 
     @workflow.update(name=names.UPDATE_EXTEND)
     async def request_extension(self, request: ExtensionRequest) -> DeploymentStatus:

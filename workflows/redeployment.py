@@ -22,16 +22,17 @@ from workflows.travel import HOME, book_travel
 async def run_redeployment(wf: DeploymentCore) -> Transition:
     """Bring the member home and close the deployment with its actual days and cost."""
     state = wf.state
+    left_on = state.stay.left_on or state.end_date
     post = await wf.load_post()
     booking = await book_travel(
         wf,
         "return",
-        state.end_date,
+        left_on,
         f"{post.city}, {post.country}",
         HOME,
         refusal_outcomes=[Outcome.RETRY, Outcome.BOOKED_MANUALLY],
     )
-    due_at = start_of_day(state.end_date) + timedelta(days=14)
+    due_at = start_of_day(left_on) + timedelta(days=14)
     name = wf.request.member_name
     kit_skus = state.equipping.kit_skus
     tasks = [
@@ -87,7 +88,7 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             member_id=wf.request.member_id,
             post_code=wf.request.post_code,
             arrived_on=state.stay.arrived_on,
-            left_on=state.end_date,
+            left_on=left_on,
         ),
     )
     return Transition(

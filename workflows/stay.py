@@ -32,6 +32,7 @@ async def run_stay(wf: DeploymentCore) -> Transition:
         now = workflow.now()
         leave_at = start_of_day(wf.state.end_date + timedelta(days=1))
         if now >= leave_at:
+            stay.left_on = wf.state.end_date
             # An alert or extension still open has nobody left to act on it.
             await wf.withdraw_open_tasks("The stay ended")
             break
@@ -50,7 +51,8 @@ async def run_stay(wf: DeploymentCore) -> Transition:
             missed_at = now + every + grace
         wake_at = min(leave_at, missed_at)
         await _sleep_until_woken(wf, wake_at)
-    return Transition(f"Stay ended {wf.state.end_date.isoformat()}")
+    assert stay.left_on is not None
+    return Transition(f"Stay ended {stay.left_on.isoformat()}")
 
 
 async def _quiet(wf: DeploymentCore) -> bool:
@@ -134,6 +136,7 @@ async def _extension_decided(wf: DeploymentCore, task: TaskView, decision: Decis
         return
     days = int(task.context["days"])
     state.end_date += timedelta(days=days)
+    state.stay.extension_days += days
     await wf.record_stage(
         Stage.DEPLOYED,
         f"In country since {state.stay.arrived_on}; extended to {state.end_date.isoformat()}",
@@ -174,7 +177,8 @@ async def _curtail(wf: DeploymentCore) -> None:
     state = wf.state
     assert state.cancel is not None
     today = workflow.now().date()
-    state.end_date = max(today, state.stay.arrived_on or today)
+    # The approved end date stays as it was; the actual last day is today.
+    state.stay.left_on = max(today, state.stay.arrived_on or today)
     await wf.withdraw_open_tasks("Early return")
     await wf.record_stage(
         Stage.DEPLOYED,
@@ -185,7 +189,6 @@ async def _curtail(wf: DeploymentCore) -> None:
             actor=state.cancel.user,
         ),
         waiting_for=WaitingFor.WORKFLOW,
-        end_date=state.end_date,
     )
 
 

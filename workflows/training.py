@@ -101,6 +101,7 @@ async def _enrol(
         f"training/{course}/{attempt}",
         TaskKind.TRAINING_RESULT,
         due_at=start_of_day(seat.ends_on) + RESULT_DUE,
+        opens_on=seat.ends_on,  # a result is known from the session's last day
         course=seat.course_title,
         retake=" (retake)" if attempt > 1 else "",
         starts_on=seat.starts_on.isoformat(),

@@ -1,5 +1,6 @@
 """TRAVEL: country clearance from the post, travel orders, tickets; then the arrival check-in."""
 
+import contextlib
 from datetime import date, timedelta
 
 from temporalio import workflow
@@ -23,6 +24,9 @@ from workflows.core import Cancelled, DeploymentCore, start_of_day
 from workflows.pipeline import StageStep, Transition
 
 HOME = "Washington, DC"
+# A member not checked in this long after the start date is a no-show.
+NO_SHOW_AFTER = timedelta(days=2)
+PATCH_NO_SHOW = "crc-no-show"
 PATCH_BOOKING_STATUS = "crc-booking-refused-status"
 
 
@@ -64,7 +68,10 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         f"{post.city}, {post.country}",
         refusal_outcomes=[Outcome.RETRY, Outcome.CANCEL],
     )
-    wf.state.travel.awaiting_arrival = True
+    travel = wf.state.travel
+    travel.awaiting_arrival = True
+    # Nobody arrives before the start, or before the outbound flight where it leaves earlier.
+    travel.arrival_opens_on = min(arrival, booking.travel_date)
     await wf.record_stage(
         Stage.TRAVEL,
         "Booked; waiting for the arrival check-in",
@@ -77,7 +84,10 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         waiting_for=WaitingFor.ARRIVAL,
     )
     stay = wf.state.stay
-    await workflow.wait_condition(lambda: stay.arrived_on is not None or wf.state.cancel is not None)
+    if workflow.patched(PATCH_NO_SHOW):
+        await _await_arrival(wf)
+    else:  # runs started before the no-show alert
+        await workflow.wait_condition(lambda: stay.arrived_on is not None or wf.state.cancel is not None)
     if stay.arrived_on is None:
         raise Cancelled
     return Transition(
@@ -85,6 +95,40 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         kind=EventKind.ARRIVED,
         status=f"In country since {stay.arrived_on.isoformat()}",
     )
+
+
+async def _await_arrival(wf: DeploymentCore) -> None:
+    """Wait for the arrival check-in; a member not arrived two days after the start date is a
+    no-show for Operations, who account for them (and go on waiting) or cancel."""
+    state = wf.state
+
+    def arrived_or_cancelled() -> bool:
+        return state.stay.arrived_on is not None or state.cancel is not None
+
+    until_no_show = (start_of_day(wf.request.start_date) + NO_SHOW_AFTER - workflow.now()).total_seconds()
+    if until_no_show > 0:
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(arrived_or_cancelled, timeout=until_no_show)
+    if arrived_or_cancelled():
+        return
+    task = wf.new_task(
+        "travel/no-show",
+        TaskKind.NO_SHOW,
+        due_at=workflow.now() + timedelta(hours=4),
+        member=wf.request.member_name,
+        post=wf.request.post_code,
+        start=wf.request.start_date.isoformat(),
+    )
+    await wf.open_tasks([task], "No-show: the member has not arrived; Operations alerted")
+    await wf.set_status("Not arrived two days after the start date: Operations alerted", WaitingFor.ARRIVAL)
+    while not arrived_or_cancelled():
+        await workflow.wait_condition(lambda: arrived_or_cancelled() or wf.unhandled(task))
+        if wf.unhandled(task):
+            decision = state.answers[task.id]
+            if decision.outcome == Outcome.CANCEL:
+                wf.cancel_with(decision, f"Cancelled by {decision.user}: the member never arrived")
+            wf.handled(task)
+    await wf.withdraw_open_tasks("Arrived", tasks=[task])
 
 
 async def _record_clearance(wf: DeploymentCore, status: str, urgent: bool) -> None:

@@ -1,6 +1,7 @@
 """One deployment's page: stage bar, facts, timeline, open tasks, documents, and the actions the
 signed-in user may take (amend, cancel, request an extension, check in). Polls while it moves."""
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,20 +13,21 @@ from starlette.responses import Response
 
 from crc.domain import MAX_DURATION_DAYS, SECTORS
 from crc.lifecycle_tables import Document
-from crc.progress import Action
+from crc.permissions import who_may
+from crc.progress import Action, WaitingFor
 from crc.requests import DeploymentAmend
 from crc.roles import REQUEST_ROLES
 from crc.stages import LIFECYCLE, TERMINAL, Stage
-from crc.tables import User
+from crc.tables import Deployment, User
 from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
 from web.pages.forms import AMEND_FIELDS, form_values, parse_form
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
-from web.services.access import actions_for
+from web.services.access import actions_for, actor_of, parties_of
 from web.services.deployments import DeploymentView, get_deployment_view
 from web.services.errors import InvalidFields, ServiceError
 from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
-from web.services.requests import amend_request
+from web.services.requests import amend_request, today_utc
 from web.templating import is_htmx, page_or_fragment, render
 
 router = APIRouter()
@@ -39,13 +41,30 @@ def _reached(view: DeploymentView) -> str | None:
     return stages[-1] if stages else None
 
 
+def stay_dates(d: Deployment, today: date) -> dict[str, Any]:
+    """The approved dates (with any extension) and the actual days in country, counted alike."""
+    approved_days = (d.end_date - d.start_date).days + 1
+    actual: dict[str, Any] | None = None
+    if d.arrived_on is not None:
+        last = d.left_on or min(today, d.end_date)
+        actual = {"from": d.arrived_on, "to": d.left_on, "days": max((last - d.arrived_on).days + 1, 0)}
+    return {"approved_days": approved_days, "extension_days": d.extension_days, "actual": actual}
+
+
 async def _context(session: AsyncSession, user: User, deployment_id: str) -> dict[str, Any]:
     view = await get_deployment_view(session, deployment_id)
     d = view.deployment
     documents = (
         await session.exec(select(Document).where(Document.deployment_id == d.id).order_by(col(Document.id)))
     ).all()
-    allowed = actions_for(user, d)
+    today = today_utc()
+    allowed = actions_for(user, d, today)
+    arrival_waits = (
+        d.waiting_for == WaitingFor.ARRIVAL
+        and d.arrival_opens_on is not None
+        and today < d.arrival_opens_on
+        and who_may(Action.CHECK_IN, actor_of(user), parties_of(d)) is None
+    )
     can_amend = Action.AMEND in allowed
     return {
         "view": view,
@@ -54,6 +73,9 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
         "documents": list(documents),
         # Each action by name (crc.progress.Action), True when the page should offer it.
         "actions": {a.value: a in allowed for a in Action},
+        # The member (or Operations) sees when the arrival check-in opens rather than no form.
+        "arrival_opens_on": d.arrival_opens_on if arrival_waits else None,
+        "dates": stay_dates(d, today),
         "can_amend": can_amend,
         # Poll while the deployment moves, but not under a requester filling the amend form.
         "polling": Stage(d.stage) not in TERMINAL and not can_amend,

@@ -1,11 +1,21 @@
 """The web's side of crc.permissions: who the user is to a deployment, and refusals as HTTP errors."""
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from crc import names
-from crc.permissions import Actor, Parties, Refusal, allowed_actions, check_action
-from crc.progress import Action
+from crc.permissions import (
+    Actor,
+    Parties,
+    Refusal,
+    Situation,
+    allowed_actions,
+    check_action,
+    closed_actions,
+)
+from crc.progress import Action, WaitingFor
+from crc.stages import Stage
 from crc.tables import Deployment, User
 from crc.tasks import spec_of
 from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound, ServiceError
@@ -62,10 +72,23 @@ def data_errors(kind: str, data: Mapping[str, Any] | None) -> InvalidFields | No
 
 
 def check_action_of(action: Action, user: User, deployment: Deployment) -> None:
-    """Refuse the action as the workflow's validator would, judged from the read-model first."""
+    """Refuse the action as the workflow's validator would, judged from the read-model first
+    (but for the rules of dates, which only the workflow judges, by its own clock)."""
     refuse_if(check_action(action, actor_of(user), parties_of(deployment), deployment.closed_actions))
 
 
-def actions_for(user: User, deployment: Deployment) -> set[Action]:
-    """The actions the user may take on the deployment now (what its page offers)."""
-    return allowed_actions(actor_of(user), parties_of(deployment), deployment.closed_actions)
+def closed_on(deployment: Deployment, today: date) -> dict[str, str]:
+    """The actions closed on `today`: as the workflow last wrote, and by the rules of dates, which
+    the read-model cannot keep current (the deployment writes only when it moves)."""
+    dated = Situation(
+        Stage(deployment.stage),
+        WaitingFor(deployment.waiting_for),
+        arrival_opens_on=deployment.arrival_opens_on,
+        today=today,
+    )
+    return closed_actions(dated) | deployment.closed_actions
+
+
+def actions_for(user: User, deployment: Deployment, today: date) -> set[Action]:
+    """The actions the user may take on the deployment on `today` (what its page offers)."""
+    return allowed_actions(actor_of(user), parties_of(deployment), closed_on(deployment, today))
