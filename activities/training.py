@@ -25,6 +25,7 @@ from crc.lifecycle import (
     TrainingPlanRequest,
 )
 from crc.lifecycle_tables import Enrolment
+from crc.member_time import days_abroad
 from crc.names import ERR_MISSING_ROW
 from crc.tables import Certificate, Course, CourseSession, utcnow
 
@@ -33,9 +34,11 @@ ERR_INVALID_RESULT = "InvalidEnrolmentResult"
 RESULTS = frozenset({"passed", "failed"})
 
 
-def needed_courses(certificates: list[Certificate], request: TrainingPlanRequest) -> list[str]:
-    """Orientation if never taken, FACT for long stays unless a valid one covers the end date,
-    and always the post's briefing; in the order they should be taken."""
+def needed_courses(
+    certificates: list[Certificate], request: TrainingPlanRequest, days_abroad: int
+) -> list[str]:
+    """Orientation if never taken, FACT for 90 days or more abroad in the year (`days_abroad`)
+    unless a valid one covers the end date, and always the post's briefing; in course order."""
     held = {c.course_code for c in certificates}
     fact_covers_end = any(
         c.course_code == COURSE_FACT and (c.expires_on is None or c.expires_on >= request.end_date)
@@ -44,7 +47,7 @@ def needed_courses(certificates: list[Certificate], request: TrainingPlanRequest
     courses = []
     if COURSE_ORIENTATION not in held:
         courses.append(COURSE_ORIENTATION)
-    if request.duration_days >= FACT_REQUIRED_AFTER_DAYS and not fact_covers_end:
+    if days_abroad >= FACT_REQUIRED_AFTER_DAYS and not fact_covers_end:
         courses.append(COURSE_FACT)
     courses.append(briefing_course_code(request.post_code))
     return courses
@@ -87,7 +90,16 @@ class TrainingActivities:
         async with self._sessions() as session:
             held = select(Certificate).where(Certificate.member_id == request.member_id)
             certificates = list((await session.exec(held)).all())
-        return TrainingPlan(courses=needed_courses(certificates, request))
+            days = request.duration_days
+            if request.deployment_id is not None and request.start_date is not None:
+                days = await days_abroad(
+                    session,
+                    member_id=request.member_id,
+                    first=request.start_date,
+                    last=request.end_date,
+                    exclude_id=request.deployment_id,
+                )
+        return TrainingPlan(courses=needed_courses(certificates, request, days))
 
     async def _enrolled_seat(self, session: AsyncSession, request: EnrolRequest) -> CourseSeat | None:
         enrolment = (

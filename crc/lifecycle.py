@@ -56,12 +56,15 @@ class RecordRenewal(BaseModel):
 
 
 class TrainingPlanRequest(BaseModel):
-    """Which courses a member still needs for this deployment."""
+    """Which courses a member still needs for this deployment (from `start_date` to `end_date`);
+    with `deployment_id`, FACT counts the member's other deployments in the year too."""
 
     member_id: int
     post_code: str
     end_date: date
     duration_days: int
+    deployment_id: str | None = None
+    start_date: date | None = None
 
 
 class TrainingPlan(BaseModel):

@@ -23,6 +23,7 @@ from crc.lifecycle import (
     TrainingPlanRequest,
 )
 from crc.lifecycle_tables import Enrolment
+from crc.stages import Stage
 from crc.tables import Certificate, CourseSession
 from tests.concurrency import wide_engine
 from tests.factories import add, certificate, course, course_session, deployment_rows, member, post
@@ -98,6 +99,57 @@ async def test_fact_expiring_before_the_end_date_is_taken_again(engine: AsyncEng
         certificate(member_id, COURSE_FACT, date(2022, 2, 28), END - timedelta(days=1)),
     )
     assert await _plan(engine, member_id, 120) == [COURSE_FACT, BRIEFING]
+
+
+async def _plan_counting_others(engine: AsyncEngine, member_id: int, duration_days: int) -> list[str]:
+    """The plan of a stay ending on END, counting the member's other deployments in the year."""
+    request = TrainingPlanRequest(
+        member_id=member_id,
+        post_code="JUB",
+        end_date=END,
+        duration_days=duration_days,
+        deployment_id="this-one",
+        start_date=END - timedelta(days=duration_days - 1),
+    )
+    plan = await ActivityEnvironment().run(TrainingActivities(engine).plan_training, request)
+    return plan.courses
+
+
+@pytest.mark.parametrize(("earlier_days", "needs_fact"), [(29, False), (30, True)])
+async def test_fact_counts_earlier_deployments_in_the_year(
+    engine: AsyncEngine, earlier_days: int, needs_fact: bool
+) -> None:
+    # 60 days now and an earlier stay ending just inside the year: 89 days in all need no FACT,
+    # 90 do. The earlier stay was approved for longer but ended early: its actual days count.
+    member_id = await _member_and_courses(engine)
+    window_first = END - timedelta(days=364)
+    arrived = window_first - timedelta(days=10)
+    await deployment_rows(
+        engine,
+        1,
+        member_id=member_id,
+        post_code="JUB",
+        start=arrived,
+        duration_days=200,
+        stage=Stage.COMPLETED,
+        arrived_on=arrived,
+        left_on=window_first + timedelta(days=earlier_days - 1),
+    )
+    expected = [COURSE_ORIENTATION, COURSE_FACT, BRIEFING] if needs_fact else [COURSE_ORIENTATION, BRIEFING]
+    assert await _plan_counting_others(engine, member_id, 60) == expected
+
+
+async def test_cancelled_deployments_do_not_count_towards_fact(engine: AsyncEngine) -> None:
+    member_id = await _member_and_courses(engine)
+    await deployment_rows(
+        engine,
+        1,
+        member_id=member_id,
+        post_code="JUB",
+        start=END - timedelta(days=200),
+        stage=Stage.CANCELLED,
+    )
+    assert await _plan_counting_others(engine, member_id, 60) == [COURSE_ORIENTATION, BRIEFING]
 
 
 async def test_briefing_is_always_taken_even_when_held(engine: AsyncEngine) -> None:

@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from crc.names import WORKFLOW_NAME, deployment_workflow_id
 from crc.stages import Stage
 from crc.tables import Deployment
+from tests import factories
 from tests.request_cases import LOOKED_UP, STATIC, BadField
 from tests.web_helpers import (
     World,
@@ -182,6 +183,32 @@ async def test_overlapping_deployment_refused(world: World) -> None:
     assert rejected.status_code == 200
     assert (await world.deployment(first["id"]))["stage"] == Stage.REJECTED
     await world.submit(start_date=days_ahead(10), duration_days=30)
+
+
+@pytest.mark.parametrize(("left_on_day", "free"), [(19, True), (20, False)])
+async def test_an_early_return_frees_the_rest_of_its_dates(
+    world: World, left_on_day: int, free: bool
+) -> None:
+    # Approved for days 0 to 89, but home on `left_on_day`: a request from day 20 needs it gone.
+    assert world.member.id is not None
+    today = today_utc()
+    await factories.deployment_rows(
+        world.engine,
+        1,
+        member_id=world.member.id,
+        post_code=world.post.code,
+        start=today,
+        duration_days=90,
+        stage=Stage.REDEPLOYMENT,
+        arrived_on=today,
+        left_on=today + timedelta(days=left_on_day),
+    )
+    response = await world.http.post(
+        "/api/v1/deployments",
+        json=request_body(world.member, world.post, start_date=days_ahead(20), duration_days=10),
+        headers=await world.headers("requester"),
+    )
+    assert response.status_code == (201 if free else 422), response.text
 
 
 async def test_same_idempotency_key_returns_same_deployment(world: World) -> None:

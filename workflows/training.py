@@ -37,6 +37,8 @@ async def run_training(wf: DeploymentCore) -> Transition:
             post_code=wf.request.post_code,
             end_date=wf.state.end_date,
             duration_days=wf.request.duration_days,
+            deployment_id=wf.request.deployment_id,
+            start_date=wf.request.start_date,
         ),
     )
     wf.state.compensations.append("seats")  # before enrolling: releasing seats never taken is a no-op

@@ -13,6 +13,7 @@ from crc.domain import AGENCIES, MAX_DURATION_DAYS, SECTORS, Component
 from crc.requests import MEMBER_ID_MAX, DeploymentCreate
 from crc.roles import REQUEST_ROLES
 from crc.stages import Stage
+from crc.state import end_date_of
 from crc.tables import User
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
@@ -22,7 +23,6 @@ from web.services.errors import InvalidFields, ServiceError
 from web.services.requests import submit_request, today_utc
 from web.services.roster import list_posts
 from web.services.roster_pages import search_members
-from web.services.validation import end_date
 from web.templating import page_or_fragment, render
 
 router = APIRouter()
@@ -106,7 +106,7 @@ async def _form_context(session: AsyncSession, values: dict[str, str]) -> dict[s
             text=values.get("member_q", ""),
             today=today_utc(),
             start=start,
-            end=end_date(start, days) if start and days else None,
+            end=end_date_of(start, days) if start and days else None,
             selected=_number(values.get("member_id", ""), MEMBER_ID_MAX),
         ),
         "posts": await list_posts(session),

@@ -2,14 +2,14 @@
 reported. The rest of the rules are the model's own (crc/requests.py)."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.domain import STANDBY_NOTICE_DAYS, Component
+from crc.member_time import overlapping_deployment
 from crc.requests import DeploymentCreate
-from crc.stages import HOLDS_MEMBER
+from crc.state import end_date_of
 from crc.tables import Deployment, Member, Post
 from web.services.errors import FieldError, InvalidFields
 
@@ -25,28 +25,19 @@ class CheckedRequest:
     @property
     def end_date(self) -> date:
         """The last day of the stay."""
-        return end_date(self.request.start_date, self.request.duration_days)
-
-
-def end_date(start: date, duration_days: int) -> date:
-    """The last day of a stay of `duration_days` days beginning on `start`."""
-    return start + timedelta(days=duration_days - 1)
+        return end_date_of(self.request.start_date, self.request.duration_days)
 
 
 async def _overlapping(
     session: AsyncSession, request: DeploymentCreate, exclude_id: str | None
 ) -> Deployment | None:
-    last = end_date(request.start_date, request.duration_days)
-    query = (
-        select(Deployment)
-        .where(Deployment.member_id == request.member_id)
-        .where(col(Deployment.stage).in_([str(s) for s in HOLDS_MEMBER]))
-        .where(Deployment.start_date <= last)
-        .where(Deployment.end_date >= request.start_date)
+    return await overlapping_deployment(
+        session,
+        member_id=request.member_id,
+        first=request.start_date,
+        last=end_date_of(request.start_date, request.duration_days),
+        exclude_id=exclude_id,
     )
-    if exclude_id is not None:
-        query = query.where(Deployment.id != exclude_id)
-    return (await session.exec(query.limit(1))).first()
 
 
 async def check_request(
