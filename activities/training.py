@@ -32,6 +32,7 @@ from crc.tables import Certificate, Course, CourseSession, utcnow
 # Named, non-retryable: a result other than passed or failed is a caller's mistake.
 ERR_INVALID_RESULT = "InvalidEnrolmentResult"
 RESULTS = frozenset({"passed", "failed"})
+REMOTE = "Remote, same day"
 
 
 def needed_courses(
@@ -125,6 +126,27 @@ class TrainingActivities:
         course = await require(session, Course, request.course_code)
         return _seat(await require(session, CourseSession, session_id), course)
 
+    async def _remote_seat(
+        self, session: AsyncSession, course: Course, request: EnrolRequest, day: date
+    ) -> CourseSeat:
+        """A same-day remote session for this member alone, with their enrolment (one commit)."""
+        remote = CourseSession(
+            course_code=course.code, location=REMOTE, starts_on=day, ends_on=day, seats=1, seats_taken=1
+        )
+        session.add(remote)
+        await session.flush()
+        assert remote.id is not None
+        session.add(
+            Enrolment(
+                deployment_id=request.deployment_id,
+                course_code=course.code,
+                attempt=request.attempt,
+                session_id=remote.id,
+            )
+        )
+        await session.commit()
+        return _seat(remote, course)
+
     @activity.defn(name="enrol")
     async def enrol(self, request: EnrolRequest) -> EnrolResult:
         """Take a seat in the earliest session that fits; the same request again gets the same seat."""
@@ -133,6 +155,8 @@ class TrainingActivities:
             if seat is not None:
                 return EnrolResult(seat=seat)
             course = await require(session, Course, request.course_code)
+            if request.remote_on is not None:
+                return EnrolResult(seat=await self._remote_seat(session, course, request, request.remote_on))
             candidates = _open_sessions(request.course_code, request.earliest_start)
             if request.must_end_before is not None:
                 candidates = candidates.where(col(CourseSession.ends_on) < request.must_end_before)

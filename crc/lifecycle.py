@@ -93,6 +93,8 @@ class EnrolRequest(BaseModel):
     attempt: int = 1
     earliest_start: date
     must_end_before: date | None = None
+    # An Active call-up's post briefing: a remote session of its own on this day.
+    remote_on: date | None = None
 
 
 class EnrolResult(BaseModel):

@@ -5,9 +5,12 @@ from crc.settings import Settings
 from crc.types import ApprovalPolicy, LifecyclePolicy
 
 
-def approval_policy(settings: Settings, component: str) -> ApprovalPolicy:
-    """Approval timers for a member's component: Active requests are due in hours, Standby in days."""
-    if component == Component.ACTIVE:
+def approval_policy(settings: Settings, component: str, *, call_up: bool = False) -> ApprovalPolicy:
+    """Approval timers: an Active call-up's are due in 4 hours (a reminder at 3), other Active
+    requests' in a day, Standby requests' in days."""
+    if call_up:
+        due = settings.CRC_APPROVAL_DUE_CALL_UP_HOURS * 3600
+    elif component == Component.ACTIVE:
         due = settings.CRC_APPROVAL_DUE_ACTIVE_HOURS * 3600
     else:
         due = settings.CRC_APPROVAL_DUE_STANDBY_DAYS * 86400

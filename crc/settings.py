@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     CRC_COOKIE_SECURE: bool = False
 
     # Approval due times: Active members are urgent (hours), Standby ones are not (days).
+    CRC_APPROVAL_DUE_CALL_UP_HOURS: float = 4
     CRC_APPROVAL_DUE_ACTIVE_HOURS: float = 24
     CRC_APPROVAL_DUE_STANDBY_DAYS: float = 5
     # The reminder goes out this fraction of the due time before the task is due.

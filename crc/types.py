@@ -48,6 +48,8 @@ class DeploymentRequest(DeploymentBase):
     member_agency: str
     post_code: str
     requested_by: str
+    # An Active member asked to start within 48 hours (crc.readiness.is_call_up, at request time).
+    call_up: bool = False
     approval: ApprovalPolicy
     lifecycle: LifecyclePolicy = Field(default_factory=LifecyclePolicy)
     # Set only by continue-as-new of runs started before crc.state (see crc.state.DeploymentInput).

@@ -10,6 +10,7 @@ from sqlmodel import select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from crc.dates import add_months
 from crc.names import WORKFLOW_NAME, deployment_workflow_id
 from crc.stages import Stage
 from crc.tables import Deployment
@@ -343,3 +344,31 @@ async def test_a_new_request_opens_only_cancel_before_its_workflow_writes(world:
     created = await world.submit()  # the answer is the row as the web wrote it
     assert (created["stage"], created["waiting_for"]) == ("REQUESTED", "workflow")
     assert [a["action"] for a in created["actions"] if a["open"]] == ["cancel"]
+
+
+@pytest.mark.parametrize(("start_in_days", "call_up"), [(2, True), (3, False)])
+async def test_an_active_call_up_must_be_ready_when_requested(
+    world: World, start_in_days: int, call_up: bool
+) -> None:
+    # The world's Active member holds no FACT or orientation, and their passport runs out in 30 days.
+    today = today_utc()
+    response = await world.http.post(
+        "/api/v1/deployments",
+        json=request_body(
+            world.member, world.post, start_date=today + timedelta(days=start_in_days), duration_days=10
+        ),
+        headers=await world.headers("requester"),
+    )
+    if not call_up:  # 48 hours is the limit: from the third day it is an ordinary request
+        assert response.status_code == 201, response.text
+        return
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    end = today + timedelta(days=start_in_days + 9)
+    passport_until = add_months(end, 6)
+    assert (error["loc"], error["msg"]) == (
+        ["body", "member_id"],
+        "an Active call-up (starting within 48 hours) cannot wait for vetting or training: "
+        f"Passport expires {world.member.passport_expires}; it must be valid until {passport_until}, "
+        f"six months past the end date {end}; No FACT certificate; No CRC-ORIENT certificate",
+    )

@@ -381,7 +381,8 @@ async def test_clearance_inside_lead_time_is_flagged_urgent_not_refused(
     async for r in _launch(temporal_env, engine, task_queue, start_in_days=8):
         await r.driver.to_travel()
         clearance = await r.driver.task("country_clearance")
-        assert clearance.title.startswith("URGENT, inside the lead time: Country clearance for Avery Quinn")
+        expedited = "EXPEDITED, inside the lead time: Country clearance for Avery Quinn"
+        assert clearance.title.startswith(expedited)
         async with session_factory(engine)() as session:
             row = (await session.exec(select(CountryClearance))).one()
             assert (row.status, row.urgent) == ("requested", True)
@@ -392,7 +393,7 @@ async def test_clearance_inside_lead_time_is_flagged_urgent_not_refused(
 async def test_clearance_outside_lead_time_is_due_lead_days_before_arrival(run: Run) -> None:
     await run.driver.to_travel()
     clearance = await run.driver.task("country_clearance")
-    assert not clearance.title.startswith("URGENT")
+    assert not clearance.title.startswith("EXPEDITED")
     assert clearance.due_at is not None
     assert clearance.due_at.date() == run.driver.request.start_date - timedelta(days=10)
 

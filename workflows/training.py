@@ -6,6 +6,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
+    from crc.domain import briefing_course_code
     from crc.events import EventKind
     from crc.lifecycle import (
         CourseSeat,
@@ -83,7 +84,11 @@ async def run_training(wf: DeploymentCore) -> Transition:
 async def _enrol(
     wf: DeploymentCore, course: str, *, attempt: int, earliest: date
 ) -> tuple[TaskView, CourseSeat]:
-    """A seat that ends before the start date, asking Planning to move the start if none does."""
+    """A seat that ends before the start date, asking Planning to move the start if none does
+    (but an Active call-up's post briefing: a remote session of the member's own, today)."""
+    remote_on = None
+    if wf.request.call_up and course == briefing_course_code(wf.request.post_code):
+        remote_on = workflow.now().date()
     while True:
         result = await wf.act(
             TrainingActivities.enrol,
@@ -93,6 +98,7 @@ async def _enrol(
                 attempt=attempt,
                 earliest_start=earliest,
                 must_end_before=wf.request.start_date,
+                remote_on=remote_on,
             ),
         )
         if result.seat is not None:

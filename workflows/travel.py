@@ -43,12 +43,12 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         "travel/country-clearance",
         TaskKind.COUNTRY_CLEARANCE,
         due_at=workflow.now() + timedelta(days=1) if urgent else due_at,
-        urgent="URGENT, inside the lead time: " if urgent else "",
+        urgent="EXPEDITED, inside the lead time: " if urgent else "",
         member=wf.request.member_name,
         place=post.city or post.country,
         arrival=arrival.isoformat(),
     )
-    await wf.open_tasks([clearance], "Country clearance requested" + (" (urgent)" if urgent else ""))
+    await wf.open_tasks([clearance], "Country clearance requested" + (" (expedited)" if urgent else ""))
     await wf.set_status("Waiting for country clearance", WaitingFor.COUNTRY_CLEARANCE)
     decision = await wf.answer(clearance)
     if decision.outcome == Outcome.REJECT:

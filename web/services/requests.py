@@ -14,6 +14,7 @@ from crc.db import is_unique_violation
 from crc.permissions import Situation, closed_actions
 from crc.policy import approval_policy, lifecycle_policy
 from crc.progress import Action, WaitingFor
+from crc.readiness import is_call_up
 from crc.requests import DeploymentAmend, DeploymentBase, DeploymentCreate
 from crc.settings import Settings
 from crc.stages import Stage
@@ -41,6 +42,8 @@ async def _by_idempotency_key(session: AsyncSession, *, username: str, key: str 
 
 def _workflow_input(row: Deployment, member: Member, settings: Settings) -> DeploymentRequest:
     chosen = DeploymentBase.model_validate(row, from_attributes=True)
+    # Judged against the day it was requested, so a restarted start gives the same input.
+    call_up = is_call_up(member.component, row.start_date, row.created_at.date())
     return DeploymentRequest(
         **chosen.model_dump(),
         deployment_id=row.id,
@@ -50,7 +53,8 @@ def _workflow_input(row: Deployment, member: Member, settings: Settings) -> Depl
         member_agency=member.agency,
         post_code=row.post_code,
         requested_by=row.requested_by,
-        approval=approval_policy(settings, member.component),
+        call_up=call_up,
+        approval=approval_policy(settings, member.component, call_up=call_up),
         lifecycle=lifecycle_policy(settings),
     )
 

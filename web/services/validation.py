@@ -4,13 +4,15 @@ reported. The rest of the rules are the model's own (crc/requests.py)."""
 from dataclasses import dataclass
 from datetime import date
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.domain import STANDBY_NOTICE_DAYS, Component
 from crc.member_time import overlapping_deployment
+from crc.readiness import call_up_problems, is_call_up
 from crc.requests import DeploymentCreate
 from crc.state import end_date_of
-from crc.tables import Deployment, Member, Post
+from crc.tables import Certificate, Deployment, Member, Post
 from web.services.errors import FieldError, InvalidFields
 
 
@@ -69,6 +71,22 @@ async def check_request(
                 f"a Standby member starting within {STANDBY_NOTICE_DAYS} days needs an urgent justification",
             )
         )
+    call_up = (
+        request.start_date >= today
+        and member is not None
+        and is_call_up(member.component, request.start_date, today)
+    )
+    if call_up and member is not None and post is not None:
+        held = (await session.exec(select(Certificate).where(Certificate.member_id == member.id))).all()
+        lacking = call_up_problems(member, post, end_date_of(request.start_date, request.duration_days), held)
+        if lacking:
+            errors.append(
+                FieldError(
+                    "member_id",
+                    "an Active call-up (starting within 48 hours) cannot wait for vetting or training: "
+                    + "; ".join(lacking),
+                )
+            )
     if member is not None and request.start_date >= today:
         clash = await _overlapping(session, request, exclude_deployment_id)
         if clash is not None:
