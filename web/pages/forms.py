@@ -2,13 +2,14 @@
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 
 from crc.requests import DeploymentAmend, DeploymentCreate
 from web.services.errors import InvalidFields
 
 Model = TypeVar("Model", bound=BaseModel)
+Value = TypeVar("Value")
 
 REQUEST_FIELDS = tuple(DeploymentCreate.model_fields)
 AMEND_FIELDS = tuple(DeploymentAmend.model_fields)
@@ -34,3 +35,12 @@ def parse_form(model: type[Model], form: FormData) -> Model:
         return model.model_validate(sent)
     except ValidationError as err:
         raise InvalidFields.from_validation_error(err) from None
+
+
+# For what a form shows while it is filled in (the member search); submitting it decides.
+def read_as(field_type: TypeAdapter[Value], text: str) -> Value | None:
+    """The text as the API reads a field of this type, or None where the API would refuse it."""
+    try:
+        return field_type.validate_python(text)
+    except ValidationError:
+        return None

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.domain import STANDBY_NOTICE_DAYS, Component
-from crc.requests import DeploymentCreate
+from crc.requests import START_HORIZON_DAYS, DeploymentCreate
 from crc.stages import HOLDS_MEMBER
 from crc.tables import Deployment, Member, Post
 from web.services.errors import FieldError, InvalidFields
@@ -26,6 +26,11 @@ class CheckedRequest:
     def end_date(self) -> date:
         """The last day of the stay."""
         return end_date(self.request.start_date, self.request.duration_days)
+
+
+def latest_start(today: date) -> date:
+    """The furthest start date a request may ask for."""
+    return today + timedelta(days=START_HORIZON_DAYS)
 
 
 def end_date(start: date, duration_days: int) -> date:
@@ -66,6 +71,10 @@ async def check_request(
         errors.append(FieldError("post_code", "no post has this code"))
     if request.start_date < today:
         errors.append(FieldError("start_date", "must be today or later"))
+    within_horizon = request.start_date <= latest_start(today)
+    if not within_horizon:
+        message = f"must be at most {START_HORIZON_DAYS} days ahead (on or before {latest_start(today)})"
+        errors.append(FieldError("start_date", message))
     if (
         member is not None
         and member.component == Component.STANDBY
@@ -78,7 +87,7 @@ async def check_request(
                 f"a Standby member starting within {STANDBY_NOTICE_DAYS} days needs an urgent justification",
             )
         )
-    if member is not None and request.start_date >= today:
+    if member is not None and today <= request.start_date and within_horizon:
         clash = await _overlapping(session, request, exclude_deployment_id)
         if clash is not None:
             errors.append(
