@@ -19,7 +19,7 @@ from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, requi
 from web.pages.common import nav, see_other
 from web.pages.forms import REQUEST_FIELDS, form_values, parse_form, read_as
 from web.services.deployment_list import Cursor, ListFilters, page_of_deployments
-from web.services.errors import InvalidFields, ServiceError
+from web.services.errors import FieldError, InvalidFields, ServiceError
 from web.services.requests import submit_request, today_utc
 from web.services.roster import list_posts
 from web.services.roster_pages import search_members
@@ -38,6 +38,13 @@ def _date(text: str) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _cursor(name: str, text: str) -> Cursor | None:
+    try:
+        return Cursor.decode(text) if text else None
+    except ValueError as err:
+        raise InvalidFields([FieldError(name, str(err), text, location="query")]) from None
 
 
 @router.get("/deployments")
@@ -66,10 +73,7 @@ async def deployments(
         member=member.strip()[:100],
     )
     page = await page_of_deployments(
-        session,
-        filters,
-        after=Cursor.decode(after) if after else None,
-        before=Cursor.decode(before) if before else None,
+        session, filters, after=_cursor("after", after), before=_cursor("before", before)
     )
     query = filters.query()
     context = {
