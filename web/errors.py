@@ -24,6 +24,7 @@ _FRIENDLY = {
     403: "You do not have permission to do this.",
     404: "There is nothing here.",
     409: "This cannot be done at this point.",
+    413: "What was sent is too large.",
     422: "Some of what was sent is not valid.",
     500: "Something went wrong on our side. It has been logged; please try again.",
     503: "A service we depend on is not answering. Please try again shortly.",
