@@ -1,6 +1,7 @@
 """Reading page forms into the API's models, so a form and the API refuse alike."""
 
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
@@ -31,8 +32,13 @@ def parse_form(model: type[Model], form: FormData) -> Model:
     does not send (a radio group with nothing chosen) is missing, as in a body without it.
     """
     sent = {name: value for name in model.model_fields if isinstance(value := form.get(name), str)}
+    return parse_values(model, sent)
+
+
+def parse_values(model: type[Model], values: Mapping[str, Any]) -> Model:
+    """The model of these values, or InvalidFields with the model's message per bad field."""
     try:
-        return model.model_validate(sent)
+        return model.model_validate(values)
     except ValidationError as err:
         raise InvalidFields.from_validation_error(err) from None
 
