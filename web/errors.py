@@ -87,7 +87,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if wants_json(request):
         return await request_validation_exception_handler(request, exc)
-    return await _error_page(request, 422, "")
+    # The page says what to fix, field by field, as the API's 422 does.
+    named = "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
+    return await _error_page(request, 422, named)
 
 
 async def _service_error(request: Request, exc: Exception) -> Response:
