@@ -31,6 +31,8 @@ def worded(message: str, *error_types: str) -> WrapValidator:
 
 
 EMPTY = "must not be empty"
+# The largest id an Integer column holds (32 bits in PostgreSQL): a bigger one names nothing.
+INT32_MAX = 2**31 - 1
 
 
 def _not_blank(value: str) -> str:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from crc.domain import MAX_DURATION_DAYS, MIN_DURATION_DAYS, SECTORS
-from crc.fields import A_DATE, BLANK_IS_NONE, OneOf, Text, WholeNumber
+from crc.fields import A_DATE, BLANK_IS_NONE, INT32_MAX, OneOf, Text, WholeNumber
 from crc.permissions import GRANTS
 from crc.progress import WaitingFor
 
@@ -24,7 +24,11 @@ ROLE_TITLE_MAX = 200
 JUSTIFICATION_MAX = 4000
 COMMENT_MAX = 2000
 POST_CODE_MAX = 16  # crc.tables.Post.code
-MEMBER_ID_MAX = 2**31 - 1  # crc.tables.Member.id is a 32-bit integer in PostgreSQL
+MEMBER_ID_MAX = INT32_MAX  # crc.tables.Member.id
+# A start further ahead is a slip of the keyboard, not a plan, and keeps every date computed from
+# it (end, extensions) clear of the calendar's end. web/services/validation.py checks it against
+# today's date: this model also decodes stored workflow input, which has no today.
+START_HORIZON_DAYS = 730
 
 Sector = Annotated[str, OneOf(SECTORS)]
 RoleTitle = Annotated[str, Text(ROLE_TITLE_MAX)]

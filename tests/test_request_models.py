@@ -62,7 +62,8 @@ def test_a_blank_optional_text_is_none() -> None:
 
 
 def test_workflow_messages_keep_their_field_names() -> None:
-    # Running workflows hold these shapes in their histories.
+    # Running workflows hold these shapes in their histories (fields are only ever added, with
+    # defaults: call_up came with the 48-hour call-up).
     assert set(DeploymentRequest.model_fields) == {
         "deployment_id",
         "member_id",
@@ -77,10 +78,12 @@ def test_workflow_messages_keep_their_field_names() -> None:
         "justification",
         "urgent_justification",
         "requested_by",
+        "call_up",
         "approval",
         "lifecycle",
         "carried",
     }
+    assert DeploymentRequest.model_fields["call_up"].default is False
     assert set(Amendment.model_fields) == {
         "user",
         "start_date",

@@ -16,6 +16,7 @@ from crc.db import create_engine, session_factory
 from crc.settings import Settings, get_settings
 from web.api import api_router
 from web.api.health import router as health_router
+from web.bounds import BodySizeLimit
 from web.errors import install_error_handlers
 from web.pages import pages_router
 
@@ -112,6 +113,7 @@ def create_app(
         session_cookie="crc_session",
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodySizeLimit)
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health_router)

@@ -24,6 +24,7 @@ _FRIENDLY = {
     403: "You do not have permission to do this.",
     404: "There is nothing here.",
     409: "This cannot be done at this point.",
+    413: "What was sent is too large.",
     422: "Some of what was sent is not valid.",
     500: "Something went wrong on our side. It has been logged; please try again.",
     503: "A service we depend on is not answering. Please try again shortly.",
@@ -86,7 +87,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if wants_json(request):
         return await request_validation_exception_handler(request, exc)
-    return await _error_page(request, 422, "")
+    # The page says what to fix, field by field, as the API's 422 does.
+    named = "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
+    return await _error_page(request, 422, named)
 
 
 async def _service_error(request: Request, exc: Exception) -> Response:

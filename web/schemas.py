@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crc.domain import MAX_DURATION_DAYS
 from crc.fields import OneOf, Text, WholeNumber
-from crc.requests import JUSTIFICATION_MAX, DeploymentPublic
+from crc.requests import JUSTIFICATION_MAX, Comment, DeploymentPublic
 
 T = TypeVar("T")
 REASON_MAX = 2000
@@ -120,7 +120,7 @@ class TaskCompletion(BaseModel):
     """A decision on a task."""
 
     outcome: str
-    comment: str | None = None
+    comment: Comment = None
     data: dict[str, Any] | None = None
 
 

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
-from crc.requests import DeploymentAmend, DeploymentCreate, DeploymentPublic
+from crc.requests import DeploymentAmend, DeploymentCreate, DeploymentPublic, MemberId
 from crc.roles import REQUEST_ROLES
 from crc.tables import User
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
 from web.schemas import DeploymentDetail, EventPublic, Page, TaskPublic
-from web.services.deployments import MAX_PAGE, get_deployment_view, list_deployments
+from web.services.deployments import MAX_OFFSET, MAX_PAGE, get_deployment_view, list_deployments
 from web.services.requests import amend_request, submit_request
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -50,9 +50,9 @@ async def read_deployments(
     _user: CurrentUser,
     stage: str | None = None,
     post_code: str | None = None,
-    member_id: int | None = None,
+    member_id: MemberId | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[DeploymentPublic]:
     """Deployments, newest first."""
     rows, total = await list_deployments(

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from crc.requests import DeploymentPublic
 from crc.stages import Stage
+from web.bounds import DocumentId
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
@@ -68,7 +69,7 @@ async def create_extension(
 
 @router.get("/{deployment_id}/documents/{document_id}", response_class=Response)
 async def read_document(
-    deployment_id: str, document_id: int, session: SessionDep, _user: CurrentUser
+    deployment_id: str, document_id: DocumentId, session: SessionDep, _user: CurrentUser
 ) -> Response:
     """A document of the deployment, such as its travel orders."""
     document = await get_document(session, deployment_id, document_id)

@@ -2,11 +2,14 @@
 
 from fastapi import APIRouter, Depends
 
+from web.bounds import refuse_unstorable_text
 from web.deps import verify_csrf
 from web.pages import auth, dashboard, deployment, deployments, inbox, roster
 
-# The CSRF check sits on the router, so no page form can forget it.
-pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
+# The CSRF check and the text bounds sit on the router, so no page form can forget them.
+pages_router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(verify_csrf), Depends(refuse_unstorable_text)]
+)
 pages_router.include_router(auth.router)
 pages_router.include_router(dashboard.router)
 pages_router.include_router(inbox.router)

@@ -19,6 +19,7 @@ from crc.requests import DeploymentAmend
 from crc.roles import REQUEST_ROLES
 from crc.stages import LIFECYCLE, TERMINAL, Stage
 from crc.tables import Deployment, User
+from web.bounds import DocumentId
 from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
 from web.pages.forms import AMEND_FIELDS, form_values, parse_form
@@ -246,7 +247,9 @@ async def extension(
 
 
 @router.get("/deployments/{deployment_id}/documents/{document_id}")
-async def document(deployment_id: str, document_id: int, session: SessionDep, _user: PageUser) -> Response:
+async def document(
+    deployment_id: str, document_id: DocumentId, session: SessionDep, _user: PageUser
+) -> Response:
     """A stored document (travel orders), shown as its own page; it may run no scripts."""
     found = await get_document(session, deployment_id, document_id)
     headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"}

@@ -6,27 +6,32 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import TypeAdapter
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
-from crc.domain import AGENCIES, MAX_DURATION_DAYS, SECTORS, Component
-from crc.requests import MEMBER_ID_MAX, DeploymentCreate
+from crc.domain import AGENCIES, SECTORS, Component
+from crc.requests import DeploymentCreate, DurationDays, MemberId
 from crc.roles import REQUEST_ROLES
 from crc.stages import Stage
 from crc.state import end_date_of
 from crc.tables import User
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
-from web.pages.forms import REQUEST_FIELDS, form_values, parse_form
+from web.pages.forms import REQUEST_FIELDS, form_values, parse_form, read_as
 from web.services.deployment_list import Cursor, ListFilters, page_of_deployments
-from web.services.errors import InvalidFields, ServiceError
+from web.services.errors import FieldError, InvalidFields, ServiceError
 from web.services.requests import submit_request, today_utc
 from web.services.roster import list_posts
 from web.services.roster_pages import search_members
+from web.services.validation import latest_start
 from web.templating import page_or_fragment, render
 
 router = APIRouter()
 PageRequester = Annotated[User, Depends(require_page_roles(*REQUEST_ROLES))]
+# The API's own types, so "²" or a number past 64 bits reads as no number, as the API refuses it.
+_DAYS: TypeAdapter[int] = TypeAdapter(DurationDays)
+_MEMBER_ID: TypeAdapter[int] = TypeAdapter(MemberId)
 
 
 def _date(text: str) -> date | None:
@@ -36,11 +41,11 @@ def _date(text: str) -> date | None:
         return None
 
 
-def _number(text: str, high: int) -> int | None:
-    # isdigit() alone lets "²" through to int(), which then raises; a huge number would
-    # overflow the date arithmetic or the database's integer.
-    number = int(text) if text.isascii() and text.isdigit() else None
-    return number if number and number <= high else None
+def _cursor(name: str, text: str) -> Cursor | None:
+    try:
+        return Cursor.decode(text) if text else None
+    except ValueError as err:
+        raise InvalidFields([FieldError(name, str(err), text, location="query")]) from None
 
 
 @router.get("/deployments")
@@ -69,10 +74,7 @@ async def deployments(
         member=member.strip()[:100],
     )
     page = await page_of_deployments(
-        session,
-        filters,
-        after=Cursor.decode(after) if after else None,
-        before=Cursor.decode(before) if before else None,
+        session, filters, after=_cursor("after", after), before=_cursor("before", before)
     )
     query = filters.query()
     context = {
@@ -98,16 +100,19 @@ async def deployments(
 
 
 async def _form_context(session: AsyncSession, values: dict[str, str]) -> dict[str, Any]:
+    today = today_utc()
     start = _date(values.get("start_date", ""))
-    days = _number(values.get("duration_days", ""), MAX_DURATION_DAYS)
+    if start is not None and start > latest_start(today):
+        start = None  # refused on submit; here it would only run the end date off the calendar
+    days = read_as(_DAYS, values.get("duration_days", ""))
     return {
         "choices": await search_members(
             session,
             text=values.get("member_q", ""),
-            today=today_utc(),
+            today=today,
             start=start,
             end=end_date_of(start, days) if start and days else None,
-            selected=_number(values.get("member_id", ""), MEMBER_ID_MAX),
+            selected=read_as(_MEMBER_ID, values.get("member_id", "")),
         ),
         "posts": await list_posts(session),
         "sectors": SECTORS,

@@ -13,6 +13,8 @@ from crc.tables import Task, User
 from crc.tasks import spec_of
 from web.deps import PageUser, SessionDep, TemporalClientDep
 from web.pages.common import nav
+from web.pages.forms import parse_values
+from web.schemas import TaskCompletion
 from web.services.errors import InvalidFields, NotFound, ServiceError
 from web.services.inbox import (
     SORTS,
@@ -130,15 +132,19 @@ async def decide(
         task = await session.get(Task, task_id, populate_existing=True)
         if task is None:
             raise NotFound("no task has this id")
-        data = _data(task, form)
+        # The API's body, so a comment over its limit is refused here in the same words.
+        body = parse_values(
+            TaskCompletion,
+            {"outcome": outcome, "comment": typed["comment"].strip(), "data": _data(task, form)},
+        )
         await complete_task(
             session=session,
             client=client,
             user=user,
             task_id=task_id,
-            outcome=outcome,
-            comment=typed["comment"].strip() or None,
-            data=data,
+            outcome=body.outcome,
+            comment=body.comment,
+            data=body.data,
         )
     except ServiceError as err:
         return await _answer_row(

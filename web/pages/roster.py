@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from crc.domain import AGENCIES, SECTORS, ClearanceLevel, Component, ThreatLevel
+from crc.requests import MemberId
 from crc.roles import REQUEST_ROLES, Role
 from crc.tables import Member, Post, User
 from web.deps import PageUser, SessionDep, require_page_roles
@@ -95,7 +96,7 @@ def _member_form(
 
 @router.get("/members/{member_id}/edit")
 async def edit_member_form(
-    request: Request, member_id: int, session: SessionDep, user: PageAdmin
+    request: Request, member_id: MemberId, session: SessionDep, user: PageAdmin
 ) -> Response:
     """The admin's form for one member."""
     member = await session.get(Member, member_id)
@@ -108,7 +109,9 @@ async def edit_member_form(
 
 
 @router.post("/members/{member_id}/edit")
-async def edit_member(request: Request, member_id: int, session: SessionDep, user: PageAdmin) -> Response:
+async def edit_member(
+    request: Request, member_id: MemberId, session: SessionDep, user: PageAdmin
+) -> Response:
     """Save the member, or show the form again with a message per bad field."""
     form = await request.form()
     values = form_values(form, MEMBER_FIELDS)

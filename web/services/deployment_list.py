@@ -15,6 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crc.tables import Deployment, Member, Post, UTCDateTime
 
 PER_PAGE = 25
+NOT_A_CURSOR = "must be a place in the list, as its page links give it"
+_ID_MAX = 36  # crc.tables.Deployment.id
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,18 @@ class Cursor:
         return f"{self.created_at.astimezone(UTC).isoformat()}~{self.id}"
 
     @classmethod
-    def decode(cls, text: str) -> "Cursor | None":
-        """From a query parameter; None when it is not one of ours."""
+    def decode(cls, text: str) -> "Cursor":
+        """From a query parameter; ValueError saying so when it is not one of ours."""
         stamp, sep, row_id = text.partition("~")
-        if not sep or not row_id:
-            return None
+        if not sep or not row_id or len(row_id) > _ID_MAX:
+            raise ValueError(NOT_A_CURSOR)
         try:
             when = datetime.fromisoformat(stamp)
-        except ValueError:
-            return None
-        return cls(when if when.tzinfo else when.replace(tzinfo=UTC), row_id)
+            # An offset can carry a time at the calendar's edge past it ("0001-01-01T00:00+00:01").
+            when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+        except (ValueError, OverflowError):
+            raise ValueError(NOT_A_CURSOR) from None
+        return cls(when, row_id)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from crc.tables import Deployment, Event, Member, Post, Task
 from web.services.errors import NotFound
 
 MAX_PAGE = 200
+MAX_OFFSET = 2**63 - 1  # the largest OFFSET SQLite and PostgreSQL take (a signed 64-bit integer)
 
 
 @dataclass(frozen=True)

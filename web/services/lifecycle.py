@@ -50,7 +50,10 @@ async def cancel_deployment(
 
 
 async def _completed(client: Client, workflow_id: str) -> bool:
-    description = await client.get_workflow_handle(workflow_id).describe()
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError:  # no workflow at all (a row whose start failed): the cancel's refusal says so
+        return False
     return description.status == WorkflowExecutionStatus.COMPLETED
 
 

@@ -2,10 +2,13 @@
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.domain import AGENCIES, SECTORS, ClearanceLevel, Component, ThreatLevel
+from crc.fields import WholeNumber
 from crc.tables import Member, Post
 from web.services.errors import FieldError, InvalidFields, NotFound
 
@@ -19,6 +22,10 @@ MEMBER_FIELDS = (
     "clearance_expires",
     "medical_expires",
     "passport_expires",
+)
+# Read as the API reads numbers (pydantic): ASCII digits only, so "²" and Arabic-Indic 10 are refused.
+_LEAD_DAYS: TypeAdapter[int] = TypeAdapter(
+    Annotated[int, WholeNumber(0, 365, "must be a whole number of days from 0 to 365")]
 )
 POST_FIELDS = (
     "country",
@@ -64,6 +71,8 @@ def _number(
 ) -> Decimal:
     value = values.get(name, "").strip()
     try:
+        if not value.isascii():  # Decimal() itself reads Arabic-Indic digits
+            raise InvalidOperation
         number = Decimal(value)
     except InvalidOperation:
         errors.append(FieldError(name, "must be a number"))
@@ -127,10 +136,10 @@ async def update_post(
     per_diem = _number(values, "per_diem_usd", Decimal(0), Decimal(10000), errors)
     danger = _number(values, "danger_pay_pct", Decimal(0), Decimal(100), errors)
     differential = _number(values, "post_differential_pct", Decimal(0), Decimal(100), errors)
-    lead_text = values.get("clearance_lead_days", "").strip()
-    lead = int(lead_text) if lead_text.isdigit() else -1
-    if not 0 <= lead <= 365:
-        errors.append(FieldError("clearance_lead_days", "must be a whole number of days from 0 to 365"))
+    try:
+        lead = _LEAD_DAYS.validate_python(values.get("clearance_lead_days", "").strip())
+    except ValidationError as err:
+        errors.append(FieldError("clearance_lead_days", err.errors()[0]["msg"]))
     if errors:
         raise InvalidFields(errors)
     post.country, post.city, post.threat_level, post.clearance_required = country, city, threat, clearance

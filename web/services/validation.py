@@ -2,7 +2,7 @@
 reported. The rest of the rules are the model's own (crc/requests.py)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crc.domain import STANDBY_NOTICE_DAYS, Component
 from crc.member_time import overlapping_deployment
 from crc.readiness import call_up_problems, is_call_up
-from crc.requests import DeploymentCreate
+from crc.requests import START_HORIZON_DAYS, DeploymentCreate
 from crc.state import end_date_of
 from crc.tables import Certificate, Deployment, Member, Post
 from web.services.errors import FieldError, InvalidFields
@@ -28,6 +28,11 @@ class CheckedRequest:
     def end_date(self) -> date:
         """The last day of the stay."""
         return end_date_of(self.request.start_date, self.request.duration_days)
+
+
+def latest_start(today: date) -> date:
+    """The furthest start date a request may ask for."""
+    return today + timedelta(days=START_HORIZON_DAYS)
 
 
 async def _overlapping(
@@ -59,6 +64,10 @@ async def check_request(
         errors.append(FieldError("post_code", "no post has this code"))
     if request.start_date < today:
         errors.append(FieldError("start_date", "must be today or later"))
+    within_horizon = request.start_date <= latest_start(today)
+    if not within_horizon:
+        message = f"must be at most {START_HORIZON_DAYS} days ahead (on or before {latest_start(today)})"
+        errors.append(FieldError("start_date", message))
     if (
         member is not None
         and member.component == Component.STANDBY
@@ -87,7 +96,7 @@ async def check_request(
                     + "; ".join(lacking),
                 )
             )
-    if member is not None and request.start_date >= today:
+    if member is not None and today <= request.start_date and within_horizon:
         clash = await _overlapping(session, request, exclude_deployment_id)
         if clash is not None:
             errors.append(

@@ -1,5 +1,6 @@
 """Talking to DeploymentWorkflow through the Temporal client, by name (never by import)."""
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -19,22 +20,34 @@ from crc.types import DeploymentRequest
 from web.services.access import REFUSAL_CODES, refusal_error
 from web.services.errors import Conflict, ServiceError, Unavailable
 
+logger = logging.getLogger(__name__)
 _RPC_TIMEOUT = timedelta(seconds=10)
+# Temporal's own words name its internals (limits, ids, hosts): they go to the log, never to a client.
+ENGINE_REFUSED = "the workflow engine refused the request; it has been logged for the operators"
+NOT_ANSWERING = "Temporal is not answering; try again shortly"
+# Temporal down, slow ("Timeout expired" is CANCELLED) or overloaded: worth a retry.
+_PASSING = (
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+)
 
 
 def rpc_refusal(err: RPCError) -> ServiceError:
-    """The HTTP refusal for a Temporal RPC error."""
+    """The HTTP refusal for a Temporal RPC error, in our words: Temporal's own stay in the log."""
+    logger.warning("Temporal refused a call (%s): %s", err.status.name, err.message)
     if err.status == RPCStatusCode.NOT_FOUND:
         return Conflict("the deployment's workflow is no longer running")
-    if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return Unavailable("Temporal is not answering; try again shortly")
+    if err.status in _PASSING:
+        return Unavailable(NOT_ANSWERING)
     if err.status == RPCStatusCode.INVALID_ARGUMENT and "search attribute" in err.message.lower():
         # The namespace lacks our search attributes: the operators' set-up to fix, not the caller's.
         return Unavailable(
             "Temporal does not know the deployment search attributes yet: a worker registers "
             "them when it starts, or an operator by hand (README, Search attributes)"
         )
-    return ServiceError(f"Temporal refused the request: {err.message}")
+    return ServiceError(ENGINE_REFUSED)
 
 
 def update_refusal(err: WorkflowUpdateFailedError) -> ServiceError:
