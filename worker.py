@@ -44,6 +44,7 @@ def activities_for(engine: AsyncEngine, travel_provider: TravelProvider | None =
         read_model.load_post,
         vetting.vet_member,
         vetting.record_renewal,
+        vetting.check_extension,
         training.plan_training,
         training.enrol,
         training.release_seats,

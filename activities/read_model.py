@@ -81,6 +81,8 @@ class ReadModelActivities:
                 row.end_date = change.end_date
             if change.revision is not None:
                 row.revision = change.revision
+            if change.cost_estimate_usd is not None:
+                row.cost_estimate_usd = change.cost_estimate_usd
             await _set_progress(session, change.deployment_id, change.progress)
             if change.event is not None:
                 await _append_event(session, change.deployment_id, change.event)
@@ -187,8 +189,9 @@ class ReadModelActivities:
                 danger_pay_pct=post.danger_pay_pct,
                 post_differential_pct=post.post_differential_pct,
             )
-            row = await require(session, Deployment, request.deployment_id)
-            row.cost_estimate_usd = estimate.total_usd
+            if request.store:
+                row = await require(session, Deployment, request.deployment_id)
+                row.cost_estimate_usd = estimate.total_usd
             return estimate
 
     @activity.defn(name="load_post")

@@ -34,6 +34,7 @@ class EventKind(StrEnum):
     MISSED_CHECK_IN = "missed_check_in"
     EXTENSION_REQUESTED = "extension_requested"
     EXTENSION_REJECTED = "extension_rejected"
+    EXTENSION_REFUSED = "extension_refused"
     EXTENDED = "extended"
     CURTAILED = "curtailed"
     RELEASED = "released"
@@ -70,6 +71,7 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.MISSED_CHECK_IN: "Missed check-in",
     EventKind.EXTENSION_REQUESTED: "Extension requested",
     EventKind.EXTENSION_REJECTED: "Extension rejected",
+    EventKind.EXTENSION_REFUSED: "Extension refused",
     EventKind.EXTENDED: "Extended",
     EventKind.CURTAILED: "Early return",
     EventKind.RELEASED: "Released",

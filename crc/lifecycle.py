@@ -52,6 +52,22 @@ class RecordRenewal(BaseModel):
     valid_until: date
 
 
+class ExtensionCheck(BaseModel):
+    """Whether the member may stay on to `new_end_date`: the checks that depend on the dates."""
+
+    deployment_id: str
+    member_id: int
+    post_code: str
+    start_date: date
+    new_end_date: date
+
+
+class ExtensionCheckResult(BaseModel):
+    """Why the member may not stay that long; empty when they may."""
+
+    problems: list[str] = Field(default_factory=list)
+
+
 # --- Training ---------------------------------------------------------------------------------
 
 

@@ -38,4 +38,5 @@ ERR_NOT_AMENDABLE = "NotAmendable"  # 409
 ERR_NOT_REQUESTER = "NotRequester"  # 403
 ERR_NOT_NOW = "NotNow"  # 409: the deployment is not at a stage where this can happen
 ERR_NOT_ALLOWED = "NotAllowed"  # 403: the caller may not do this to this deployment
+ERR_NOT_ELIGIBLE = "NotEligible"  # 409: the deployment fails a rule for this (e.g. a longer stay)
 ERR_MISSING_ROW = "MissingRow"  # an activity found no row where one must exist; retrying won't help

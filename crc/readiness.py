@@ -78,6 +78,12 @@ def _certificate_problem(certificates: Iterable[Certificate], course: str, end_d
     return None
 
 
+def fact_problem(certificates: Iterable[Certificate], end_date: date, days_abroad: int) -> str | None:
+    """Why FACT, needed for `days_abroad` days under Chief of Mission authority, is not held."""
+    problem = _certificate_problem(certificates, COURSE_FACT, end_date)
+    return None if problem is None else f"{problem}; FACT is needed for {days_abroad} days abroad in the year"
+
+
 def call_up_problems(
     member: Member, post: Post, end_date: date, certificates: Iterable[Certificate]
 ) -> list[str]:

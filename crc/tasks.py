@@ -245,6 +245,10 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             roles=(Role.PLANNING, Role.RESOURCE_MANAGEMENT),
             outcomes=(Outcome.APPROVE, Outcome.REJECT),
             title="Extension of {days} days for {member} ({post}), to {new_end}",
+            title_variants={
+                "estimated": "Extension of {days} days for {member} ({post}), to {new_end}; "
+                "estimate ${estimate:,.2f} (+${increase:,.2f})"
+            },
         ),
         _spec(
             kind=TaskKind.KIT_RETURN,

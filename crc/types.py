@@ -242,6 +242,7 @@ class StageChange(BaseModel):
     revision: int | None = None
     end_date: date | None = None
     progress: Progress | None = None
+    cost_estimate_usd: Decimal | None = None
 
 
 class EventAppend(BaseModel):
@@ -298,12 +299,14 @@ class NotifyRole(BaseModel):
 
 
 class CostRequest(BaseModel):
-    """Estimate the cost of a stay and record it on the deployment."""
+    """Estimate the cost of a stay and record it on the deployment (unless `store` is False: an
+    extension's estimate is recorded only once it is approved)."""
 
     deployment_id: str
     member_id: int
     post_code: str
     duration_days: int
+    store: bool = True
 
 
 class PostRules(BaseModel):

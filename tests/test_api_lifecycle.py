@@ -181,14 +181,14 @@ async def test_extension_needs_planning_and_resource_management(life: Life) -> N
     before = date.fromisoformat((await life.w.deployment(deployment_id))["end_date"])
     path = f"/api/v1/deployments/{deployment_id}/extensions"
     assert (await life.post(path, "planning", {"days": 30, "justification": "x"})).status_code == 403
-    asked = await life.post(path, "avery", {"days": 30, "justification": "Elections slipped a month"})
+    asked = await life.post(path, "avery", {"days": 25, "justification": "Elections slipped three weeks"})
     assert asked.status_code == 201, asked.text
     twice = await life.post(path, "requester", {"days": 5, "justification": "more"})
     assert (twice.status_code, twice.json()["detail"]) == (409, "an extension is already awaiting approval")
     await life.do(deployment_id, "extension", "planning", "approve")
     await life.do(deployment_id, "extension", "resource_management", "approve")
     extended = await life.w.wait_for(deployment_id, lambda d: d["end_date"] != before.isoformat())
-    assert extended["end_date"] == (before + timedelta(days=30)).isoformat()
+    assert extended["end_date"] == (before + timedelta(days=25)).isoformat()
 
 
 async def test_travel_orders_are_a_document_of_the_deployment(life: Life) -> None:

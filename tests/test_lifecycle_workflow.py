@@ -564,17 +564,74 @@ async def test_extension_approved_moves_the_end_date(run: Run) -> None:
     await run.driver.arrive()
     before = (await status(run.handle)).end_date
     assert before is not None
-    await run.driver.extend(30)
+    await run.driver.extend(20)
     tasks = await run.driver.tasks("extension", 2)
     assert sorted(t.role for t in tasks) == ["planning", "resource_management"]
     again = await refusal(run.driver.extend(10))
     assert again.type == names.ERR_NOT_NOW
     for task in tasks:
         await run.driver.decide(task, "approve")
-    current = await wait_until(run.handle, lambda s: s.end_date == before + timedelta(days=30))
-    assert (current.stage, current.extension_days) == (Stage.DEPLOYED, 30)
+    current = await wait_until(run.handle, lambda s: s.end_date == before + timedelta(days=20))
+    assert (current.stage, current.extension_days) == (Stage.DEPLOYED, 20)
     row = await run.row()
-    assert (row.end_date, row.duration_days, row.extension_days) == (before + timedelta(days=30), 60, 30)
+    assert (row.end_date, row.duration_days, row.extension_days) == (before + timedelta(days=20), 60, 20)
+
+
+@pytest.mark.parametrize(("days", "refused"), [(29, None), (30, "FACT")])
+async def test_an_extension_is_checked_for_fact_over_the_year(
+    run: Run, days: int, refused: str | None
+) -> None:
+    # 60 days without FACT: 29 more make 89 days abroad in the year; 30 make 90, which need FACT.
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    if refused is None:
+        current = await run.driver.extend(days)
+        assert [t.kind for t in current.open_tasks] == ["extension", "extension"]
+        return
+    failure = await refusal(run.driver.extend(days))
+    assert (failure.type, failure.message) == (
+        names.ERR_NOT_ELIGIBLE,
+        "the longer stay fails its checks: No FACT certificate; "
+        "FACT is needed for 90 days abroad in the year",
+    )
+    assert (await status(run.handle)).open_tasks == []
+    assert (await run.kinds())[-1] == "extension_refused"
+
+
+async def test_an_extension_past_the_medical_clearance_is_refused(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    start = date.today() + timedelta(days=45)
+    medical_until = start + timedelta(days=70)  # covers the 60 days, not 20 more
+    async for r in _launch(temporal_env, engine, task_queue, medical_expires=medical_until):
+        await r.driver.to_travel()
+        await r.driver.arrive()
+        failure = await refusal(r.driver.extend(20))
+        assert (failure.type, failure.message) == (
+            names.ERR_NOT_ELIGIBLE,
+            "the longer stay fails its checks: Medical clearance expires "
+            f"{medical_until}, before the end date {start + timedelta(days=79)}",
+        )
+        current = await r.driver.extend(11)  # to day 70: still covered
+        assert len(current.open_tasks) == 2
+
+
+async def test_an_approved_extension_carries_its_new_estimate(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    before = (await run.row()).cost_estimate_usd
+    assert before is not None
+    await run.driver.extend(10)
+    tasks = await run.driver.tasks("extension", 2)
+    [budget] = [t for t in tasks if t.role == "resource_management"]
+    assert "; estimate $" in budget.title and "(+$" in budget.title
+    assert (await run.row()).cost_estimate_usd == before  # not before it is approved
+    for task in tasks:
+        await run.driver.decide(task, "approve")
+    await wait_until(run.handle, lambda s: s.extension_days == 10)
+    after = (await run.row()).cost_estimate_usd
+    assert after is not None and after > before
+    assert budget.title.endswith(f"estimate ${after:,.2f} (+${after - before:,.2f})")
 
 
 @pytest.mark.parametrize("kit_outcome", ["returned", "missing"])

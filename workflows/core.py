@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
@@ -198,6 +199,7 @@ class DeploymentCore:
         waiting_for: WaitingFor,
         amendment: Amendment | None = None,
         end_date: date | None = None,
+        cost_estimate_usd: Decimal | None = None,
     ) -> None:
         """Move to a stage (or just change the status) in the read-model, then in the workflow.
 
@@ -215,6 +217,7 @@ class DeploymentCore:
                 revision=s.revision if amendment else None,
                 end_date=end_date,
                 progress=self.progress(stage=stage, waiting_for=waiting_for),
+                cost_estimate_usd=cost_estimate_usd,
             ),
         )
         s.stage, s.status, s.waiting_for = stage, status, waiting_for

@@ -39,12 +39,13 @@ with workflow.unsafe.imports_passed_through():
         ExtensionRequest,
     )
 
-from workflows import approval, equipping, redeployment, stay, training, travel, vetting
+from workflows import approval, equipping, extension, redeployment, stay, training, travel, vetting
 from workflows.cancellation import compensate
 from workflows.core import Cancelled, DeploymentCore
 from workflows.pipeline import StageStep, Transition
 
 CHECK_IN_STATUSES = ("ok", "needs_help")
+PATCH_EXTENSION_CHECKS = "crc-extension-checks"
 # The step that runs each stage (a new stage: its module, and one entry here).
 STEPS: dict[Stage, StageStep] = {
     step.stage: step
@@ -326,9 +327,13 @@ class DeploymentWorkflow(DeploymentCore):
 
     @workflow.update(name=names.UPDATE_EXTEND)
     async def request_extension(self, request: ExtensionRequest) -> DeploymentStatus:
-        """Ask Planning and Resource Management to approve a longer stay."""
+        """Ask Planning and Resource Management (and a Standby member's home agency) to approve a
+        longer stay, once it passes the checks that depend on the dates, with its new estimate."""
         self._check_extension(request)
-        await stay.open_extension(self, request)
+        if workflow.patched(PATCH_EXTENSION_CHECKS):
+            await extension.check_and_open_extension(self, request)
+        else:  # runs started before the checks
+            await extension.open_extension(self, request)
         self.wakeups += 1
         return self.snapshot()
 

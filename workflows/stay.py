@@ -8,15 +8,14 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from crc.events import EventKind
     from crc.progress import WaitingFor
-    from crc.roles import ESCALATION_ROLE, Role
+    from crc.roles import ESCALATION_ROLE
     from crc.stages import Stage
     from crc.tasks import Outcome, TaskKind
-    from crc.types import Decision, ExtensionRequest, TaskView
+    from crc.types import TaskView
 
 from workflows.core import DeploymentCore, start_of_day
+from workflows.extension import extension_decided
 from workflows.pipeline import StageStep, Transition
-
-EXTENSION_OFFICES = (Role.PLANNING, Role.RESOURCE_MANAGEMENT)
 
 
 async def run_stay(wf: DeploymentCore) -> Transition:
@@ -114,62 +113,8 @@ async def _handle_answers(wf: DeploymentCore) -> None:
                 tasks=[task],
             )
         elif task.kind == TaskKind.EXTENSION:
-            await _extension_decided(wf, task, decision)
+            await extension_decided(wf, task, decision)
         wf.handled(task)
-
-
-async def _extension_decided(wf: DeploymentCore, task: TaskView, decision: Decision) -> None:
-    state = wf.state
-    group = [t for t in state.tasks.values() if t.context.get("extension") == task.context["extension"]]
-    if decision.outcome == Outcome.REJECT:
-        await wf.withdraw_open_tasks("Extension rejected", tasks=group)
-        await wf.record_stage(
-            Stage.DEPLOYED,
-            state.status,
-            wf.event(
-                EventKind.EXTENSION_REJECTED, f"Extension rejected by {decision.user}", actor=decision.user
-            ),
-            waiting_for=WaitingFor.CHECK_INS,
-        )
-        return
-    if any(t.outcome != Outcome.APPROVE for t in group):
-        return
-    days = int(task.context["days"])
-    state.end_date += timedelta(days=days)
-    state.stay.extension_days += days
-    await wf.record_stage(
-        Stage.DEPLOYED,
-        f"In country since {state.stay.arrived_on}; extended to {state.end_date.isoformat()}",
-        wf.event(EventKind.EXTENDED, f"Extended by {days} days to {state.end_date.isoformat()}"),
-        waiting_for=WaitingFor.CHECK_INS,
-        end_date=state.end_date,
-    )
-
-
-async def open_extension(wf: DeploymentCore, request: ExtensionRequest) -> None:
-    """Ask Planning and Resource Management to approve a longer stay."""
-    stay = wf.state.stay
-    stay.extension_seq += 1
-    new_end = wf.state.end_date + timedelta(days=request.days)
-    tasks = [
-        wf.new_task(
-            f"stay/extension/{stay.extension_seq}/{office.value}",
-            TaskKind.EXTENSION,
-            role=office,
-            due_at=workflow.now() + timedelta(days=3),
-            context={"extension": stay.extension_seq, "days": request.days},
-            days=request.days,
-            member=wf.request.member_name,
-            post=wf.request.post_code,
-            new_end=new_end.isoformat(),
-        )
-        for office in EXTENSION_OFFICES
-    ]
-    await wf.open_tasks(
-        tasks,
-        f"Extension of {request.days} days requested by {request.user}: {request.justification}",
-        kind=EventKind.EXTENSION_REQUESTED,
-    )
 
 
 async def _curtail(wf: DeploymentCore) -> None:

@@ -30,6 +30,7 @@ _REFUSALS: dict[str, type[ServiceError]] = {
     names.ERR_NOT_REQUESTER: Forbidden,
     names.ERR_NOT_ALLOWED: Forbidden,
     names.ERR_NOT_NOW: Conflict,
+    names.ERR_NOT_ELIGIBLE: Conflict,
 }
 # Refusals about one field of the request body.
 _FIELD_REFUSALS = {
