@@ -2,12 +2,12 @@
 validators and for the web, which shows an action only when the rule allows it."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from crc import names
 from crc.progress import Action, WaitingFor
-from crc.roles import CANCEL_ANY_ROLES, ESCALATION_ROLE, Role
+from crc.roles import CANCEL_ANY_ROLES, ESCALATION_ROLE, ROLE_LABELS, SCOPED_ROLES, Role, ScopeKind
 from crc.stages import TERMINAL, Stage
 from crc.tasks import spec_of
 
@@ -22,24 +22,45 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a user, their roles, and the roster member they are (if any)."""
+    """Who is acting: a user, their roles, the roster member they are (if any), and the scope of
+    each scoped role they hold (crc.roles.SCOPED_ROLES; a role not in `scopes` covers all)."""
 
     user: str
     roles: frozenset[str]
     member_id: int | None = None
+    scopes: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def of(cls, user: str, roles: Iterable[str], member_id: int | None = None) -> "Actor":
+    def of(
+        cls,
+        user: str,
+        roles: Iterable[str],
+        member_id: int | None = None,
+        scopes: Mapping[str, Iterable[str]] | None = None,
+    ) -> "Actor":
         """An actor from the parts every message and user carries."""
-        return cls(user=user, roles=frozenset(roles), member_id=member_id)
+        return cls(
+            user=user,
+            roles=frozenset(roles),
+            member_id=member_id,
+            scopes={role: frozenset(values) for role, values in (scopes or {}).items()},
+        )
+
+    def covers(self, role: str, value: str) -> bool:
+        """True when the actor's scope as `role` includes `value` (a role with no scope: all)."""
+        scope = self.scopes.get(role) if role in SCOPED_ROLES else None
+        return scope is None or value in scope
 
 
 @dataclass(frozen=True)
 class Parties:
-    """The people a deployment belongs to: who asked for it and who is deployed."""
+    """The people a deployment belongs to, and the facts that scope authority over it: the
+    receiving post (its Chief of Mission) and the member's agency as requested (its release)."""
 
     requested_by: str
     member_id: int
+    post_code: str
+    member_agency: str
 
 
 @dataclass(frozen=True)
@@ -161,18 +182,67 @@ class TaskFacts(Protocol):
     def escalated(self) -> bool: ...
 
 
+def scope_value(role: str, task: TaskFacts, parties: Parties) -> str:
+    """What a holder of a scoped role must have in scope to act on the task: the deployment's
+    post (Chief of Mission), the member's agency (home agency), the task's office (director)."""
+    match SCOPED_ROLES[Role(role)]:
+        case ScopeKind.POST:
+            return parties.post_code
+        case ScopeKind.AGENCY:
+            return parties.member_agency
+        case ScopeKind.OFFICE:
+            return task.role
+
+
+def _deciding_roles(task: TaskFacts) -> tuple[str, ...]:
+    """The roles that may decide the task: its own, and once escalated the director's."""
+    return (task.role, ESCALATION_ROLE) if task.escalated else (task.role,)
+
+
+def _in_scope(actor: Actor, role: str, task: TaskFacts, parties: Parties) -> bool:
+    return role not in SCOPED_ROLES or actor.covers(role, scope_value(role, task, parties))
+
+
+def acting_role(actor: Actor, task: TaskFacts, parties: Parties) -> str | None:
+    """The role through which the actor may decide the task (its own within scope, else the
+    director of its office once escalated), or None; the requester and the member aside."""
+    for role in _deciding_roles(task):
+        if role in actor.roles and _in_scope(actor, role, task, parties):
+            return role
+    return None
+
+
 def may_act_on(actor: Actor, task: TaskFacts, parties: Parties) -> Refusal | None:
-    """Whether the actor may decide the task at all: its role (a member's task only for that
-    member), or the director once escalated; never on one's own request."""
+    """Whether the actor may decide the task at all: its role within the role's scope (a
+    member's task only for that member), or the director of its office once escalated; never
+    on one's own request."""
     if task.role == Role.MEMBER:
         if actor.member_id is None or actor.member_id != parties.member_id:
             return Refusal(names.ERR_WRONG_ROLE, "this task is for the deployed member")
         return None
-    if task.role not in actor.roles and not (task.escalated and ESCALATION_ROLE in actor.roles):
-        return Refusal(names.ERR_WRONG_ROLE, f"this task is for the {task.role} role")
+    if acting_role(actor, task, parties) is None:
+        held = [role for role in _deciding_roles(task) if role in actor.roles]
+        if not held:
+            return Refusal(names.ERR_WRONG_ROLE, f"this task is for the {task.role} role")
+        role = held[0]
+        return Refusal(
+            names.ERR_OUT_OF_SCOPE,
+            f"this task is outside your scope as {ROLE_LABELS[Role(role)]} "
+            f"({SCOPED_ROLES[Role(role)].value} {scope_value(role, task, parties)})",
+        )
     if actor.user == parties.requested_by:
         return Refusal(names.ERR_OWN_REQUEST, "nobody may decide on their own request")
     return None
+
+
+def may_take_over(actor: Actor, task: TaskFacts, parties: Parties) -> bool:
+    """True when the actor may take a task someone else has claimed: a director whose scope
+    covers the task's office, who may decide the task."""
+    return (
+        ESCALATION_ROLE in actor.roles
+        and actor.covers(ESCALATION_ROLE, task.role)
+        and may_act_on(actor, task, parties) is None
+    )
 
 
 def check_decision(

@@ -18,7 +18,7 @@ from crc.progress import Action, WaitingFor
 from crc.stages import Stage
 from crc.tables import Task
 
-PARTIES = Parties(requested_by="req", member_id=7)
+PARTIES = Parties(requested_by="req", member_id=7, post_code="JUB", member_agency="State")
 REQUESTER = Actor.of("req", ["requester"])
 MEMBER = Actor.of("maria", ["member"], member_id=7)
 OTHER_MEMBER = Actor.of("omar", ["member"], member_id=8)
