@@ -250,9 +250,11 @@ class Notification(SQLModel, table=True):
 class TaskClaim(SQLModel, table=True):
     """An officer's claim on an open task, so two officers of one office don't work it twice.
 
-    Inbox coordination only: the workflow never reads it. Deleted on unclaim.
+    Inbox coordination only: the workflow never reads it. Deleted on unclaim; from `expires_at`
+    on it holds nothing (web.services.claims), so a forgotten claim cannot block the task.
     """
 
     task_id: str = Field(primary_key=True, foreign_key="task.id", max_length=36)
     username: str = Field(max_length=64, index=True)
     claimed_at: datetime = _timestamp()
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -53,6 +53,12 @@ def row_ids(html: str) -> list[str]:
     return re.findall(r'<tr id="task-([0-9a-f-]+)"', html)
 
 
+async def all_claims(world: World) -> list[TaskClaim]:
+    """Every claim row, as stored."""
+    async with world.app.state.sessionmaker() as session:
+        return list((await session.exec(select(TaskClaim))).all())
+
+
 def nav_count(html: str) -> int:
     found = re.search(r'<span id="inbox-count"[^>]*><span class="visually-hidden">\(</span>(\d+)<', html)
     assert found, "no inbox count"
@@ -163,28 +169,34 @@ async def test_claim_unclaim_and_who_holds_it(world: World) -> None:
         claimed = await first.post(f"{path}/claim", headers=HTMX | {"X-CSRF-Token": token1})
         assert claimed.status_code == 200
         assert claimed.text.lstrip().startswith(f'<tr id="task-{overdue.id}" class="overdue claimed"')
-        assert "Claimed by you" in claimed.text
+        [held] = await all_claims(world)
+        until = f"{held.expires_at:%Y-%m-%d %H:%M} UTC"
+        assert (
+            f'Claimed by you until <time datetime="{held.expires_at.isoformat()}">{until}</time>'
+            in claimed.text
+        )
         assert ">Unclaim</button>" in claimed.text
         assert nav_count(claimed.text) == 2
-        # The other officer sees who holds it and cannot take it, decide it or let it go.
+        # The other officer sees who holds it until when, and cannot take it, decide it or let it go.
         seen = await second.get("/inbox")
-        assert "Claimed by planning" in seen.text
+        assert (
+            f'Claimed by planning until <time datetime="{held.expires_at.isoformat()}">{until}</time>'
+            in seen.text
+        )
         assert "planning is working on this task." in seen.text
+        refusal = f"planning has claimed this task until {until}; ask them, or wait until they let it go"
         taken = await second.post(f"{path}/claim", headers=HTMX | {"X-CSRF-Token": token2})
         assert taken.status_code == 409
-        assert "planning is working on this task (claimed" in taken.text
+        assert refusal in taken.text
         decided = await second.post(
             path, data={"outcome": "approve"}, headers=HTMX | {"X-CSRF-Token": token2}
         )
         assert decided.status_code == 409
-        assert "planning has claimed this task; ask them, or wait until they let it go" in decided.text
+        assert refusal in decided.text
         # The claim binds programs too: the API refuses the other officer alike.
         await world.add(user("planning3", ["planning"]))
         by_api = await world.complete(overdue.id, "planning3", "approve")
-        assert (by_api.status_code, by_api.json()["detail"]) == (
-            409,
-            "planning has claimed this task; ask them, or wait until they let it go",
-        )
+        assert (by_api.status_code, by_api.json()["detail"]) == (409, refusal)
         released = await second.post(f"{path}/unclaim", headers=HTMX | {"X-CSRF-Token": token2})
         assert released.status_code == 409
         assert "planning holds this task; only they can let it go" in released.text

@@ -16,6 +16,7 @@ from crc.tables import Deployment, Task, TaskClaim, User
 from crc.tasks import spec_of
 from crc.types import Decision, DecisionResult
 from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
+from web.services.claims import refuse_if_held
 from web.services.errors import Conflict, NotFound
 from web.services.workflow_client import execute_update
 
@@ -104,16 +105,16 @@ async def complete_task(
     outcome: str,
     comment: str | None = None,
     data: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> Task:
     """Decide a task; the workflow's update validator has the last word.
 
     The same rules (crc.permissions) are checked here first from the read-model, for quick, clear
-    answers; and a task claimed in the inbox stays its holder's (through the API as well).
+    answers; and a task claimed in the inbox stays its holder's until the claim lapses (through
+    the API as well), unless a director of its office takes it over.
     """
     task, deployment = await open_task_for(session, user=user, task_id=task_id)
-    held = await session.get(TaskClaim, task_id, populate_existing=True)
-    if held is not None and held.username != user.username:
-        raise Conflict(f"{held.username} has claimed this task; ask them, or wait until they let it go")
+    await refuse_if_held(session, user=user, task=task, deployment=deployment, now=now or datetime.now(UTC))
     refusal = permissions.check_decision(
         actor_of(user), task, parties_of(deployment), outcome=outcome, comment=comment, data=data
     )
