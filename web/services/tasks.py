@@ -44,7 +44,9 @@ def _actionable_by(user: User) -> ColumnElement[bool]:
     offices = [Role(r) for r in actor.roles if r in Role._value2member_map_ and r != Role.MEMBER]
     ways = [and_(col(Task.role) == role, _in_scope(actor, role)) for role in offices]
     if ESCALATION_ROLE in actor.roles:
-        ways.append(and_(col(Task.escalated).is_(True), _in_scope(actor, ESCALATION_ROLE)))
+        # A member's own task is the member's alone, escalated or not.
+        escalated = and_(col(Task.escalated).is_(True), col(Task.role) != Role.MEMBER)
+        ways.append(and_(escalated, _in_scope(actor, ESCALATION_ROLE)))
     own_requests = select(Deployment.id).where(Deployment.requested_by == user.username)
     who: ColumnElement[bool] = and_(or_(sa.false(), *ways), col(Task.deployment_id).not_in(own_requests))
     if user.member_id is not None:
