@@ -4,7 +4,6 @@ Tasks here are read-model rows written by the test (no workflow behind them): en
 page shows and refuses before it asks the workflow. Deciding through the workflow is in test_pages.
 """
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from crc.lifecycle_tables import KitReservation
 from crc.stages import Stage
 from crc.tables import Task, TaskClaim
 from tests import factories
-from tests.web_helpers import World, a_post, count_rows, csrf_of, user, web_world
+from tests.web_helpers import World, a_post, count_rows, csrf_of, nav_count, row_ids, user, web_world
 
 HTMX = {"HX-Request": "true"}
 NOW = datetime.now(UTC)
@@ -48,21 +47,10 @@ def a_task(deployment_id: str, **overrides: Any) -> Task:
     return Task(**fields)
 
 
-def row_ids(html: str) -> list[str]:
-    """The task ids of the inbox rows, in order."""
-    return re.findall(r'<tr id="task-([0-9a-f-]+)"', html)
-
-
 async def all_claims(world: World) -> list[TaskClaim]:
     """Every claim row, as stored."""
     async with world.app.state.sessionmaker() as session:
         return list((await session.exec(select(TaskClaim))).all())
-
-
-def nav_count(html: str) -> int:
-    found = re.search(r'<span id="inbox-count"[^>]*><span class="visually-hidden">\(</span>(\d+)<', html)
-    assert found, "no inbox count"
-    return int(found.group(1))
 
 
 async def two_tasks(world: World) -> tuple[Task, Task]:

@@ -206,6 +206,18 @@ class World:
             yield browser
 
 
+def row_ids(html: str) -> list[str]:
+    """The task ids of the inbox rows, in order."""
+    return re.findall(r'<tr id="task-([0-9a-f-]+)"', html)
+
+
+def nav_count(html: str) -> int:
+    """The number of open tasks the navigation shows."""
+    found = re.search(r'<span id="inbox-count"[^>]*><span class="visually-hidden">\(</span>(\d+)<', html)
+    assert found, "no inbox count"
+    return int(found.group(1))
+
+
 def csrf_of(html: str) -> str:
     """The CSRF token in a page's hidden input."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
