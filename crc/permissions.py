@@ -22,12 +22,13 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a user, their roles, the roster member they are (if any), and the scope of
-    each scoped role they hold (crc.roles.SCOPED_ROLES; a role not in `scopes` covers all)."""
+    """Who is acting: a user, their roles and scopes, and the roster member they are (if any)."""
 
     user: str
     roles: frozenset[str]
     member_id: int | None = None
+    # A scoped role (crc.roles.SCOPED_ROLES) → the posts, agencies or offices it covers; a role
+    # not named here covers all.
     scopes: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
 
     @classmethod
@@ -54,13 +55,12 @@ class Actor:
 
 @dataclass(frozen=True)
 class Parties:
-    """The people a deployment belongs to, and the facts that scope authority over it: the
-    receiving post (its Chief of Mission) and the member's agency as requested (its release)."""
+    """Who asked for a deployment and who is deployed, with the facts scopes are checked against."""
 
     requested_by: str
     member_id: int
-    post_code: str
-    member_agency: str
+    post_code: str  # its Chief of Mission speaks for it
+    member_agency: str  # as requested: its home-agency officers release the member
 
 
 @dataclass(frozen=True)
@@ -183,8 +183,7 @@ class TaskFacts(Protocol):
 
 
 def scope_value(role: str, task: TaskFacts, parties: Parties) -> str:
-    """What a holder of a scoped role must have in scope to act on the task: the deployment's
-    post (Chief of Mission), the member's agency (home agency), the task's office (director)."""
+    """What a holder of a scoped role must have in scope to act on the task (post, agency, office)."""
     match SCOPED_ROLES[Role(role)]:
         case ScopeKind.POST:
             return parties.post_code
@@ -204,8 +203,7 @@ def _in_scope(actor: Actor, role: str, task: TaskFacts, parties: Parties) -> boo
 
 
 def acting_role(actor: Actor, task: TaskFacts, parties: Parties) -> str | None:
-    """The role through which the actor may decide the task (its own within scope, else the
-    director of its office once escalated), or None; the requester and the member aside."""
+    """The role through which the actor may decide the task, within its scope; None if none."""
     for role in _deciding_roles(task):
         if role in actor.roles and _in_scope(actor, role, task, parties):
             return role
@@ -213,9 +211,9 @@ def acting_role(actor: Actor, task: TaskFacts, parties: Parties) -> str | None:
 
 
 def may_act_on(actor: Actor, task: TaskFacts, parties: Parties) -> Refusal | None:
-    """Whether the actor may decide the task at all: its role within the role's scope (a
-    member's task only for that member), or the director of its office once escalated; never
-    on one's own request."""
+    """Why the actor may not decide the task at all, or None; who decides is written here."""
+    # Its role within the role's scope (a member's task: that member only), or the director of
+    # its office once escalated; never on one's own request.
     if task.role == Role.MEMBER:
         if actor.member_id is None or actor.member_id != parties.member_id:
             return Refusal(names.ERR_WRONG_ROLE, "this task is for the deployed member")
@@ -236,8 +234,7 @@ def may_act_on(actor: Actor, task: TaskFacts, parties: Parties) -> Refusal | Non
 
 
 def may_take_over(actor: Actor, task: TaskFacts, parties: Parties) -> bool:
-    """True when the actor may take a task someone else has claimed: a director whose scope
-    covers the task's office, who may decide the task."""
+    """True when the actor, a director of the task's office who may decide it, takes over claims."""
     return (
         ESCALATION_ROLE in actor.roles
         and actor.covers(ESCALATION_ROLE, task.role)

@@ -73,8 +73,9 @@ def test_one_linear_history() -> None:
 
 
 def test_scopes_and_claim_terms_keep_the_data_there_is(database_url: Database) -> None:
-    """0005 and 0006 on a database in use: users keep every role unscoped, each deployment gets
-    its member's agency, and claims made before they had a term lapse at once."""
+    """0005 and 0006 on a database in use: nothing unscoped, nothing unknown, nothing blocked."""
+    # Users keep every role unscoped, each deployment gets its member's agency, and claims made
+    # before they had a term lapse at once.
     url, schema = database_url
     upgrade(url, schema, "0004")
     engine = create_sync_engine(url, schema=schema)

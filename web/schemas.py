@@ -26,11 +26,15 @@ class Page(BaseModel, Generic[T]):
 
 
 class RoleScope(BaseModel):
-    """A role a user holds and what it covers: post codes (chief_of_mission), agencies
-    (home_agency) or offices (director), or "all" (every other role, and any role unscoped)."""
+    """A role a user holds and what it covers."""
 
     role: str
-    scope: list[str] | Literal["all"] = Field(default=SCOPE_ALL, examples=[["JUB"], SCOPE_ALL])
+    scope: list[str] | Literal["all"] = Field(
+        default=SCOPE_ALL,
+        description="post codes (chief_of_mission), agencies (home_agency) or offices (director); "
+        '"all" for every other role, and for any role held without a scope',
+        examples=[["JUB"], SCOPE_ALL],
+    )
 
 
 class Me(BaseModel):

@@ -152,8 +152,7 @@ async def decide(
 async def claim(
     request: Request, task_id: str, session: SessionDep, settings: SettingsDep, user: PageUser
 ) -> Response:
-    """Take the task (a director of its office takes it over); 409 with who holds it and until
-    when, when someone else has."""
+    """Take the task, or take it over as its office's director; 409 saying who holds it till when."""
     try:
         await claim_task(session, user=user, task_id=task_id, now=datetime.now(UTC), settings=settings)
     except ServiceError as err:

@@ -183,8 +183,9 @@ async def inbox_row(session: AsyncSession, task: Task, *, user: User, now: datet
 async def claim_task(
     session: AsyncSession, *, user: User, task_id: str, now: datetime, settings: Settings
 ) -> TaskClaim:
-    """Take the task so others of the office leave it, until the claim lapses; only those who may
-    decide it may, and a director of its office takes it from whoever holds it (else 409)."""
+    """Take the task so others of the office leave it until the claim lapses (else 409)."""
+    # Only those who may decide it may claim it; a director of its office takes it from whoever
+    # holds it.
     task, deployment = await open_task_for(session, user=user, task_id=task_id)
     await refuse_if_held(session, user=user, task=task, deployment=deployment, now=now)
     held = await session.get(TaskClaim, task_id, populate_existing=True)

@@ -38,8 +38,9 @@ def _in_scope(actor: Actor, role: Role) -> ColumnElement[bool]:
 
 
 def _actionable_by(user: User) -> ColumnElement[bool]:
-    """Tasks of the user's offices within their scopes, escalated ones for the director of
-    their office, never one of the user's own requests; and the member's own tasks."""
+    """The tasks the user may decide (crc.permissions.may_act_on), as a SQL condition."""
+    # Tasks of the user's offices within their scopes, escalated ones for the director of their
+    # office, never one on the user's own request; and the member's own tasks.
     actor = actor_of(user)
     offices = [Role(r) for r in actor.roles if r in Role._value2member_map_ and r != Role.MEMBER]
     ways = [and_(col(Task.role) == role, _in_scope(actor, role)) for role in offices]
