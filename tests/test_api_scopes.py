@@ -6,7 +6,6 @@ web lets through. End to end through the real workflow: com_jub approving JUB's 
 and escalation to the director of the task's office.
 """
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,13 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 from crc import names
 from crc.names import deployment_workflow_id
 from crc.seed import SCOPED_USERS
-from crc.stages import Stage
 from crc.tables import Task, TaskClaim
 from crc.tasks import TASK_KINDS
 from crc.types import Decision, DecisionResult
 from tests import factories
 from tests.stub_workflow import accepting_workflows
-from tests.web_helpers import World, nav_count, row_ids, user, web_world
+from tests.web_helpers import World, nav_count, open_task, row_ids, user, web_world
 from tests.workflow_helpers import db_notifications, refusal
 
 # Where each matrix task is: a USAID member at JUB, or a State member at KBL.
@@ -63,19 +61,14 @@ async def matrix_tasks(world: World) -> dict[TaskKey, Task]:
     assert world.standby.id is not None and world.member.id is not None
     [at_jub] = await factories.deployment_rows(world.engine, 1, member_id=world.standby.id, post_code=AT_JUB)
     [at_kbl] = await factories.deployment_rows(world.engine, 1, member_id=world.member.id, post_code=AT_KBL)
-    now = datetime.now(UTC)
     tasks = {
-        (spec.kind.value, role.value, where, escalated): Task(
-            id=str(uuid.uuid4()),
-            deployment_id=deployment_id,
+        (spec.kind.value, role.value, where, escalated): open_task(
+            deployment_id,
             kind=spec.kind.value,
-            stage=Stage.APPROVAL.value,
             role=role.value,
             title=f"{spec.label} for {role.value} at {where}",
             outcomes=[o.value for o in spec.outcomes],
             escalated=escalated,
-            due_at=now + timedelta(days=2),
-            created_at=now,
         )
         for spec in TASK_KINDS.values()
         for role in spec.roles

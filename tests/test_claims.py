@@ -4,7 +4,6 @@ Tasks are read-model rows written by the test, as in test_pages_inbox; the clock
 the services take, or a claim whose term has already run out.
 """
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,10 +14,9 @@ from sqlmodel import select
 from temporalio.client import Client
 
 from crc.settings import Settings
-from crc.stages import Stage
 from crc.tables import Task, TaskClaim, User
 from tests import factories
-from tests.web_helpers import World, count_rows, csrf_of, nav_count, row_ids, user, web_world
+from tests.web_helpers import World, count_rows, csrf_of, nav_count, open_task, row_ids, user, web_world
 from web.services.claims import add_working_days, claim_expiry, is_urgent
 from web.services.errors import Conflict, Forbidden
 from web.services.inbox import claim_task
@@ -40,19 +38,8 @@ async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -
 
 def a_task(deployment_id: str, **overrides: Any) -> Task:
     """An open planning approval opened at FRIDAY, due in five days (not urgent)."""
-    fields: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "deployment_id": deployment_id,
-        "kind": "approval",
-        "stage": Stage.APPROVAL.value,
-        "role": "planning",
-        "title": "Operational fit",
-        "outcomes": ["approve", "reject", "request_changes"],
-        "created_at": FRIDAY,
-        "due_at": FRIDAY + timedelta(days=5),
-    }
-    fields.update(overrides)
-    return Task(**fields)
+    fields: dict[str, Any] = {"created_at": FRIDAY, "due_at": FRIDAY + timedelta(days=5)}
+    return open_task(deployment_id, **(fields | overrides))
 
 
 async def deployment(world: World, requested_by: str = "req.user") -> str:

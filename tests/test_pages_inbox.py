@@ -4,10 +4,8 @@ Tasks here are read-model rows written by the test (no workflow behind them): en
 page shows and refuses before it asks the workflow. Deciding through the workflow is in test_pages.
 """
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +16,17 @@ from crc.lifecycle_tables import KitReservation
 from crc.stages import Stage
 from crc.tables import Task, TaskClaim
 from tests import factories
-from tests.web_helpers import World, a_post, count_rows, csrf_of, nav_count, row_ids, user, web_world
+from tests.web_helpers import (
+    World,
+    a_post,
+    count_rows,
+    csrf_of,
+    nav_count,
+    open_task,
+    row_ids,
+    user,
+    web_world,
+)
 
 HTMX = {"HX-Request": "true"}
 NOW = datetime.now(UTC)
@@ -28,23 +36,6 @@ NOW = datetime.now(UTC)
 async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> AsyncIterator[World]:
     async with web_world(engine, temporal_client, task_queue) as w:
         yield w
-
-
-def a_task(deployment_id: str, **overrides: Any) -> Task:
-    """An open planning approval on the deployment, due tomorrow."""
-    fields: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "deployment_id": deployment_id,
-        "kind": "approval",
-        "stage": Stage.APPROVAL.value,
-        "role": "planning",
-        "title": "Operational fit",
-        "outcomes": ["approve", "reject", "request_changes"],
-        "due_at": NOW + timedelta(days=3),
-        "created_at": NOW - timedelta(hours=2),
-    }
-    fields.update(overrides)
-    return Task(**fields)
 
 
 async def all_claims(world: World) -> list[TaskClaim]:
@@ -64,8 +55,8 @@ async def two_tasks(world: World) -> tuple[Task, Task]:
     [second] = await factories.deployment_rows(
         world.engine, 1, member_id=world.standby.id, post_code=other.code, stage=Stage.TRAINING
     )
-    overdue = a_task(first, due_at=NOW - timedelta(hours=1), title="Operational fit")
-    later = a_task(
+    overdue = open_task(first, due_at=NOW - timedelta(hours=1), title="Operational fit")
+    later = open_task(
         second,
         kind="training_schedule",
         stage=Stage.TRAINING.value,
@@ -80,7 +71,7 @@ async def two_tasks(world: World) -> tuple[Task, Task]:
 
 async def test_inbox_lists_marks_and_sorts(world: World) -> None:
     overdue, later = await two_tasks(world)
-    soon = a_task(overdue.deployment_id, title="Budget check", due_at=NOW + timedelta(hours=5))
+    soon = open_task(overdue.deployment_id, title="Budget check", due_at=NOW + timedelta(hours=5))
     await world.add(soon)
     async with world.signed_in("planning") as browser:
         page = await browser.get("/inbox")
@@ -131,7 +122,7 @@ async def test_inbox_filters_in_the_url(world: World, query: str, expected: list
 
 async def test_inbox_shows_only_the_users_roles(world: World) -> None:
     overdue, _ = await two_tasks(world)
-    security = a_task(
+    security = open_task(
         overdue.deployment_id, role="security", kind="vetting_review", outcomes=["clear", "deny"]
     )
     await world.add(security)
@@ -215,7 +206,7 @@ async def test_claim_refused_to_other_roles_reveals_nothing(world: World) -> Non
 
 async def test_completed_task_cannot_be_claimed(world: World) -> None:
     overdue, _ = await two_tasks(world)
-    done = a_task(overdue.deployment_id, status="completed", outcome="approve", completed_by="x")
+    done = open_task(overdue.deployment_id, status="completed", outcome="approve", completed_by="x")
     await world.add(done)
     async with world.signed_in("planning") as browser:
         token = csrf_of((await browser.get("/inbox")).text)
@@ -231,7 +222,7 @@ async def test_after_action_report_needs_its_text(world: World) -> None:
     [deployment_id] = await factories.deployment_rows(
         world.engine, 1, member_id=world.member.id, post_code=world.post.code, stage=Stage.REDEPLOYMENT
     )
-    report = a_task(
+    report = open_task(
         deployment_id,
         kind="after_action_report",
         role="member",
@@ -263,7 +254,7 @@ async def test_after_action_report_needs_its_text(world: World) -> None:
 
 async def test_vetting_clear_takes_a_valid_until_date(world: World) -> None:
     overdue, _ = await two_tasks(world)
-    review = a_task(
+    review = open_task(
         overdue.deployment_id,
         kind="vetting_review",
         role="security",
@@ -292,7 +283,7 @@ async def test_kit_return_lists_the_kit_to_tick(world: World) -> None:
         KitReservation(deployment_id=overdue.deployment_id, sku=sku, depot="Washington, DC", quantity=1)
         for sku in ("KIT-INDIVIDUAL", "SATPHONE")
     ]
-    task = a_task(
+    task = open_task(
         overdue.deployment_id,
         kind="kit_return",
         role="logistics",
@@ -310,7 +301,7 @@ async def test_kit_return_lists_the_kit_to_tick(world: World) -> None:
 
 async def test_task_title_is_escaped(world: World) -> None:
     overdue, _ = await two_tasks(world)
-    evil = a_task(overdue.deployment_id, title='<script>alert("t")</script>')
+    evil = open_task(overdue.deployment_id, title='<script>alert("t")</script>')
     await world.add(evil)
     async with world.signed_in("planning") as browser:
         page = await browser.get("/inbox")
