@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from crc.roles import Role
+from crc.roles import ROLE_LABELS, Role
 from crc.settings import Settings, get_settings
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
@@ -257,8 +257,13 @@ class Stack:
 
 
 def _banner(settings: Settings, web_url: str) -> None:
+    from crc.seed import SCOPED_USERS
+
     temporal_host, _ = _host_port(settings.TEMPORAL_ADDRESS)
     roles = ", ".join(role.value for role in Role)
+    scoped = ", ".join(
+        f"{u.username} ({ROLE_LABELS[u.role]} for {', '.join(u.scope)} only)" for u in SCOPED_USERS
+    )
     typer.echo(
         "\nCRC deployments is running. Ctrl-C stops everything.\n"
         f"  Web app      {web_url}\n"
@@ -266,6 +271,7 @@ def _banner(settings: Settings, web_url: str) -> None:
         f"  Temporal UI  http://{temporal_host}:{settings.CRC_TEMPORAL_UI_PORT}\n"
         f"  Data         {settings.CRC_DATA_DIR.resolve()} (Temporal's log: temporal.log)\n"
         f"Demo logins (password {settings.CRC_DEMO_PASSWORD!r}): {roles}\n"
+        f"  Scoped: {scoped}\n"
     )
 
 

@@ -31,6 +31,7 @@ ERR_UNKNOWN_TASK = "UnknownTask"  # 404
 ERR_TASK_NOT_OPEN = "TaskNotOpen"  # 409
 ERR_WRONG_ROLE = "WrongRole"  # 403
 ERR_OWN_REQUEST = "OwnRequest"  # 403
+ERR_OUT_OF_SCOPE = "OutOfScope"  # 403: the caller's role does not reach this post, agency or office
 ERR_UNKNOWN_OUTCOME = "UnknownOutcome"  # 422
 ERR_INVALID_DATA = "InvalidData"  # 422
 ERR_COMMENT_REQUIRED = "CommentRequired"  # 422: this outcome needs a comment saying why

@@ -2,13 +2,13 @@
 validators and for the web, which shows an action only when the rule allows it."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
 from crc import names
 from crc.progress import Action, WaitingFor
-from crc.roles import CANCEL_ANY_ROLES, ESCALATION_ROLE, Role
+from crc.roles import CANCEL_ANY_ROLES, ESCALATION_ROLE, ROLE_LABELS, SCOPED_ROLES, Role, ScopeKind
 from crc.stages import TERMINAL, Stage
 from crc.tasks import spec_of
 
@@ -23,24 +23,45 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a user, their roles, and the roster member they are (if any)."""
+    """Who is acting: a user, their roles and scopes, and the roster member they are (if any)."""
 
     user: str
     roles: frozenset[str]
     member_id: int | None = None
+    # A scoped role (crc.roles.SCOPED_ROLES) → the posts, agencies or offices it covers; a role
+    # not named here covers all.
+    scopes: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def of(cls, user: str, roles: Iterable[str], member_id: int | None = None) -> "Actor":
+    def of(
+        cls,
+        user: str,
+        roles: Iterable[str],
+        member_id: int | None = None,
+        scopes: Mapping[str, Iterable[str]] | None = None,
+    ) -> "Actor":
         """An actor from the parts every message and user carries."""
-        return cls(user=user, roles=frozenset(roles), member_id=member_id)
+        return cls(
+            user=user,
+            roles=frozenset(roles),
+            member_id=member_id,
+            scopes={role: frozenset(values) for role, values in (scopes or {}).items()},
+        )
+
+    def covers(self, role: str, value: str) -> bool:
+        """True when the actor's scope as `role` includes `value` (a role with no scope: all)."""
+        scope = self.scopes.get(role) if role in SCOPED_ROLES else None
+        return scope is None or value in scope
 
 
 @dataclass(frozen=True)
 class Parties:
-    """The people a deployment belongs to: who asked for it and who is deployed."""
+    """Who asked for a deployment and who is deployed, with the facts scopes are checked against."""
 
     requested_by: str
     member_id: int
+    post_code: str  # its Chief of Mission speaks for it
+    member_agency: str  # as requested: its home-agency officers release the member
 
 
 @dataclass(frozen=True)
@@ -184,18 +205,64 @@ class TaskFacts(Protocol):
     def opens_on(self) -> date | None: ...
 
 
+def scope_value(role: str, task: TaskFacts, parties: Parties) -> str:
+    """What a holder of a scoped role must have in scope to act on the task (post, agency, office)."""
+    match SCOPED_ROLES[Role(role)]:
+        case ScopeKind.POST:
+            return parties.post_code
+        case ScopeKind.AGENCY:
+            return parties.member_agency
+        case ScopeKind.OFFICE:
+            return task.role
+
+
+def _deciding_roles(task: TaskFacts) -> tuple[str, ...]:
+    """The roles that may decide the task: its own, and once escalated the director's."""
+    return (task.role, ESCALATION_ROLE) if task.escalated else (task.role,)
+
+
+def _in_scope(actor: Actor, role: str, task: TaskFacts, parties: Parties) -> bool:
+    return role not in SCOPED_ROLES or actor.covers(role, scope_value(role, task, parties))
+
+
+def acting_role(actor: Actor, task: TaskFacts, parties: Parties) -> str | None:
+    """The role through which the actor may decide the task, within its scope; None if none."""
+    for role in _deciding_roles(task):
+        if role in actor.roles and _in_scope(actor, role, task, parties):
+            return role
+    return None
+
+
 def may_act_on(actor: Actor, task: TaskFacts, parties: Parties) -> Refusal | None:
-    """Whether the actor may decide the task at all: its role (a member's task only for that
-    member), or the director once escalated; never on one's own request."""
+    """Why the actor may not decide the task at all, or None; who decides is written here."""
+    # Its role within the role's scope (a member's task: that member only), or the director of
+    # its office once escalated; never on one's own request.
     if task.role == Role.MEMBER:
         if actor.member_id is None or actor.member_id != parties.member_id:
             return Refusal(names.ERR_WRONG_ROLE, "this task is for the deployed member")
         return None
-    if task.role not in actor.roles and not (task.escalated and ESCALATION_ROLE in actor.roles):
-        return Refusal(names.ERR_WRONG_ROLE, f"this task is for the {task.role} role")
+    if acting_role(actor, task, parties) is None:
+        held = [role for role in _deciding_roles(task) if role in actor.roles]
+        if not held:
+            return Refusal(names.ERR_WRONG_ROLE, f"this task is for the {task.role} role")
+        role = held[0]
+        return Refusal(
+            names.ERR_OUT_OF_SCOPE,
+            f"this task is outside your scope as {ROLE_LABELS[Role(role)]} "
+            f"({SCOPED_ROLES[Role(role)].value} {scope_value(role, task, parties)})",
+        )
     if actor.user == parties.requested_by:
         return Refusal(names.ERR_OWN_REQUEST, "nobody may decide on their own request")
     return None
+
+
+def may_take_over(actor: Actor, task: TaskFacts, parties: Parties) -> bool:
+    """True when the actor, a director of the task's office who may decide it, takes over claims."""
+    return (
+        ESCALATION_ROLE in actor.roles
+        and actor.covers(ESCALATION_ROLE, task.role)
+        and may_act_on(actor, task, parties) is None
+    )
 
 
 def check_decision(

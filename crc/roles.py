@@ -1,6 +1,7 @@
 """Roles people hold, and which of them approve a deployment."""
 
 from enum import StrEnum
+from typing import Final
 
 
 class Role(StrEnum):
@@ -35,6 +36,24 @@ CANCEL_ANY_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR, Role.ADMIN})
 
 # An overdue task is escalated to this role, which may then decide it in the office's stead.
 ESCALATION_ROLE = Role.DIRECTOR
+
+
+class ScopeKind(StrEnum):
+    """What the scope of a scoped role names."""
+
+    POST = "post"  # post codes: the posts a Chief of Mission speaks for
+    AGENCY = "agency"  # agencies (crc.domain.AGENCIES): whose members a home-agency officer releases
+    OFFICE = "office"  # roles: the offices whose escalated tasks a director takes over
+
+
+# Roles a user may hold for part of their reach only (crc.permissions applies the scope); a
+# user's role without a scope, and every other role, covers everything ("all").
+SCOPED_ROLES: dict[Role, ScopeKind] = {
+    Role.CHIEF_OF_MISSION: ScopeKind.POST,
+    Role.HOME_AGENCY: ScopeKind.AGENCY,
+    Role.DIRECTOR: ScopeKind.OFFICE,
+}
+SCOPE_ALL: Final = "all"
 
 # How pages and the timeline name each role.
 ROLE_LABELS: dict[Role, str] = {

@@ -1,4 +1,5 @@
-"""Demo data for local development: one user per role, a roster, posts, courses and kit.
+"""Demo data for local development: one user per role and a few scoped ones, a roster, posts,
+courses and kit.
 
 Dates are relative to today; everything else is fixed, so two seeds on the same day agree.
 Only ever used in dev mode (``crc seed`` and ``crc dev`` refuse elsewhere).
@@ -36,6 +37,24 @@ FACT_VALIDITY_MONTHS = 60
 BRIEFING_VALIDITY_MONTHS = 12
 # How far ahead course sessions are scheduled.
 SCHEDULE_DAYS = 366
+
+
+@dataclass(frozen=True)
+class ScopedUser:
+    """A demo user who holds one role for part of its reach only (crc.roles.SCOPED_ROLES)."""
+
+    username: str
+    role: Role
+    scope: tuple[str, ...]
+    full_name: str
+
+
+# Beside the unscoped user of every role (scope "all"), one user per scoped role.
+SCOPED_USERS: tuple[ScopedUser, ...] = (
+    ScopedUser("com_jub", Role.CHIEF_OF_MISSION, ("JUB",), "Demo Chief of Mission, Juba"),
+    ScopedUser("agency_usaid", Role.HOME_AGENCY, ("USAID",), "Demo home agency officer, USAID"),
+    ScopedUser("director_planning", Role.DIRECTOR, (Role.PLANNING.value,), "Demo director of Planning"),
+)
 
 
 @dataclass(frozen=True)
@@ -347,6 +366,16 @@ def seed_demo(engine: sa.Engine, *, password: str, today: date | None = None) ->
                     password_hash=password_hash,
                     roles=[role.value],
                     member_id=linked.id if linked else None,
+                )
+            )
+        for scoped in SCOPED_USERS:
+            session.add(
+                User(
+                    username=scoped.username,
+                    full_name=scoped.full_name,
+                    password_hash=password_hash,
+                    roles=[scoped.role.value],
+                    scopes={scoped.role.value: list(scoped.scope)},
                 )
             )
         session.commit()

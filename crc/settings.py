@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # Deployed members check in this often; a check-in this late past due alerts Operations.
     CRC_CHECK_IN_EVERY_DAYS: float = 7
     CRC_CHECK_IN_GRACE_HOURS: float = 24
+    # An inbox claim lapses, so a forgotten one cannot block a task: after this many hours on an
+    # urgent task (due within 24 hours of being opened), else after this many working days.
+    CRC_CLAIM_URGENT_HOURS: float = 4
+    CRC_CLAIM_WORKING_DAYS: int = 2
 
     @property
     def is_dev(self) -> bool:

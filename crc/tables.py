@@ -55,6 +55,11 @@ class User(SQLModel, table=True):
     full_name: str = Field(default="", max_length=200)
     password_hash: str = Field(max_length=200)
     roles: list[str] = _json_list()
+    # A scoped role (crc.roles.SCOPED_ROLES) → the post codes, agencies or offices it covers;
+    # a role not named here covers all of them.
+    scopes: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False, server_default="{}")
+    )
     member_id: int | None = Field(default=None, foreign_key="member.id")
     is_active: bool = True
     created_at: datetime = _timestamp()
@@ -159,6 +164,9 @@ class Deployment(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     workflow_id: str = Field(max_length=80, unique=True)
     member_id: int = Field(foreign_key="member.id", index=True)
+    # The member's agency when requested, as the workflow's request has it: whose home-agency
+    # officers may release the member (crc.permissions), even if the roster changes later.
+    member_agency: str = Field(default="", max_length=64, index=True, sa_column_kwargs={"server_default": ""})
     post_code: str = Field(foreign_key="post.code", max_length=16, index=True)
     sector: str = Field(max_length=64)
     role_title: str = Field(max_length=200)
@@ -249,9 +257,11 @@ class Notification(SQLModel, table=True):
 class TaskClaim(SQLModel, table=True):
     """An officer's claim on an open task, so two officers of one office don't work it twice.
 
-    Inbox coordination only: the workflow never reads it. Deleted on unclaim.
+    Inbox coordination only: the workflow never reads it. Deleted on unclaim; from `expires_at`
+    on it holds nothing (web.services.claims), so a forgotten claim cannot block the task.
     """
 
     task_id: str = Field(primary_key=True, foreign_key="task.id", max_length=36)
     username: str = Field(max_length=64, index=True)
     claimed_at: datetime = _timestamp()
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -72,6 +72,9 @@ class Decision(BaseModel):
     member_id: int | None = None  # the roster member the user is, for the member's own tasks
     comment: str | None = None
     data: dict[str, Any] | None = None
+    # The scope of each scoped role the user holds (crc.roles.SCOPED_ROLES); a role not named
+    # here covers all, as every role did before scopes existed.
+    scopes: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class CancelRequest(BaseModel):

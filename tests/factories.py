@@ -99,6 +99,7 @@ async def requested_deployment(
             id=deployment_id,
             workflow_id=deployment_workflow_id(deployment_id),
             member_id=m.id,
+            member_agency=m.agency,
             post_code=p.code,
             sector="rule_of_law",
             role_title="Rule of law adviser",
@@ -204,6 +205,10 @@ async def deployment_rows(
         "requested_by": "req.user",
     }
     fields.update(overrides)
+    if "member_agency" not in fields:  # the member's agency, as a request records it
+        async with session_factory(engine)() as session:
+            member_row = await session.get(Member, member_id)
+        fields["member_agency"] = member_row.agency if member_row else ""
     # Progress as the workflow writes it for the stage (crc.permissions decides the actions).
     waiting_for = fields.setdefault("waiting_for", USUAL_WAIT.get(stage, WaitingFor.WORKFLOW).value)
     fields.setdefault("closed_actions", closed_actions(Situation(stage, WaitingFor(waiting_for))))

@@ -2,7 +2,8 @@
 
 Run it after a deliberate change to the workflow's commands (guarded with workflow.patched) to
 add histories of the new code beside the old ones; never rewrite the old ones, since they stand
-for workflows already running in production.
+for workflows already running in production. Name scenarios to record only those
+(`python -m tests.record_histories escalated_then_rejected`).
 """
 
 import asyncio
@@ -79,6 +80,14 @@ async def rejected_in_approval(d: Driver, env: WorkflowEnvironment) -> None:
     await decide(d.handle, tasks[0].id, "reject", user="o2", roles=[tasks[0].role], comment="Not now")
 
 
+async def escalated_then_rejected(d: Driver, env: WorkflowEnvironment) -> None:
+    tasks = await d.tasks("approval", 3)
+    await env.sleep(timedelta(seconds=d.request.approval.due_seconds + 60))
+    await wait_until(d.handle, lambda s: all(t.escalated for t in s.open_tasks))
+    await d.decide(tasks[0], "approve", role="director")
+    await decide(d.handle, tasks[1].id, "reject", user="dir", roles=["director"], comment="Too late")
+
+
 async def vetting_denied(d: Driver, env: WorkflowEnvironment) -> None:
     await d.approve_all()
     await d.complete("vetting_review", "deny")
@@ -119,6 +128,7 @@ SCENARIOS: dict[str, Recording] = {
         vetting_denied, member={"medical_expires": date.today() + timedelta(days=30)}
     ),
     "booking_refused_then_completed": Recording(booking_refused_then_completed, refuse_outbound_once=True),
+    "escalated_then_rejected": Recording(escalated_then_rejected),
 }
 
 
@@ -162,12 +172,14 @@ async def record(name: str, path: Recording, folder: Path) -> None:
     await env.shutdown()
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
+    """Record the named scenarios (all when none is named)."""
     HISTORIES.mkdir(exist_ok=True)
-    for name, path in SCENARIOS.items():
-        await record(name, path, HISTORIES)
+    for name in names or list(SCENARIOS):
+        await record(name, SCENARIOS[name], HISTORIES)
         print(f"recorded {name}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # Only the scenarios named, so a second recording on one day rewrites no other history.
+    asyncio.run(main(sys.argv[1:]))

@@ -280,7 +280,10 @@ async def test_a_decision_releases_the_deciders_claim(world: World) -> None:
     created = await world.submit()
     tasks = await world.open_tasks(created["id"], 3)
     task_id = tasks["planning"]["id"]
-    await world.add(TaskClaim(task_id=task_id, username="planning", claimed_at=datetime.now(UTC)))
+    now = datetime.now(UTC)
+    await world.add(
+        TaskClaim(task_id=task_id, username="planning", claimed_at=now, expires_at=now + timedelta(hours=4))
+    )
     response = await world.complete(task_id, "planning", "approve")
     assert response.status_code == 200, response.text
     assert await count_rows(world.engine, select(TaskClaim)) == 0

@@ -221,14 +221,17 @@ async def test_reminder_escalation_and_expiry(
         )
         assert refused.type == names.ERR_WRONG_ROLE
 
-        await temporal_env.sleep(timedelta(hours=2))  # due: escalate to the director
-        current = await wait_until(handle, lambda s: any(e.kind == "escalated" for e in s.timeline))
+        await temporal_env.sleep(timedelta(hours=2))  # due: escalate to each office's director
+        current = await wait_until(handle, lambda s: [e.kind for e in s.timeline].count("escalated") == 2)
         assert sorted(t.role for t in current.open_tasks if t.escalated) == [
             "chief_of_mission",
             "resource_management",
         ]
         notes = await db_notifications(engine, request.deployment_id)
-        assert [(n.role, n.kind) for n in notes][-1] == ("director", "escalated")
+        assert [(n.role, n.kind, n.task_id) for n in notes][-2:] == [
+            ("director", "escalated", tasks["resource_management"]),
+            ("director", "escalated", tasks["chief_of_mission"]),
+        ]
         escalated = {t.role: t.escalated for t in await db_tasks(engine, request.deployment_id)}
         assert escalated == {"planning": False, "resource_management": True, "chief_of_mission": True}
         # The director now decides in the office's stead.

@@ -43,6 +43,7 @@ async def test_token_for_right_password(world: World) -> None:
         "full_name": "Planning",
         "roles": ["planning"],
         "member_id": None,
+        "scopes": [{"role": "planning", "scope": "all"}],
     }
 
 

@@ -26,8 +26,7 @@ from crc.progress import WaitingFor
 from crc.stages import Stage
 from tests import factories
 from tests.request_cases import DaysAhead
-from tests.test_pages_inbox import a_task
-from tests.web_helpers import World, csrf_of, http_client, request_body, user, web_world
+from tests.web_helpers import World, csrf_of, http_client, open_task, request_body, user, web_world
 from web.bounds import BODY_TOO_LARGE, MAX_BODY_BYTES
 from web.services.deployment_list import Cursor
 
@@ -79,8 +78,8 @@ async def rows(world: World) -> dict[str, str]:
     )
     [returning] = await factories.deployment_rows(world.engine, 1, stage=Stage.REDEPLOYMENT, **common)
     document = Document(deployment_id=deployed, kind="travel_orders", title="Travel orders", body="<p>Go</p>")
-    approval = a_task(amendable)
-    report = a_task(
+    approval = open_task(amendable)
+    report = open_task(
         returning,
         kind="after_action_report",
         stage=Stage.REDEPLOYMENT.value,

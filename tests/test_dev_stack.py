@@ -105,6 +105,11 @@ def test_dev_stack_starts_answers_stops_and_keeps_its_data(tmp_path: Path) -> No
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['web']}/healthz", timeout=5) as health:
             assert health.status == 200
         assert _token(ports["web"], "member", "stack-demo")
+        assert (
+            "Scoped: com_jub (Chief of Mission for JUB only), agency_usaid (Home agency for USAID "
+            "only), director_planning (Director for planning only)"
+        ) in banner
+        assert _token(ports["web"], "com_jub", "stack-demo")
         assert _custom_search_attributes(ports["temporal"]) == {
             "CrcStage": "INDEXED_VALUE_TYPE_KEYWORD",
             "CrcPostCode": "INDEXED_VALUE_TYPE_KEYWORD",

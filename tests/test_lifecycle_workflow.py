@@ -539,7 +539,12 @@ async def test_missed_check_in_alerts_operations_who_escalate(run: Run) -> None:
     assert alert.role == "operations"
     await run.driver.decide(alert, "escalate")
     notes = await db_notifications(run.engine, run.deployment_id)
-    assert [(n.role, n.kind) for n in notes][-1] == ("director", "escalated")
+    assert [(n.role, n.kind, n.message) for n in notes][-1] == (
+        "director",
+        "escalated",
+        f"Escalated to the Operations director: {run.driver.request.member_name} has not checked in "
+        "and is not accounted for",
+    )
     result = await run.driver.check_in(status="needs_help", location="Bor")
     assert result.stage == Stage.DEPLOYED
     notes = await db_notifications(run.engine, run.deployment_id)

@@ -1,14 +1,16 @@
 """The Alembic migrations build exactly the schema of crc.tables, and tear it down again."""
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, select
 
-import crc.lifecycle_tables  # registers the lifecycle tables on SQLModel.metadata
-import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
+import crc.lifecycle_tables  # noqa: F401 - registers the lifecycle tables on SQLModel.metadata
 from crc.db import create_sync_engine
+from crc.tables import Deployment, TaskClaim, User
 from migrations import alembic_config, downgrade, upgrade
 
 Database = tuple[str, str | None]
@@ -68,3 +70,45 @@ def test_one_linear_history() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert len(script.get_heads()) == 1
     assert [rev.revision for rev in script.walk_revisions()][-1] == "0001"
+
+
+def test_scopes_and_claim_terms_keep_the_data_there_is(database_url: Database) -> None:
+    """0005 and 0006 on a database in use: nothing unscoped, nothing unknown, nothing blocked."""
+    # Users keep every role unscoped, each deployment gets its member's agency, and claims made
+    # before they had a term lapse at once.
+    url, schema = database_url
+    upgrade(url, schema, "0004")
+    engine = create_sync_engine(url, schema=schema)
+    claimed_at = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            for statement in (
+                "INSERT INTO member (id, name, email, agency, component, sectors, languages, "
+                "clearance_level, annual_salary_usd) "
+                "VALUES (1, 'Omar Farouk', '', 'USAID', 'standby', '[]', '[]', 'secret', 0)",
+                "INSERT INTO post (code, country, city, threat_level, clearance_required, per_diem_usd, "
+                "danger_pay_pct, post_differential_pct, visa_required, clearance_lead_days) "
+                "VALUES ('JUB', 'South Sudan', 'Juba', 'high', 'secret', 330, 25, 35, true, 10)",
+                "INSERT INTO deployment (id, workflow_id, member_id, post_code, sector, role_title, "
+                "start_date, end_date, duration_days, justification, stage, status, requested_by, "
+                "revision, created_at, updated_at) VALUES ('d1', 'deployment-d1', 1, 'JUB', "
+                "'rule_of_law', 'Adviser', '2027-01-04', '2027-03-04', 60, 'Needed', 'APPROVAL', '', "
+                "'requester', 1, :at, :at)",
+                "INSERT INTO task (id, deployment_id, kind, stage, role, title, outcomes, status, "
+                "escalated, created_at) VALUES ('t1', 'd1', 'approval', 'APPROVAL', 'planning', "
+                "'Operational fit', '[]', 'open', false, :at)",
+                "INSERT INTO taskclaim (task_id, username, claimed_at) VALUES ('t1', 'planning', :at)",
+                'INSERT INTO "user" (username, full_name, password_hash, roles, is_active, created_at) '
+                "VALUES ('planning', '', 'x', '[\"planning\"]', true, :at)",
+            ):
+                conn.execute(sa.text(statement), {"at": claimed_at})
+        upgrade(url, schema)
+        with Session(engine) as session:
+            users = [(u.username, u.roles, u.scopes) for u in session.exec(select(User))]
+            agencies = [d.member_agency for d in session.exec(select(Deployment))]
+            claims = [(c.username, c.claimed_at, c.expires_at) for c in session.exec(select(TaskClaim))]
+        assert users == [("planning", ["planning"], {})]
+        assert agencies == ["USAID"]
+        assert claims == [("planning", claimed_at, claimed_at)]
+    finally:
+        engine.dispose()

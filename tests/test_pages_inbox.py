@@ -4,11 +4,8 @@ Tasks here are read-model rows written by the test (no workflow behind them): en
 page shows and refuses before it asks the workflow. Deciding through the workflow is in test_pages.
 """
 
-import re
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +16,17 @@ from crc.lifecycle_tables import KitReservation
 from crc.stages import Stage
 from crc.tables import Task, TaskClaim
 from tests import factories
-from tests.web_helpers import World, a_post, count_rows, csrf_of, user, web_world
+from tests.web_helpers import (
+    World,
+    a_post,
+    count_rows,
+    csrf_of,
+    nav_count,
+    open_task,
+    row_ids,
+    user,
+    web_world,
+)
 
 HTMX = {"HX-Request": "true"}
 NOW = datetime.now(UTC)
@@ -31,32 +38,10 @@ async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -
         yield w
 
 
-def a_task(deployment_id: str, **overrides: Any) -> Task:
-    """An open planning approval on the deployment, due tomorrow."""
-    fields: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "deployment_id": deployment_id,
-        "kind": "approval",
-        "stage": Stage.APPROVAL.value,
-        "role": "planning",
-        "title": "Operational fit",
-        "outcomes": ["approve", "reject", "request_changes"],
-        "due_at": NOW + timedelta(days=3),
-        "created_at": NOW - timedelta(hours=2),
-    }
-    fields.update(overrides)
-    return Task(**fields)
-
-
-def row_ids(html: str) -> list[str]:
-    """The task ids of the inbox rows, in order."""
-    return re.findall(r'<tr id="task-([0-9a-f-]+)"', html)
-
-
-def nav_count(html: str) -> int:
-    found = re.search(r'<span id="inbox-count"[^>]*><span class="visually-hidden">\(</span>(\d+)<', html)
-    assert found, "no inbox count"
-    return int(found.group(1))
+async def all_claims(world: World) -> list[TaskClaim]:
+    """Every claim row, as stored."""
+    async with world.app.state.sessionmaker() as session:
+        return list((await session.exec(select(TaskClaim))).all())
 
 
 async def two_tasks(world: World) -> tuple[Task, Task]:
@@ -70,8 +55,8 @@ async def two_tasks(world: World) -> tuple[Task, Task]:
     [second] = await factories.deployment_rows(
         world.engine, 1, member_id=world.standby.id, post_code=other.code, stage=Stage.TRAINING
     )
-    overdue = a_task(first, due_at=NOW - timedelta(hours=1), title="Operational fit")
-    later = a_task(
+    overdue = open_task(first, due_at=NOW - timedelta(hours=1), title="Operational fit")
+    later = open_task(
         second,
         kind="training_schedule",
         stage=Stage.TRAINING.value,
@@ -86,7 +71,7 @@ async def two_tasks(world: World) -> tuple[Task, Task]:
 
 async def test_inbox_lists_marks_and_sorts(world: World) -> None:
     overdue, later = await two_tasks(world)
-    soon = a_task(overdue.deployment_id, title="Budget check", due_at=NOW + timedelta(hours=5))
+    soon = open_task(overdue.deployment_id, title="Budget check", due_at=NOW + timedelta(hours=5))
     await world.add(soon)
     async with world.signed_in("planning") as browser:
         page = await browser.get("/inbox")
@@ -137,7 +122,7 @@ async def test_inbox_filters_in_the_url(world: World, query: str, expected: list
 
 async def test_inbox_shows_only_the_users_roles(world: World) -> None:
     overdue, _ = await two_tasks(world)
-    security = a_task(
+    security = open_task(
         overdue.deployment_id, role="security", kind="vetting_review", outcomes=["clear", "deny"]
     )
     await world.add(security)
@@ -163,28 +148,34 @@ async def test_claim_unclaim_and_who_holds_it(world: World) -> None:
         claimed = await first.post(f"{path}/claim", headers=HTMX | {"X-CSRF-Token": token1})
         assert claimed.status_code == 200
         assert claimed.text.lstrip().startswith(f'<tr id="task-{overdue.id}" class="overdue claimed"')
-        assert "Claimed by you" in claimed.text
+        [held] = await all_claims(world)
+        until = f"{held.expires_at:%Y-%m-%d %H:%M} UTC"
+        assert (
+            f'Claimed by you until <time datetime="{held.expires_at.isoformat()}">{until}</time>'
+            in claimed.text
+        )
         assert ">Unclaim</button>" in claimed.text
         assert nav_count(claimed.text) == 2
-        # The other officer sees who holds it and cannot take it, decide it or let it go.
+        # The other officer sees who holds it until when, and cannot take it, decide it or let it go.
         seen = await second.get("/inbox")
-        assert "Claimed by planning" in seen.text
+        assert (
+            f'Claimed by planning until <time datetime="{held.expires_at.isoformat()}">{until}</time>'
+            in seen.text
+        )
         assert "planning is working on this task." in seen.text
+        refusal = f"planning has claimed this task until {until}; ask them, or wait until they let it go"
         taken = await second.post(f"{path}/claim", headers=HTMX | {"X-CSRF-Token": token2})
         assert taken.status_code == 409
-        assert "planning is working on this task (claimed" in taken.text
+        assert refusal in taken.text
         decided = await second.post(
             path, data={"outcome": "approve"}, headers=HTMX | {"X-CSRF-Token": token2}
         )
         assert decided.status_code == 409
-        assert "planning has claimed this task; ask them, or wait until they let it go" in decided.text
+        assert refusal in decided.text
         # The claim binds programs too: the API refuses the other officer alike.
         await world.add(user("planning3", ["planning"]))
         by_api = await world.complete(overdue.id, "planning3", "approve")
-        assert (by_api.status_code, by_api.json()["detail"]) == (
-            409,
-            "planning has claimed this task; ask them, or wait until they let it go",
-        )
+        assert (by_api.status_code, by_api.json()["detail"]) == (409, refusal)
         released = await second.post(f"{path}/unclaim", headers=HTMX | {"X-CSRF-Token": token2})
         assert released.status_code == 409
         assert "planning holds this task; only they can let it go" in released.text
@@ -215,7 +206,7 @@ async def test_claim_refused_to_other_roles_reveals_nothing(world: World) -> Non
 
 async def test_completed_task_cannot_be_claimed(world: World) -> None:
     overdue, _ = await two_tasks(world)
-    done = a_task(overdue.deployment_id, status="completed", outcome="approve", completed_by="x")
+    done = open_task(overdue.deployment_id, status="completed", outcome="approve", completed_by="x")
     await world.add(done)
     async with world.signed_in("planning") as browser:
         token = csrf_of((await browser.get("/inbox")).text)
@@ -231,7 +222,7 @@ async def test_after_action_report_needs_its_text(world: World) -> None:
     [deployment_id] = await factories.deployment_rows(
         world.engine, 1, member_id=world.member.id, post_code=world.post.code, stage=Stage.REDEPLOYMENT
     )
-    report = a_task(
+    report = open_task(
         deployment_id,
         kind="after_action_report",
         role="member",
@@ -263,7 +254,7 @@ async def test_after_action_report_needs_its_text(world: World) -> None:
 
 async def test_vetting_clear_takes_a_valid_until_date(world: World) -> None:
     overdue, _ = await two_tasks(world)
-    review = a_task(
+    review = open_task(
         overdue.deployment_id,
         kind="vetting_review",
         role="security",
@@ -292,7 +283,7 @@ async def test_kit_return_lists_the_kit_to_tick(world: World) -> None:
         KitReservation(deployment_id=overdue.deployment_id, sku=sku, depot="Washington, DC", quantity=1)
         for sku in ("KIT-INDIVIDUAL", "SATPHONE")
     ]
-    task = a_task(
+    task = open_task(
         overdue.deployment_id,
         kind="kit_return",
         role="logistics",
@@ -310,7 +301,7 @@ async def test_kit_return_lists_the_kit_to_tick(world: World) -> None:
 
 async def test_task_title_is_escaped(world: World) -> None:
     overdue, _ = await two_tasks(world)
-    evil = a_task(overdue.deployment_id, title='<script>alert("t")</script>')
+    evil = open_task(overdue.deployment_id, title='<script>alert("t")</script>')
     await world.add(evil)
     async with world.signed_in("planning") as browser:
         page = await browser.get("/inbox")

@@ -9,16 +9,18 @@ from crc.permissions import (
     Actor,
     Parties,
     Situation,
+    acting_role,
     allowed_actions,
     check_action,
     check_decision,
     closed_actions,
+    may_take_over,
 )
 from crc.progress import Action, WaitingFor
 from crc.stages import Stage
 from crc.tables import Task
 
-PARTIES = Parties(requested_by="req", member_id=7)
+PARTIES = Parties(requested_by="req", member_id=7, post_code="JUB", member_agency="State")
 REQUESTER = Actor.of("req", ["requester"])
 MEMBER = Actor.of("maria", ["member"], member_id=7)
 OTHER_MEMBER = Actor.of("omar", ["member"], member_id=8)
@@ -122,3 +124,119 @@ def _approval(**overrides: Any) -> Task:
 def test_decision_rule(actor: Actor, task: Task | None, outcome: str, code: str | None) -> None:
     refused = check_decision(actor, task, PARTIES, outcome=outcome, comment=None, data=None)
     assert (refused.code if refused else None) == code
+
+
+# --- Scoped roles: a Chief of Mission's posts, a home agency's members, a director's office ----
+
+COM_JUB = Actor.of("com_jub", ["chief_of_mission"], scopes={"chief_of_mission": ["JUB"]})
+AGENCY_USAID = Actor.of("agency_usaid", ["home_agency"], scopes={"home_agency": ["USAID"]})
+DIRECTOR_PLANNING = Actor.of("director_planning", ["director"], scopes={"director": ["planning"]})
+USAID_AT_KBL = Parties(requested_by="req", member_id=7, post_code="KBL", member_agency="USAID")
+
+
+@pytest.mark.parametrize(
+    ("actor", "task", "parties", "refusal"),
+    [
+        (COM_JUB, _approval(role="chief_of_mission"), PARTIES, None),
+        (
+            COM_JUB,
+            _approval(role="chief_of_mission"),
+            USAID_AT_KBL,
+            (names.ERR_OUT_OF_SCOPE, "this task is outside your scope as Chief of Mission (post KBL)"),
+        ),
+        (
+            COM_JUB,
+            _approval(role="chief_of_mission", kind="country_clearance", outcomes=["approve", "reject"]),
+            USAID_AT_KBL,
+            (names.ERR_OUT_OF_SCOPE, "this task is outside your scope as Chief of Mission (post KBL)"),
+        ),
+        (Actor.of("com", ["chief_of_mission"]), _approval(role="chief_of_mission"), USAID_AT_KBL, None),
+        (AGENCY_USAID, _approval(role="home_agency"), USAID_AT_KBL, None),
+        (
+            AGENCY_USAID,
+            _approval(role="home_agency"),
+            PARTIES,
+            (names.ERR_OUT_OF_SCOPE, "this task is outside your scope as Home agency (agency State)"),
+        ),
+        (
+            COM_JUB,
+            _approval(role="home_agency"),
+            PARTIES,
+            (names.ERR_WRONG_ROLE, "this task is for the home_agency role"),
+        ),
+        (DIRECTOR_PLANNING, _approval(escalated=True), PARTIES, None),
+        (
+            DIRECTOR_PLANNING,
+            _approval(role="resource_management", escalated=True),
+            PARTIES,
+            (
+                names.ERR_OUT_OF_SCOPE,
+                "this task is outside your scope as Director (office resource_management)",
+            ),
+        ),
+        (
+            DIRECTOR_PLANNING,
+            _approval(),
+            PARTIES,
+            (names.ERR_WRONG_ROLE, "this task is for the planning role"),
+        ),
+        (DIRECTOR, _approval(role="resource_management", escalated=True), PARTIES, None),
+        # A Chief of Mission of JUB who is also director of their own office takes over KBL's
+        # escalated clearance as director.
+        (
+            Actor.of(
+                "both",
+                ["chief_of_mission", "director"],
+                scopes={"chief_of_mission": ["JUB"], "director": ["chief_of_mission"]},
+            ),
+            _approval(role="chief_of_mission", escalated=True),
+            USAID_AT_KBL,
+            None,
+        ),
+        # A scope on a role that takes none (crc.roles.SCOPED_ROLES) limits nothing.
+        (Actor.of("plan", ["planning"], scopes={"planning": ["KBL"]}), _approval(), PARTIES, None),
+        # The scope comes before one's own request, which is refused even within it.
+        (
+            Actor.of("req", ["chief_of_mission"], scopes={"chief_of_mission": ["JUB"]}),
+            _approval(role="chief_of_mission"),
+            PARTIES,
+            (names.ERR_OWN_REQUEST, "nobody may decide on their own request"),
+        ),
+    ],
+)
+def test_scoped_decision_rule(
+    actor: Actor, task: Task, parties: Parties, refusal: tuple[str, str] | None
+) -> None:
+    refused = check_decision(actor, task, parties, outcome=task.outcomes[0], comment=None, data=None)
+    assert ((refused.code, refused.message) if refused else None) == refusal
+
+
+@pytest.mark.parametrize(
+    ("actor", "task", "role"),
+    [
+        (COM_JUB, _approval(role="chief_of_mission", escalated=True), "chief_of_mission"),
+        (DIRECTOR_PLANNING, _approval(escalated=True), "director"),
+        (Actor.of("pd", ["planning", "director"]), _approval(escalated=True), "planning"),
+        (DIRECTOR_PLANNING, _approval(role="resource_management", escalated=True), None),
+    ],
+)
+def test_acting_role_prefers_the_office_itself(actor: Actor, task: Task, role: str | None) -> None:
+    assert acting_role(actor, task, PARTIES) == role
+
+
+@pytest.mark.parametrize(
+    ("actor", "task", "allowed"),
+    [
+        (DIRECTOR_PLANNING, _approval(escalated=True), True),
+        (DIRECTOR, _approval(escalated=True), True),
+        # Not escalated: no director may decide it, so none takes it over.
+        (DIRECTOR_PLANNING, _approval(), False),
+        (DIRECTOR_PLANNING, _approval(role="resource_management", escalated=True), False),
+        # Deciding it is not enough: taking over is a director's.
+        (PLANNER, _approval(escalated=True), False),
+        (Actor.of("pd", ["planning", "director"], scopes={"director": ["planning"]}), _approval(), True),
+        (Actor.of("req", ["director"]), _approval(escalated=True), False),  # their own request
+    ],
+)
+def test_who_may_take_over_a_claim(actor: Actor, task: Task, allowed: bool) -> None:
+    assert may_take_over(actor, task, PARTIES) is allowed

@@ -28,7 +28,8 @@ def _paths(recorded_on: str | None = None) -> set[str]:
 def test_histories_are_recorded() -> None:
     # Runs started before the state model and pipeline (2026-11-28) must go on replaying; the
     # new code recorded every path: approvals to rejection, amendment, vetting denial, a refused
-    # booking, early return, and a year with continue-as-new.
+    # booking, early return, a year with continue-as-new, and an escalation to the director
+    # decided before escalation went to each office's director.
     assert _paths("20261128") == {
         "completed_with_early_return",
         "amended_then_cancelled_in_training",
@@ -38,6 +39,7 @@ def test_histories_are_recorded() -> None:
         "rejected_in_approval",
         "vetting_denied",
         "booking_refused_then_completed",
+        "escalated_then_rejected",
     }
 
 

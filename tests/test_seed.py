@@ -58,11 +58,27 @@ def _counts(engine: sa.Engine) -> dict[str, int]:
 def test_one_user_per_role_with_the_demo_password(seeded: sa.Engine) -> None:
     with Session(seeded) as session:
         users = session.exec(select(User)).all()
-    assert sorted(u.username for u in users) == sorted(r.value for r in Role)
-    assert all(u.roles == [u.username] for u in users)
+    unscoped = [u for u in users if u.username in Role._value2member_map_]
+    assert sorted(u.username for u in unscoped) == sorted(r.value for r in Role)
+    assert all(u.roles == [u.username] and u.scopes == {} for u in unscoped)
     assert all(verify_password("s3cret-demo", u.password_hash) for u in users)
     assert not any(verify_password("demo", u.password_hash) for u in users)
     assert [u.username for u in users if u.member_id is not None] == ["member"]
+
+
+def test_scoped_users_speak_for_part_of_their_office(seeded: sa.Engine) -> None:
+    with Session(seeded) as session:
+        users = session.exec(select(User).where(col(User.username).not_in([r.value for r in Role]))).all()
+        post_codes = set(session.exec(select(Post.code)).all())
+        agencies = set(session.exec(select(Member.agency)).all())
+    assert sorted((u.username, u.roles, u.scopes, u.member_id) for u in users) == [
+        ("agency_usaid", ["home_agency"], {"home_agency": ["USAID"]}, None),
+        ("com_jub", ["chief_of_mission"], {"chief_of_mission": ["JUB"]}, None),
+        ("director_planning", ["director"], {"director": ["planning"]}, None),
+    ]
+    # Each scope names something the seed holds: a post, an agency with members, an office.
+    assert "JUB" in post_codes
+    assert "USAID" in agencies
 
 
 def test_member_user_is_an_active_cleared_available_member(seeded: sa.Engine) -> None:

@@ -172,7 +172,7 @@ def test_a_required_comment_is_enforced_by_the_shared_rule(monkeypatch: pytest.M
     monkeypatch.setitem(TASK_KINDS, TaskKind.VETTING_REVIEW, strict)
     task = _task(TaskKind.VETTING_REVIEW)
     officer = Actor.of("sec", ["security"])
-    parties = Parties(requested_by="req", member_id=1)
+    parties = Parties(requested_by="req", member_id=1, post_code="JUB", member_agency="State")
     refused = check_decision(officer, task, parties, outcome="deny", comment="  ", data=None)
     assert refused is not None and (refused.code, refused.message) == (
         names.ERR_COMMENT_REQUIRED,

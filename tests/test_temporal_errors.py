@@ -13,8 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from crc.stages import Stage
 from crc.tables import Deployment
 from tests import factories
-from tests.test_pages_inbox import a_task
-from tests.web_helpers import World, count_rows, csrf_of, request_body, web_world
+from tests.web_helpers import World, count_rows, csrf_of, open_task, request_body, web_world
 from web.services.errors import Conflict, ServiceError, Unavailable
 from web.services.workflow_client import ENGINE_REFUSED, NOT_ANSWERING, rpc_refusal
 
@@ -100,7 +99,7 @@ async def test_a_refused_decision_answers_in_our_words_on_the_api_and_the_page(w
     [deployment_id] = await factories.deployment_rows(
         world.engine, 1, member_id=world.member.id, post_code=world.post.code, stage=Stage.APPROVAL
     )
-    task = a_task(deployment_id)
+    task = open_task(deployment_id)
     await world.add(task)
     api = await world.complete(task.id, "planning", "approve")
     assert (api.status_code, api.json()) == (400, {"detail": ENGINE_REFUSED})

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -21,7 +21,8 @@ from crc.domain import Component
 from crc.passwords import hash_password
 from crc.roles import Role
 from crc.settings import Settings
-from crc.tables import Deployment, Member, Post, User
+from crc.stages import Stage
+from crc.tables import Deployment, Member, Post, Task, User
 from tests import factories
 from web.app import create_app
 from web.services.requests import today_utc
@@ -47,6 +48,24 @@ def user(username: str, roles: list[str], **overrides: Any) -> User:
     }
     fields.update(overrides)
     return User(**fields)
+
+
+def open_task(deployment_id: str, **overrides: Any) -> Task:
+    """An open planning approval on the deployment, opened two hours ago and due in three days."""
+    now = datetime.now(UTC)
+    fields: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "deployment_id": deployment_id,
+        "kind": "approval",
+        "stage": Stage.APPROVAL.value,
+        "role": "planning",
+        "title": "Operational fit",
+        "outcomes": ["approve", "reject", "request_changes"],
+        "due_at": now + timedelta(days=3),
+        "created_at": now - timedelta(hours=2),
+    }
+    fields.update(overrides)
+    return Task(**fields)
 
 
 def role_users() -> dict[str, User]:
@@ -204,6 +223,18 @@ class World:
             )
             assert response.status_code == 303, response.text
             yield browser
+
+
+def row_ids(html: str) -> list[str]:
+    """The task ids of the inbox rows, in order."""
+    return re.findall(r'<tr id="task-([0-9a-f-]+)"', html)
+
+
+def nav_count(html: str) -> int:
+    """The number of open tasks the navigation shows."""
+    found = re.search(r'<span id="inbox-count"[^>]*><span class="visually-hidden">\(</span>(\d+)<', html)
+    assert found, "no inbox count"
+    return int(found.group(1))
 
 
 def csrf_of(html: str) -> str:

@@ -2,13 +2,14 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crc.domain import MAX_DURATION_DAYS
 from crc.fields import OneOf, Text, WholeNumber
 from crc.requests import JUSTIFICATION_MAX, Comment, DeploymentPublic
+from crc.roles import SCOPE_ALL
 
 T = TypeVar("T")
 REASON_MAX = 2000
@@ -24,13 +25,26 @@ class Page(BaseModel, Generic[T]):
     total: int
 
 
+class RoleScope(BaseModel):
+    """A role a user holds and what it covers."""
+
+    role: str
+    scope: list[str] | Literal["all"] = Field(
+        default=SCOPE_ALL,
+        description="post codes (chief_of_mission), agencies (home_agency) or offices (director); "
+        '"all" for every other role, and for any role held without a scope',
+        examples=[["JUB"], SCOPE_ALL],
+    )
+
+
 class Me(BaseModel):
-    """The signed-in user."""
+    """The signed-in user; `scopes` says what each of `roles` covers."""
 
     username: str
     full_name: str = ""
     roles: list[str]
     member_id: int | None
+    scopes: list[RoleScope] = Field(default_factory=list)
 
 
 class Token(BaseModel):

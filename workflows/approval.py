@@ -20,6 +20,9 @@ with workflow.unsafe.imports_passed_through():
 from workflows.core import Cancelled, DeploymentCore
 from workflows.pipeline import StageStep, Transition
 
+# Runs started before escalation went to each office's director told all directors at once.
+PATCH_ESCALATE_BY_OFFICE = "crc-escalate-to-office-director"
+
 
 class RoundResult(StrEnum):
     """How an approval round ended."""
@@ -182,14 +185,26 @@ async def _chase_open_tasks(wf: DeploymentCore, phase: str) -> None:
         return
     for task in open_tasks:
         task.escalated = True
-    await wf.notify(
-        role=ESCALATION_ROLE,
-        kind=EventKind.ESCALATED,
-        message="Overdue approvals escalated to the director: "
-        + ", ".join(ROLE_LABELS[t.role] for t in open_tasks),
-        tasks=open_tasks,
-        escalate=True,
-    )
+    if not workflow.patched(PATCH_ESCALATE_BY_OFFICE):
+        await wf.notify(
+            role=ESCALATION_ROLE,
+            kind=EventKind.ESCALATED,
+            message="Overdue approvals escalated to the director: "
+            + ", ".join(ROLE_LABELS[t.role] for t in open_tasks),
+            tasks=open_tasks,
+            escalate=True,
+        )
+        return
+    # One notice per task, naming its office: only that office's director (or an unscoped
+    # one) may decide it now (crc.permissions).
+    for task in open_tasks:
+        await wf.notify(
+            role=ESCALATION_ROLE,
+            kind=EventKind.ESCALATED,
+            message=f"Overdue approval escalated to the {ROLE_LABELS[task.role]} director: {task.title}",
+            tasks=[task],
+            escalate=True,
+        )
 
 
 async def _await_amendment(wf: DeploymentCore) -> bool:

@@ -16,13 +16,14 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         Parties,
         Refusal,
+        acting_role,
         check_decision,
         closed_actions,
         when_open,
         who_may,
     )
     from crc.progress import Action, WaitingFor
-    from crc.roles import ROLE_LABELS, Role
+    from crc.roles import ESCALATION_ROLE, ROLE_LABELS, Role
     from crc.stages import TERMINAL, Stage
     from crc.state import DeploymentInput
     from crc.tasks import TASK_KINDS, TaskKind, outcome_past
@@ -59,6 +60,10 @@ STEPS: dict[Stage, StageStep] = {
         redeployment.STEP,
     )
 }
+
+
+def _actor(decision: Decision) -> Actor:
+    return Actor.of(decision.user, decision.roles, decision.member_id, decision.scopes)
 
 
 def _refuse(refusal: Refusal) -> ApplicationError:
@@ -135,7 +140,13 @@ class DeploymentWorkflow(DeploymentCore):
     # --- decisions on tasks -------------------------------------------------------------------
 
     def _parties(self) -> Parties:
-        return Parties(requested_by=self.request.requested_by, member_id=self.request.member_id)
+        r = self.request
+        return Parties(
+            requested_by=r.requested_by,
+            member_id=r.member_id,
+            post_code=r.post_code,
+            member_agency=r.member_agency,
+        )
 
     @workflow.update(name=names.UPDATE_DECIDE)
     async def decide(self, decision: Decision) -> DecisionResult:
@@ -149,8 +160,10 @@ class DeploymentWorkflow(DeploymentCore):
         task.completed_by = decision.user
         is_approval = task.kind == TaskKind.APPROVAL
         round_no = state.approval.round if state.approval.round_open and is_approval else None
-        on_behalf = "" if task.role in decision.roles else " (decided by the director after escalation)"
-        message = f"{ROLE_LABELS[task.role]} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
+        office = ROLE_LABELS[task.role]
+        by_director = acting_role(_actor(decision), task, self._parties()) == ESCALATION_ROLE
+        on_behalf = f" (decided by the {office} director after escalation)" if by_director else ""
+        message = f"{office} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
         await self.act(
             ReadModelActivities.complete_task,
             CompleteTask(
@@ -191,7 +204,7 @@ class DeploymentWorkflow(DeploymentCore):
         leaves dates out: time only moves on, and runs recorded before the rule must replay."""
         task = self.state.tasks.get(decision.task_id)
         refusal = check_decision(
-            Actor.of(decision.user, decision.roles, decision.member_id),
+            _actor(decision),
             task,
             self._parties(),
             outcome=decision.outcome,

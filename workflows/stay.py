@@ -8,7 +8,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from crc.events import EventKind
     from crc.progress import WaitingFor
-    from crc.roles import ESCALATION_ROLE
+    from crc.roles import ESCALATION_ROLE, ROLE_LABELS
     from crc.stages import Stage
     from crc.tasks import Outcome, TaskKind
     from crc.types import TaskView
@@ -109,7 +109,8 @@ async def _handle_answers(wf: DeploymentCore) -> None:
             await wf.notify(
                 role=ESCALATION_ROLE,
                 kind=EventKind.ESCALATED,
-                message=f"{wf.request.member_name} has not checked in and is not accounted for",
+                message=f"Escalated to the {ROLE_LABELS[task.role]} director: "
+                f"{wf.request.member_name} has not checked in and is not accounted for",
                 tasks=[task],
             )
         elif task.kind == TaskKind.EXTENSION:

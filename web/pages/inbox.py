@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from crc.tables import Task, User
 from crc.tasks import spec_of
-from web.deps import PageUser, SessionDep, TemporalClientDep
+from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep
 from web.pages.common import nav
 from web.pages.forms import parse_values
 from web.schemas import TaskCompletion
@@ -94,18 +94,19 @@ async def _answer_row(
     # A task the user may not act on is not theirs to see either: only the message.
     hidden = status_code in (403, 404)
     task = None if hidden else await session.get(Task, task_id, populate_existing=True)
+    now = datetime.now(UTC)
     context: dict[str, Any] = {
         "error": error,
         "typed": typed or {},
         "task_id": task_id,
-        "now": datetime.now(UTC),
+        "now": now,
         "oob_count": True,
         **await nav(session, user),
     }
     if task is None:
         name = "partials/task_row_missing.html"
     else:
-        context["row"] = await inbox_row(session, task)
+        context["row"] = await inbox_row(session, task, user=user, now=now)
         name = "partials/task_row.html" if task.status == "open" else "partials/task_row_done.html"
     return render(request, name, context, user=user, status_code=status_code)
 
@@ -154,10 +155,12 @@ async def decide(
 
 
 @router.post("/inbox/tasks/{task_id}/claim")
-async def claim(request: Request, task_id: str, session: SessionDep, user: PageUser) -> Response:
-    """Take the task; 409 with who holds it when someone else has."""
+async def claim(
+    request: Request, task_id: str, session: SessionDep, settings: SettingsDep, user: PageUser
+) -> Response:
+    """Take the task, or take it over as its office's director; 409 saying who holds it till when."""
     try:
-        await claim_task(session, user=user, task_id=task_id, now=datetime.now(UTC))
+        await claim_task(session, user=user, task_id=task_id, now=datetime.now(UTC), settings=settings)
     except ServiceError as err:
         return await _answer_row(
             request, session, user, task_id, error=_message(err), status_code=err.status_code
@@ -169,7 +172,7 @@ async def claim(request: Request, task_id: str, session: SessionDep, user: PageU
 async def unclaim(request: Request, task_id: str, session: SessionDep, user: PageUser) -> Response:
     """Let the task go so others of the office can take it."""
     try:
-        await unclaim_task(session, user=user, task_id=task_id)
+        await unclaim_task(session, user=user, task_id=task_id, now=datetime.now(UTC))
     except ServiceError as err:
         return await _answer_row(
             request, session, user, task_id, error=_message(err), status_code=err.status_code

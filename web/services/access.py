@@ -26,6 +26,7 @@ _REFUSALS: dict[str, type[ServiceError]] = {
     names.ERR_TASK_NOT_OPEN: Conflict,
     names.ERR_WRONG_ROLE: Forbidden,
     names.ERR_OWN_REQUEST: Forbidden,
+    names.ERR_OUT_OF_SCOPE: Forbidden,
     names.ERR_NOT_AMENDABLE: Conflict,
     names.ERR_NOT_REQUESTER: Forbidden,
     names.ERR_NOT_ALLOWED: Forbidden,
@@ -43,12 +44,17 @@ REFUSAL_CODES = frozenset(_REFUSALS) | frozenset(_FIELD_REFUSALS)
 
 def actor_of(user: User) -> Actor:
     """The signed-in user as crc.permissions sees them."""
-    return Actor.of(user.username, user.roles, user.member_id)
+    return Actor.of(user.username, user.roles, user.member_id, user.scopes)
 
 
 def parties_of(deployment: Deployment) -> Parties:
-    """Who asked for the deployment and who is deployed."""
-    return Parties(requested_by=deployment.requested_by, member_id=deployment.member_id)
+    """Who asked for the deployment, who is deployed, its post and the member's agency."""
+    return Parties(
+        requested_by=deployment.requested_by,
+        member_id=deployment.member_id,
+        post_code=deployment.post_code,
+        member_agency=deployment.member_agency,
+    )
 
 
 def refusal_error(refusal: Refusal) -> ServiceError:

@@ -9,8 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.db import is_unique_violation
 from crc.lifecycle_tables import KitReservation
+from crc.settings import Settings
 from crc.tables import Deployment, Member, Post, Task, TaskClaim, User
 from crc.tasks import TaskKind
+from web.services.claims import claim_expiry, live_claim, may_take_over_from, refuse_if_held
 from web.services.errors import Conflict
 from web.services.tasks import list_open_tasks, open_task_for
 
@@ -48,7 +50,9 @@ class InboxRow:
     deployment: Deployment
     member: Member | None
     post: Post | None
-    claim: TaskClaim | None = None
+    claim: TaskClaim | None = None  # only a claim that still holds
+    # The user is a director of the task's office, so someone else's claim does not stop them.
+    may_take_over: bool = False
     kit_skus: list[str] = field(default_factory=list)
 
     def urgency(self, now: datetime) -> str:
@@ -72,7 +76,7 @@ class Inbox:
     posts: list[str]
 
 
-async def _rows(session: AsyncSession, tasks: list[Task]) -> list[InboxRow]:
+async def _rows(session: AsyncSession, tasks: list[Task], *, user: User, now: datetime) -> list[InboxRow]:
     deployment_ids = {t.deployment_id for t in tasks}
     deployments = {
         d.id: d
@@ -90,6 +94,7 @@ async def _rows(session: AsyncSession, tasks: list[Task]) -> list[InboxRow]:
     claims = {
         c.task_id: c
         for c in (await session.exec(select(TaskClaim).where(col(TaskClaim.task_id).in_(task_ids)))).all()
+        if c.expires_at > now
     }
     kit_ids = {t.deployment_id for t in tasks if t.kind == TaskKind.KIT_RETURN}
     kit: dict[str, list[str]] = {}
@@ -111,6 +116,7 @@ async def _rows(session: AsyncSession, tasks: list[Task]) -> list[InboxRow]:
                 member=members.get(d.member_id),
                 post=posts.get(d.post_code),
                 claim=claims.get(t.id),
+                may_take_over=may_take_over_from(user, t, d),
                 kit_skus=kit.get(d.id, []) if t.kind == TaskKind.KIT_RETURN else [],
             )
         )
@@ -148,7 +154,7 @@ async def load_inbox(session: AsyncSession, *, user: User, filters: InboxFilters
         session, user=user, kind=filters.kind or None, overdue=filters.overdue, now=now
     )
     everything = await list_open_tasks(session, user=user) if (filters.kind or filters.overdue) else tasks
-    rows = [r for r in await _rows(session, tasks) if _matches(r, filters)]
+    rows = [r for r in await _rows(session, tasks, user=user, now=now) if _matches(r, filters)]
     if filters.sort == "age":
         rows.sort(key=lambda r: r.task.created_at)  # oldest first: the longest waiting
     else:
@@ -169,43 +175,64 @@ async def _deployments_of(session: AsyncSession, tasks: list[Task]) -> list[Depl
     return list((await session.exec(select(Deployment).where(col(Deployment.id).in_(ids)))).all())
 
 
-async def inbox_row(session: AsyncSession, task: Task) -> InboxRow:
+async def inbox_row(session: AsyncSession, task: Task, *, user: User, now: datetime) -> InboxRow:
     """The row of one task (for the row an action swaps in)."""
-    return (await _rows(session, [task]))[0]
+    return (await _rows(session, [task], user=user, now=now))[0]
 
 
-async def claim_of(session: AsyncSession, task_id: str) -> TaskClaim | None:
-    """Who holds the task, if anyone."""
-    return await session.get(TaskClaim, task_id, populate_existing=True)
-
-
-async def claim_task(session: AsyncSession, *, user: User, task_id: str, now: datetime) -> TaskClaim:
-    """Take the task so others of the office leave it; 409 naming the holder if someone has it."""
-    await open_task_for(session, user=user, task_id=task_id)
-    held = await claim_of(session, task_id)
-    if held is not None:
-        if held.username == user.username:
-            return held
-        raise Conflict(
-            f"{held.username} is working on this task (claimed {held.claimed_at:%Y-%m-%d %H:%M} UTC)"
+async def claim_task(
+    session: AsyncSession, *, user: User, task_id: str, now: datetime, settings: Settings
+) -> TaskClaim:
+    """Take the task so others of the office leave it until the claim lapses (else 409)."""
+    # Only those who may decide it may claim it; a director of its office takes it from whoever
+    # holds it.
+    task, deployment = await open_task_for(session, user=user, task_id=task_id)
+    await refuse_if_held(session, user=user, task=task, deployment=deployment, now=now)
+    held = await session.get(TaskClaim, task_id, populate_existing=True)
+    if held is not None and held.username == user.username and held.expires_at > now:
+        return held  # claiming again does not lengthen the term
+    claim = TaskClaim(
+        task_id=task_id, username=user.username, claimed_at=now, expires_at=claim_expiry(settings, task, now)
+    )
+    if held is None:
+        session.add(claim)
+    else:
+        # Replace the claim we read (lapsed, or taken over), and only that one: a rival who
+        # replaced it meanwhile keeps theirs.
+        replaced = await session.exec(
+            sa.update(TaskClaim)
+            .where(
+                col(TaskClaim.task_id) == task_id,
+                col(TaskClaim.username) == held.username,
+                col(TaskClaim.claimed_at) == held.claimed_at,
+            )
+            .values(username=claim.username, claimed_at=claim.claimed_at, expires_at=claim.expires_at)
         )
-    claim = TaskClaim(task_id=task_id, username=user.username, claimed_at=now)
-    session.add(claim)
+        if replaced.rowcount == 0:
+            await session.rollback()
+            return await _after_race(session, user=user, task_id=task_id, now=now)
     try:
         await session.commit()
     except sa.exc.IntegrityError as err:
         await session.rollback()
         if not is_unique_violation(err):
             raise
-        winner = await claim_of(session, task_id)
-        raise Conflict(f"{winner.username if winner else 'someone'} is working on this task") from None
+        return await _after_race(session, user=user, task_id=task_id, now=now)
     return claim
 
 
-async def unclaim_task(session: AsyncSession, *, user: User, task_id: str) -> None:
-    """Let go of the task; only its holder may."""
+async def _after_race(session: AsyncSession, *, user: User, task_id: str, now: datetime) -> TaskClaim:
+    """The claim of whoever won a race to claim the task: the user's own, else 409 naming them."""
+    winner = await live_claim(session, task_id, now)
+    if winner is not None and winner.username == user.username:
+        return winner
+    raise Conflict(f"{winner.username if winner else 'someone'} claimed this task just now")
+
+
+async def unclaim_task(session: AsyncSession, *, user: User, task_id: str, now: datetime) -> None:
+    """Let go of the task; only its holder may (a lapsed claim holds nothing to let go of)."""
     await open_task_for(session, user=user, task_id=task_id)
-    held = await claim_of(session, task_id)
+    held = await live_claim(session, task_id, now)
     if held is None:
         return
     if held.username != user.username:

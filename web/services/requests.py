@@ -110,6 +110,7 @@ async def submit_request(
         **request.model_dump(),
         id=deployment_id,
         workflow_id=names.deployment_workflow_id(deployment_id),
+        member_agency=checked.member.agency,
         end_date=checked.end_date,
         stage=Stage.REQUESTED,
         status="Submitted",

@@ -10,23 +10,46 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from crc import names, permissions
-from crc.roles import ESCALATION_ROLE, Role
+from crc.permissions import Actor
+from crc.roles import ESCALATION_ROLE, SCOPED_ROLES, Role, ScopeKind
 from crc.tables import Deployment, Task, TaskClaim, User
 from crc.tasks import spec_of
 from crc.types import Decision, DecisionResult
 from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
+from web.services.claims import refuse_if_held
 from web.services.errors import Conflict, NotFound
 from web.services.workflow_client import execute_update
 
 MAX_TASKS = 500
+# Where the read-model keeps what a post or agency scope is checked against (crc.permissions'
+# scope_value: the Parties fields of the same names).
+_SCOPED_COLUMNS = {ScopeKind.POST: Deployment.post_code, ScopeKind.AGENCY: Deployment.member_agency}
+
+
+def _in_scope(actor: Actor, role: Role) -> ColumnElement[bool]:
+    """Tasks within the actor's scope as `role`: the SQL form of crc.permissions' rule."""
+    kind, scope = SCOPED_ROLES.get(role), actor.scopes.get(role)
+    if kind is None or scope is None:
+        return sa.true()
+    if kind == ScopeKind.OFFICE:
+        return col(Task.role).in_(scope)
+    deployments = select(Deployment.id).where(col(_SCOPED_COLUMNS[kind]).in_(scope))
+    return col(Task.deployment_id).in_(deployments)
 
 
 def _actionable_by(user: User) -> ColumnElement[bool]:
-    """Tasks of the user's offices, escalated ones for the director, and the member's own."""
-    office_roles = [r for r in user.roles if r != Role.MEMBER]
-    who: ColumnElement[bool] = col(Task.role).in_(office_roles)
-    if ESCALATION_ROLE in user.roles:
-        who = or_(who, col(Task.escalated).is_(True))
+    """The tasks the user may decide (crc.permissions.may_act_on), as a SQL condition."""
+    # Tasks of the user's offices within their scopes, escalated ones for the director of their
+    # office, never one on the user's own request; and the member's own tasks.
+    actor = actor_of(user)
+    offices = [Role(r) for r in actor.roles if r in Role._value2member_map_ and r != Role.MEMBER]
+    ways = [and_(col(Task.role) == role, _in_scope(actor, role)) for role in offices]
+    if ESCALATION_ROLE in actor.roles:
+        # A member's own task is the member's alone, escalated or not.
+        escalated = and_(col(Task.escalated).is_(True), col(Task.role) != Role.MEMBER)
+        ways.append(and_(escalated, _in_scope(actor, ESCALATION_ROLE)))
+    own_requests = select(Deployment.id).where(Deployment.requested_by == user.username)
+    who: ColumnElement[bool] = and_(or_(sa.false(), *ways), col(Task.deployment_id).not_in(own_requests))
     if user.member_id is not None:
         # A member's own tasks (kit receipt, after-action report), never another member's.
         own = select(Deployment.id).where(Deployment.member_id == user.member_id)
@@ -70,10 +93,9 @@ async def open_task_for(session: AsyncSession, *, user: User, task_id: str) -> t
     assert deployment is not None  # a foreign key
     if task.status != "open":
         raise Conflict(f"the task is already {task.status}")
-    refused = permissions.may_act_on(actor_of(user), task, parties_of(deployment))
-    # One's own request is refused on deciding (complete_task), not on opening or claiming.
-    if refused is not None and refused.code != names.ERR_OWN_REQUEST:
-        raise refusal_error(refused)
+    # Nobody may claim, let go of or decide a task they may not decide: their own request
+    # included, so no requester can hold their approval away from the office.
+    refuse_if(permissions.may_act_on(actor_of(user), task, parties_of(deployment)))
     return task, deployment
 
 
@@ -86,16 +108,16 @@ async def complete_task(
     outcome: str,
     comment: str | None = None,
     data: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> Task:
     """Decide a task; the workflow's update validator has the last word.
 
     The same rules (crc.permissions) are checked here first from the read-model, for quick, clear
-    answers; and a task claimed in the inbox stays its holder's (through the API as well).
+    answers; and a task claimed in the inbox stays its holder's until the claim lapses (through
+    the API as well), unless a director of its office takes it over.
     """
     task, deployment = await open_task_for(session, user=user, task_id=task_id)
-    held = await session.get(TaskClaim, task_id, populate_existing=True)
-    if held is not None and held.username != user.username:
-        raise Conflict(f"{held.username} has claimed this task; ask them, or wait until they let it go")
+    await refuse_if_held(session, user=user, task=task, deployment=deployment, now=now or datetime.now(UTC))
     refusal = permissions.check_decision(
         actor_of(user), task, parties_of(deployment), outcome=outcome, comment=comment, data=data
     )
@@ -109,6 +131,7 @@ async def complete_task(
         user=user.username,
         roles=list(user.roles),
         member_id=user.member_id,
+        scopes=user.scopes,
         comment=comment or None,
         data=parsed or None,
     )
