@@ -48,7 +48,12 @@ class VettingActivities:
             VettingCheck.PASSPORT: (Role.SECURITY, passport_problem(member, request.end_date)),
         }
         failures = [
-            VettingFailure(check=check, role=role.value, reason=reason)
+            VettingFailure(
+                check=check,
+                role=role.value,
+                reason=reason,
+                required_level=post.clearance_required if check == VettingCheck.CLEARANCE else None,
+            )
             for check, (role, reason) in problems.items()
             if reason is not None and check not in request.waived
         ]
@@ -98,3 +103,5 @@ class VettingActivities:
         async with self._sessions.begin() as session:
             member = await require(session, Member, renewal.member_id)
             setattr(member, _EXPIRY_FIELD[renewal.check], renewal.valid_until)
+            if renewal.level is not None:
+                member.clearance_level = renewal.level

@@ -36,6 +36,7 @@ class VettingFailure(BaseModel):
     check: VettingCheck
     role: str  # "security" for clearance and passport, "medical" for medical
     reason: str
+    required_level: str | None = None  # the post's clearance level (for a clearance check)
 
 
 class VettingReport(BaseModel):
@@ -50,6 +51,7 @@ class RecordRenewal(BaseModel):
     member_id: int
     check: VettingCheck
     valid_until: date
+    level: str | None = None  # a clearance's renewed or upgraded level
 
 
 class ExtensionCheck(BaseModel):

@@ -63,6 +63,21 @@ def passport_problem(member: Member, end_date: date) -> str | None:
     return None
 
 
+def clearance_renewal_problem(
+    level: ClearanceLevel | None, valid_until: date | None, required: str, end_date: date
+) -> str | None:
+    """Why a security officer's `clear` of a clearance finding does not stand: it must record the
+    renewed or upgraded clearance, at the post's level and valid through the end date."""
+    if level is None or valid_until is None:
+        return "record the renewed or upgraded clearance to clear it: its level and valid_until"
+    needed = ClearanceLevel(required)
+    if level.rank < needed.rank:
+        return f"a {_label(level)} clearance does not meet the post's {_label(needed)}"
+    if valid_until < end_date:
+        return f"the clearance must be valid through the end date {end_date}"
+    return None
+
+
 def is_call_up(component: str, start_date: date, today: date) -> bool:
     """An Active member asked to start within 48 hours."""
     return component == Component.ACTIVE and start_date <= today + timedelta(days=CALL_UP_WITHIN_DAYS)

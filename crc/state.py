@@ -64,6 +64,9 @@ class StayState(BaseModel):
     last_check_in_at: datetime | None = None
     alert_seq: int = 0
     alerted_at: datetime | None = None
+    # When the open missed check-in alert was raised (escalated to the Operations director if
+    # still open a day later).
+    alert_opened_at: datetime | None = None
     extension_seq: int = 0
     extension_days: int = 0
 

@@ -6,6 +6,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from crc.domain import ClearanceLevel
+
 REPORT_MAX = 20_000
 
 
@@ -23,6 +25,8 @@ class VettingClearance(TaskData):
     """A vetting officer's `clear` may record the member's renewed document."""
 
     valid_until: date | None = None
+    # A clearance finding is cleared only with the renewed or upgraded clearance's level.
+    level: ClearanceLevel | None = None
 
     @field_validator("valid_until", mode="before")
     @classmethod

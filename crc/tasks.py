@@ -35,6 +35,7 @@ class TaskKind(StrEnum):
     BOOKING_REFUSED = "booking_refused"
     MISSED_CHECK_IN = "missed_check_in"
     NO_SHOW = "no_show"
+    NEEDS_HELP = "needs_help"
     EXTENSION = "extension"
     KIT_RETURN = "kit_return"
     AFTER_ACTION_REPORT = "after_action_report"
@@ -59,6 +60,7 @@ class Outcome(StrEnum):
     BOOKED_MANUALLY = "booked_manually"
     ACCOUNTED_FOR = "accounted_for"
     ESCALATE = "escalate"
+    RESOLVED = "resolved"
     RETURNED = "returned"
     MISSING = "missing"
     DONE = "done"
@@ -88,6 +90,7 @@ OUTCOMES: Mapping[Outcome, OutcomeSpec] = {
     Outcome.BOOKED_MANUALLY: OutcomeSpec("Booked by hand", "booked by hand"),
     Outcome.ACCOUNTED_FOR: OutcomeSpec("Accounted for", "accounted for the member"),
     Outcome.ESCALATE: OutcomeSpec("Escalate", "escalated"),
+    Outcome.RESOLVED: OutcomeSpec("Resolved", "resolved"),
     Outcome.RETURNED: OutcomeSpec("Returned", "returned"),
     Outcome.MISSING: OutcomeSpec("Missing", "reported missing"),
     Outcome.DONE: OutcomeSpec("Done", "done"),
@@ -231,6 +234,14 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             roles=(Role.OPERATIONS,),
             outcomes=(Outcome.ACCOUNTED_FOR, Outcome.ESCALATE),
             title="Missed check-in: {member} in {post}, last seen {last_seen:%Y-%m-%d %H:%M} UTC",
+        ),
+        _spec(
+            kind=TaskKind.NEEDS_HELP,
+            label="Needs help",
+            roles=(Role.OPERATIONS,),
+            outcomes=(Outcome.RESOLVED,),
+            title="URGENT: {member} needs help{where}: {note}",
+            comment_required=frozenset({Outcome.RESOLVED}),
         ),
         _spec(
             kind=TaskKind.NO_SHOW,

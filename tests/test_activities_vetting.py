@@ -54,6 +54,7 @@ async def test_lower_clearance_fails_for_security(engine: AsyncEngine) -> None:
             check=VettingCheck.CLEARANCE,
             role="security",
             reason="Security clearance is confidential; post JUB requires secret",
+            required_level="secret",
         )
     ]
 
@@ -65,6 +66,7 @@ async def test_clearance_expiring_the_day_before_the_end_fails(engine: AsyncEngi
             check=VettingCheck.CLEARANCE,
             role="security",
             reason="Security clearance expires 2027-02-28, before the end date 2027-03-01",
+            required_level="secret",
         )
     ]
 
@@ -76,6 +78,7 @@ async def test_clearance_without_expiry_fails(engine: AsyncEngine) -> None:
             check=VettingCheck.CLEARANCE,
             role="security",
             reason="Security clearance has no expiry date on record",
+            required_level="secret",
         )
     ]
 
@@ -207,6 +210,7 @@ async def test_no_clearance_fails_for_security(engine: AsyncEngine) -> None:
             check=VettingCheck.CLEARANCE,
             role="security",
             reason="No security clearance; post JUB requires secret",
+            required_level="secret",
         )
     ]
 
@@ -218,5 +222,6 @@ async def test_an_unknown_clearance_level_fails_rather_than_erring(engine: Async
             check=VettingCheck.CLEARANCE,
             role="security",
             reason="Security clearance level 'cosmic' is not a known level",
+            required_level="secret",
         )
     ]

@@ -16,13 +16,13 @@ from temporalio.testing import WorkflowEnvironment
 from activities.travel import DatabaseTravelProvider
 from crc import names
 from crc.db import session_factory
-from crc.domain import COURSE_FACT, SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT
+from crc.domain import COURSE_FACT, SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT, ClearanceLevel
 from crc.lifecycle_tables import Booking, CountryClearance, Document
 from crc.lifecycle_tables import CheckIn as CheckInRow
 from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.tables import Certificate, CourseSession, Deployment, Member, StockItem
-from crc.types import CheckIn, CheckInResult, DeploymentOutcome, LifecyclePolicy
+from crc.types import CheckIn, CheckInResult, Decision, DecisionResult, DeploymentOutcome, LifecyclePolicy
 from tests import factories
 from tests.lifecycle_world import (
     STOCK,
@@ -218,6 +218,79 @@ async def test_vetting_failure_cleared_by_medical_with_renewal(
         async with session_factory(engine)() as session:
             member = await session.get(Member, r.driver.request.member_id)
             assert member is not None and member.medical_expires == renewed
+
+
+async def test_a_clearance_finding_is_cleared_only_with_the_clearance_recorded(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    # The post wants SECRET; the member holds CONFIDENTIAL.
+    async for r in _launch(
+        temporal_env, engine, task_queue, clearance_level=ClearanceLevel.CONFIDENTIAL.value
+    ):
+        await r.driver.approve_all()
+        review = await r.driver.task("vetting_review")
+        end = r.driver.request.start_date + timedelta(days=59)
+        attempts = [
+            ({}, "record the renewed or upgraded clearance to clear it: its level and valid_until"),
+            (
+                {"level": "confidential", "valid_until": end.isoformat()},
+                "a confidential clearance does not meet the post's secret",
+            ),
+            (
+                {"level": "secret", "valid_until": (end - timedelta(days=1)).isoformat()},
+                f"the clearance must be valid through the end date {end}",
+            ),
+        ]
+        for data, message in attempts:
+            refused = await refusal(r.driver.decide(review, "clear", data=data))
+            assert (refused.type, refused.message) == (names.ERR_INVALID_DATA, message)
+        await r.driver.decide(review, "clear", data={"level": "secret", "valid_until": end.isoformat()})
+        await r.driver.wait_stage(Stage.TRAINING)
+        async with session_factory(engine)() as session:
+            member = await session.get(Member, r.driver.request.member_id)
+            assert member is not None
+            assert (member.clearance_level, member.clearance_expires) == ("secret", end)
+
+
+async def test_needing_help_opens_an_urgent_task_for_operations(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    await run.driver.check_in(status="needs_help", location="Bor")
+    task = await run.driver.task("needs_help")
+    now = await run.env.get_current_time()
+    assert (task.role, task.outcomes, task.title) == (
+        "operations",
+        ["resolved"],
+        f"URGENT: {run.driver.request.member_name} needs help at Bor: no note",
+    )
+    assert task.due_at is not None and timedelta(minutes=59) < task.due_at - now <= timedelta(hours=1)
+    row = await run.row()
+    assert row.due_at == task.due_at  # the most urgent thing the deployment waits for
+    refused = await refusal(run.driver.decide(task, "resolved"))
+    assert (refused.type, refused.message) == (names.ERR_COMMENT_REQUIRED, "say why in the comment")
+    await run.handle.execute_update(
+        names.UPDATE_DECIDE,
+        Decision(
+            task_id=task.id, outcome="resolved", user="ops", roles=["operations"], comment="Evacuated to Juba"
+        ),
+        result_type=DecisionResult,
+    )
+    assert [t.kind for t in (await status(run.handle)).open_tasks] == []
+
+
+async def test_a_missed_check_in_alert_open_a_day_goes_to_the_operations_director(run: Run) -> None:
+    await run.driver.to_travel()
+    await run.driver.arrive()
+    await run.env.sleep(timedelta(days=8, hours=1))  # a week and the day's grace, no check-in
+    alert = await run.driver.task("missed_check_in")
+    assert alert.escalated is False
+    await run.env.sleep(timedelta(hours=22, minutes=58))  # the alert came at 8 days; a day less two minutes
+    assert (await run.driver.task("missed_check_in")).escalated is False
+    await run.env.sleep(timedelta(minutes=3))
+    escalated = await wait_until(run.handle, lambda s: any(t.escalated for t in s.open_tasks))
+    assert [t.kind for t in escalated.open_tasks if t.escalated] == ["missed_check_in"]
+    notes = await db_notifications(run.engine, run.deployment_id)
+    assert [(n.role, n.kind) for n in notes][-1] == ("director", "escalated")
 
 
 async def test_vetting_denial_cancels(

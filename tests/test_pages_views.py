@@ -17,7 +17,7 @@ from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.tables import Certificate, Course, Event, Member, Post, Task
 from tests import factories
-from tests.web_helpers import World, a_post, csrf_of, user, web_world
+from tests.web_helpers import World, a_post, csrf_of, open_task, user, web_world
 from web.services.deployment_list import NOT_A_CURSOR
 from web.services.requests import today_utc
 
@@ -607,3 +607,30 @@ async def test_error_pages_say_where_to_go(world: World) -> None:
     assert '<a href="/inbox">Your inbox</a>' in forbidden.text
     assert '<nav aria-label="Main">' in forbidden.text
     assert '<a href="/">Back to the dashboard</a>' in forbidden.text
+
+
+async def test_a_member_needing_help_shows_until_operations_closes_it(world: World) -> None:
+    deployment_id = await a_deployment(world, Stage.DEPLOYED)
+    help_task = open_task(
+        deployment_id,
+        kind="needs_help",
+        role="operations",
+        stage=Stage.DEPLOYED.value,
+        title=f"URGENT: {world.member.name} needs help at Bor: vehicle stopped",
+        outcomes=["resolved"],
+    )
+    await world.add(help_task)
+    async with world.signed_in("requester") as browser:
+        board = (await browser.get("/")).text
+        page = (await browser.get(f"/deployments/{deployment_id}")).text
+    assert '<h2 id="help-h">Needing help now</h2>' in board
+    assert f'<a href="/deployments/{deployment_id}">{world.member.name}</a>' in board
+    assert '<p class="alert" role="alert" id="needs-help">URGENT:' in page
+    async with session_factory(world.engine)() as session:
+        row = await session.get(Task, help_task.id)
+        assert row is not None
+        row.status = "completed"
+        await session.commit()
+    async with world.signed_in("requester") as browser:
+        assert "Needing help now" not in (await browser.get("/")).text
+        assert 'id="needs-help"' not in (await browser.get(f"/deployments/{deployment_id}")).text

@@ -51,6 +51,10 @@ TITLES: dict[TaskKind, tuple[dict[str, Any], str]] = {
         {"member": "Ana Ruiz", "post": "JUB", "last_seen": datetime(2027, 1, 4, 9, 30, tzinfo=UTC)},
         "Missed check-in: Ana Ruiz in JUB, last seen 2027-01-04 09:30 UTC",
     ),
+    TaskKind.NEEDS_HELP: (
+        {"member": "Ana Ruiz", "where": " at Bor", "note": "vehicle stopped"},
+        "URGENT: Ana Ruiz needs help at Bor: vehicle stopped",
+    ),
     TaskKind.NO_SHOW: (
         {"member": "Ana Ruiz", "post": "JUB", "start": "2027-01-04"},
         "No-show: Ana Ruiz has not arrived in JUB; the start date was 2027-01-04",
@@ -203,7 +207,7 @@ async def test_api_answers_422_naming_the_bad_field(world: World, kind: TaskKind
     await world.add(task)
     actor = "avery" if task.role == Role.MEMBER else task.role
     data, field = BAD_DATA[kind]
-    response = await world.complete(task.id, actor, task.outcomes[0], data=data)
+    response = await world.complete(task.id, actor, task.outcomes[0], data=data, comment="Checked")
     assert response.status_code == 422, response.text
     [error] = response.json()["detail"]
     assert error["loc"] == ["body", "data", field]

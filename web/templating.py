@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from crc.domain import ClearanceLevel
 from crc.roles import ROLE_LABELS, Role
 from crc.stages import TERMINAL
 from crc.tables import User
@@ -70,7 +71,11 @@ templates.env.filters.update(
     event_label=event_label,
 )
 templates.env.tests["overdue"] = _overdue
-templates.env.globals.update(terminal_stages={str(s) for s in TERMINAL}, task_spec=spec_of)
+templates.env.globals.update(
+    terminal_stages={str(s) for s in TERMINAL},
+    task_spec=spec_of,
+    clearance_levels=[level.value for level in ClearanceLevel if level != ClearanceLevel.NONE],
+)
 
 
 def render(

@@ -1,17 +1,13 @@
 """DeploymentWorkflow: one durable workflow per deployment, the source of truth for its stage."""
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
-    from activities.travel import TravelActivities
     from crc import names, stages
     from crc.domain import MAX_DURATION_DAYS, MIN_DURATION_DAYS
     from crc.events import EventKind
-    from crc.lifecycle import CheckInRecord
     from crc.permissions import (
         Actor,
         Parties,
@@ -23,10 +19,12 @@ with workflow.unsafe.imports_passed_through():
         who_may,
     )
     from crc.progress import Action, WaitingFor
-    from crc.roles import ESCALATION_ROLE, ROLE_LABELS, Role
+    from crc.readiness import clearance_renewal_problem
+    from crc.roles import ESCALATION_ROLE, ROLE_LABELS
     from crc.stages import TERMINAL, Stage
     from crc.state import DeploymentInput
-    from crc.tasks import TASK_KINDS, TaskKind, outcome_past
+    from crc.task_forms import VettingClearance
+    from crc.tasks import TASK_KINDS, Outcome, TaskKind, outcome_past
     from crc.types import (
         Amendment,
         CancelRequest,
@@ -40,13 +38,24 @@ with workflow.unsafe.imports_passed_through():
         ExtensionRequest,
     )
 
-from workflows import approval, equipping, extension, redeployment, stay, training, travel, vetting
+from workflows import (
+    approval,
+    check_ins,
+    equipping,
+    extension,
+    redeployment,
+    stay,
+    training,
+    travel,
+    vetting,
+)
 from workflows.cancellation import compensate
 from workflows.core import Cancelled, DeploymentCore
 from workflows.pipeline import StageStep, Transition
 
 CHECK_IN_STATUSES = ("ok", "needs_help")
 PATCH_EXTENSION_CHECKS = "crc-extension-checks"
+
 # The step that runs each stage (a new stage: its module, and one entry here).
 STEPS: dict[Stage, StageStep] = {
     step.stage: step
@@ -218,6 +227,14 @@ class DeploymentWorkflow(DeploymentCore):
         missing = set((decision.data or {}).get("missing_skus", [])) - set(self.state.equipping.kit_skus)
         if task.kind == TaskKind.KIT_RETURN and missing:
             raise _invalid(f"missing_skus must be among {', '.join(self.state.equipping.kit_skus)}")
+        required = task.context.get("required_level")
+        if task.kind == TaskKind.VETTING_REVIEW and required and decision.outcome == Outcome.CLEAR:
+            renewal = VettingClearance.model_validate(decision.data or {})
+            problem = clearance_renewal_problem(
+                renewal.level, renewal.valid_until, required, self.state.end_date
+            )
+            if problem is not None:
+                raise _invalid(problem)
 
     def _check_who(self, action: Action, actor: Actor) -> None:
         refusal = who_may(action, actor, self._parties())
@@ -284,49 +301,13 @@ class DeploymentWorkflow(DeploymentCore):
     async def check_in(self, check_in: CheckIn) -> CheckInResult:
         """The arrival check-in starts DEPLOYED; later ones keep the member accounted for."""
         self._check_check_in(check_in)
-        state = self.state
-        arrival = state.travel.awaiting_arrival
-        state.travel.awaiting_arrival = False
-        now = workflow.now()
-        state.stay.last_check_in_at = now
-        update_id = workflow.current_update_info()
-        assert update_id is not None
-        await self.act(
-            TravelActivities.record_check_in,
-            CheckInRecord(
-                # Unique to this check-in: two handled at once must not share a key.
-                key=f"{workflow.info().workflow_id}/check-in/{update_id.id}",
-                deployment_id=self.request.deployment_id,
-                member_id=self.request.member_id,
-                by_user=check_in.user,
-                status=check_in.status,
-                location=check_in.location,
-                note=check_in.note,
-                arrival=arrival,
-                at=now,
-            ),
-        )
-        where = f" at {check_in.location}" if check_in.location else ""
-        await self.log(
-            EventKind.ARRIVAL_CHECK_IN if arrival else EventKind.CHECK_IN,
-            f"{'Arrival check-in' if arrival else 'Check-in'}{where}: {check_in.status}",
-            actor=check_in.user,
-            comment=check_in.note or None,
-        )
-        if check_in.status == "needs_help":
-            await self.notify(
-                role=Role.OPERATIONS,
-                kind=EventKind.NEEDS_HELP,
-                message=f"{self.request.member_name} checked in needing help{where}: {check_in.note}",
-                tasks=[],
-            )
-        if arrival:
-            state.stay.arrived_on = now.date()
+        update = workflow.current_update_info()
+        assert update is not None
+        result = await check_ins.record(self, check_in, key=update.id)
         self.wakeups += 1
-        if arrival:
-            await workflow.wait_condition(lambda: state.stage != Stage.TRAVEL)
-        every = timedelta(seconds=self.request.lifecycle.check_in_every_seconds)
-        return CheckInResult(arrival=arrival, stage=state.stage, next_due_at=now + every)
+        if result.arrival:
+            await workflow.wait_condition(lambda: self.state.stage != Stage.TRAVEL)
+        return result.model_copy(update={"stage": self.state.stage})
 
     @check_in.validator
     def _validate_check_in(self, check_in: CheckIn) -> None:

@@ -17,6 +17,10 @@ from workflows.core import DeploymentCore, start_of_day
 from workflows.extension import extension_decided
 from workflows.pipeline import StageStep, Transition
 
+# A missed check-in alert still open this long goes to the Operations director.
+ALERT_ESCALATES_AFTER = timedelta(hours=24)
+PATCH_ALERT_ESCALATION = "crc-missed-check-in-escalation"
+
 
 async def run_stay(wf: DeploymentCore) -> Transition:
     """Keep the member accounted for until the end date, or an earlier return if curtailed."""
@@ -49,6 +53,10 @@ async def run_stay(wf: DeploymentCore) -> Transition:
             stay.alerted_at = now
             missed_at = now + every + grace
         wake_at = min(leave_at, missed_at)
+        if workflow.patched(PATCH_ALERT_ESCALATION):
+            escalate_at = await _escalate_stale_alert(wf, now)
+            if escalate_at is not None:
+                wake_at = min(wake_at, escalate_at)
         await _sleep_until_woken(wf, wake_at)
     assert stay.left_on is not None
     return Transition(f"Stay ended {stay.left_on.isoformat()}")
@@ -85,9 +93,32 @@ def _open(wf: DeploymentCore, kind: TaskKind) -> list[TaskView]:
     return [t for t in wf.state.open_tasks() if t.kind == kind]
 
 
+async def _escalate_stale_alert(wf: DeploymentCore, now: datetime) -> datetime | None:
+    """Escalate a missed check-in alert left open a day to the Operations director; when to look
+    again, if an alert is still waiting for that day."""
+    opened_at = wf.state.stay.alert_opened_at
+    stale = [t for t in _open(wf, TaskKind.MISSED_CHECK_IN) if not t.escalated]
+    if not stale or opened_at is None:
+        return None
+    if now < opened_at + ALERT_ESCALATES_AFTER:
+        return opened_at + ALERT_ESCALATES_AFTER
+    for task in stale:
+        task.escalated = True
+    await wf.notify(
+        role=ESCALATION_ROLE,
+        kind=EventKind.ESCALATED,
+        message=f"Escalated to the Operations director: {wf.request.member_name} missed a check-in "
+        "and the alert has been open a day",
+        tasks=stale,
+        escalate=True,
+    )
+    return None
+
+
 async def _raise_alert(wf: DeploymentCore, last_seen: datetime) -> None:
     stay = wf.state.stay
     stay.alert_seq += 1
+    stay.alert_opened_at = workflow.now()
     task = wf.new_task(
         f"stay/missed-check-in/{stay.alert_seq}",
         TaskKind.MISSED_CHECK_IN,

@@ -44,6 +44,7 @@ async def run_vetting(wf: DeploymentCore) -> Transition:
                 TaskKind.VETTING_REVIEW,
                 role=Role(failure.role),
                 due_at=workflow.now() + REVIEW_DUE,
+                context={"check": failure.check.value, "required_level": failure.required_level},
                 reason=failure.reason,
             )
         if failing:
@@ -58,11 +59,16 @@ async def run_vetting(wf: DeploymentCore) -> Transition:
         check = next(c for c, t in reviews.items() if t.id == task.id)
         if decision.outcome == Outcome.DENY:
             wf.cancel_with(decision, f"Vetting denied by {decision.user}: {decision.comment or task.title}")
-        valid_until = (decision.data or {}).get("valid_until")
-        if valid_until:
+        data = decision.data or {}
+        if data.get("valid_until"):
             await wf.act(
                 VettingActivities.record_renewal,
-                RecordRenewal(member_id=wf.request.member_id, check=check, valid_until=valid_until),
+                RecordRenewal(
+                    member_id=wf.request.member_id,
+                    check=check,
+                    valid_until=data["valid_until"],
+                    level=data.get("level"),
+                ),
             )
         waived.append(check)
         del reviews[check]

@@ -19,6 +19,7 @@ from crc.requests import DeploymentAmend
 from crc.roles import REQUEST_ROLES
 from crc.stages import LIFECYCLE, TERMINAL, Stage
 from crc.tables import Deployment, User
+from crc.tasks import TaskKind
 from web.bounds import DocumentId
 from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
 from web.pages.common import nav, see_other
@@ -77,6 +78,7 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
         # The member (or Operations) sees when the arrival check-in opens rather than no form.
         "arrival_opens_on": d.arrival_opens_on if arrival_waits else None,
         "dates": stay_dates(d, today),
+        "needs_help": [t for t in view.open_tasks if t.kind == TaskKind.NEEDS_HELP],
         "can_amend": can_amend,
         # Poll while the deployment moves, but not under a requester filling the amend form.
         "polling": Stage(d.stage) not in TERMINAL and not can_amend,

@@ -77,6 +77,7 @@ def _typed(form: FormData) -> dict[str, Any]:
         "comment": str(form.get("comment") or ""),
         "report": str(form.get("report") or ""),
         "valid_until": str(form.get("valid_until") or ""),
+        "level": str(form.get("level") or ""),
         "missing_skus": [str(v) for v in form.getlist("missing_skus")],
     }
 

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.stages import Stage
 from crc.tables import Certificate, Deployment, Member, Task
+from crc.tasks import TaskKind
 from web.services.deployments import counts_by_stage
 from web.services.roster import busy_member_ids
 
@@ -25,9 +26,21 @@ class Readiness:
 
 
 @dataclass(frozen=True)
+class NeedsHelp:
+    """A deployed member who asked for help, until Operations closes the task."""
+
+    deployment_id: str
+    member: str
+    post_code: str
+    title: str
+    since: datetime
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything the dashboard draws."""
 
+    needing_help: list[NeedsHelp]
     by_stage: dict[str, int]
     overdue_by_office: dict[str, int]
     in_country_by_post: dict[str, int]
@@ -37,6 +50,21 @@ class Dashboard:
 async def _grouped(session: AsyncSession, query: object) -> dict[str, int]:
     rows = (await session.exec(query)).all()  # type: ignore[call-overload]
     return {str(k): int(n) for k, n in sorted(rows, key=lambda r: (-int(r[1]), str(r[0])))}
+
+
+async def needing_help(session: AsyncSession) -> list[NeedsHelp]:
+    """Members with an open "needs help" task, the longest waiting first."""
+    query = (
+        select(Task, col(Member.name), col(Deployment.post_code))
+        .join(Deployment, col(Deployment.id) == col(Task.deployment_id))
+        .join(Member, col(Member.id) == col(Deployment.member_id))
+        .where(Task.status == "open", Task.kind == TaskKind.NEEDS_HELP)
+        .order_by(col(Task.created_at))
+    )
+    return [
+        NeedsHelp(task.deployment_id, name, post_code, task.title, task.created_at)
+        for task, name, post_code in (await session.exec(query)).all()
+    ]
 
 
 async def load_dashboard(session: AsyncSession, *, now: datetime, today: date) -> Dashboard:
@@ -61,6 +89,7 @@ async def load_dashboard(session: AsyncSession, *, now: datetime, today: date) -
     )
     expiring_rows = list((await session.exec(expiring)).all())
     return Dashboard(
+        needing_help=await needing_help(session),
         by_stage=await counts_by_stage(session),
         overdue_by_office=overdue,
         in_country_by_post=in_country,

@@ -1,0 +1,83 @@
+"""Check-ins by or for the deployed member: recorded with a key of their own, the first one the
+arrival, and one that needs help an urgent task for Operations."""
+
+import textwrap
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.travel import TravelActivities
+    from crc.events import EventKind
+    from crc.lifecycle import CheckInRecord
+    from crc.roles import Role
+    from crc.tasks import TaskKind
+    from crc.types import CheckIn, CheckInResult
+
+from workflows.core import DeploymentCore
+
+PATCH_NEEDS_HELP_TASK = "crc-needs-help-task"
+# A member who needs help is Operations' first task: due within the hour.
+NEEDS_HELP_DUE = timedelta(hours=1)
+NOTE_IN_TITLE = 80
+
+
+async def record(wf: DeploymentCore, check_in: CheckIn, *, key: str) -> CheckInResult:
+    """Record a check-in (`key`: unique to it, e.g. its update's id); the first is the arrival."""
+    state = wf.state
+    arrival = state.travel.awaiting_arrival
+    state.travel.awaiting_arrival = False
+    now = workflow.now()
+    state.stay.last_check_in_at = now
+    await wf.act(
+        TravelActivities.record_check_in,
+        CheckInRecord(
+            # Unique to this check-in: two handled at once must not share a key.
+            key=f"{workflow.info().workflow_id}/check-in/{key}",
+            deployment_id=wf.request.deployment_id,
+            member_id=wf.request.member_id,
+            by_user=check_in.user,
+            status=check_in.status,
+            location=check_in.location,
+            note=check_in.note,
+            arrival=arrival,
+            at=now,
+        ),
+    )
+    where = f" at {check_in.location}" if check_in.location else ""
+    await wf.log(
+        EventKind.ARRIVAL_CHECK_IN if arrival else EventKind.CHECK_IN,
+        f"{'Arrival check-in' if arrival else 'Check-in'}{where}: {check_in.status}",
+        actor=check_in.user,
+        comment=check_in.note or None,
+    )
+    if check_in.status == "needs_help":
+        await _needs_help(wf, check_in, where, key)
+    if arrival:
+        state.stay.arrived_on = now.date()
+    every = timedelta(seconds=wf.request.lifecycle.check_in_every_seconds)
+    return CheckInResult(arrival=arrival, stage=state.stage, next_due_at=now + every)
+
+
+async def _needs_help(wf: DeploymentCore, check_in: CheckIn, where: str, key: str) -> None:
+    """An urgent task for Operations, open until they close it, and a word to the office."""
+    tasks = []
+    if workflow.patched(PATCH_NEEDS_HELP_TASK):  # runs before it only notified
+        note = textwrap.shorten(check_in.note, NOTE_IN_TITLE, placeholder="…") or "no note"
+        tasks = [
+            wf.new_task(
+                f"stay/needs-help/{key}",
+                TaskKind.NEEDS_HELP,
+                due_at=workflow.now() + NEEDS_HELP_DUE,
+                member=wf.request.member_name,
+                where=where,
+                note=note,
+            )
+        ]
+        await wf.open_tasks(tasks, f"Needs help{where}: Operations must act now", kind=EventKind.NEEDS_HELP)
+    await wf.notify(
+        role=Role.OPERATIONS,
+        kind=EventKind.NEEDS_HELP,
+        message=f"{wf.request.member_name} checked in needing help{where}: {check_in.note}",
+        tasks=tasks,
+    )
