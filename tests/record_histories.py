@@ -88,6 +88,34 @@ async def escalated_then_rejected(d: Driver, env: WorkflowEnvironment) -> None:
     await decide(d.handle, tasks[1].id, "reject", user="dir", roles=["director"], comment="Too late")
 
 
+async def stay_with_alerts_and_help(d: Driver, env: WorkflowEnvironment) -> None:
+    await d.to_travel()
+    await d.arrive()
+    await env.sleep(timedelta(days=9, hours=1))  # the alert at 8 days, escalated a day later
+    await wait_until(d.handle, lambda s: any(t.escalated for t in s.open_tasks))
+    await d.complete("missed_check_in", "accounted_for")
+    await d.check_in(status="needs_help", location="Bor")
+    help_task = await d.task("needs_help")
+    await decide(d.handle, help_task.id, "resolved", user="ops", roles=["operations"], comment="Safe")
+    await d.cancel("Security deteriorated")
+    await d.complete("kit_return", "returned")
+    await d.complete("after_action_report", "done", data={"report": "Eventful."})
+    await d.complete("medical_out_processing", "done")
+
+
+async def no_show_then_arrived(d: Driver, env: WorkflowEnvironment) -> None:
+    await d.to_travel()
+    await d.complete("country_clearance", "approve")
+    await wait_until(d.handle, lambda s: s.waiting_for == WaitingFor.ARRIVAL)
+    await d.until(d.request.start_date + timedelta(days=2))
+    await d.complete("no_show", "accounted_for")
+    await d.check_in(location="Juba airport")
+    await d.cancel("Mission ended early")
+    await d.complete("kit_return", "returned")
+    await d.complete("after_action_report", "done", data={"report": "Late but useful."})
+    await d.complete("medical_out_processing", "done")
+
+
 async def vetting_denied(d: Driver, env: WorkflowEnvironment) -> None:
     await d.approve_all()
     await d.complete("vetting_review", "deny")
@@ -129,10 +157,12 @@ SCENARIOS: dict[str, Recording] = {
     ),
     "booking_refused_then_completed": Recording(booking_refused_then_completed, refuse_outbound_once=True),
     "escalated_then_rejected": Recording(escalated_then_rejected),
+    "stay_with_alerts_and_help": Recording(stay_with_alerts_and_help),
+    "no_show_then_arrived": Recording(no_show_then_arrived),
 }
 
 
-async def record(name: str, path: Recording, folder: Path) -> None:
+async def record(name: str, path: Recording, folder: Path, label: str) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal-test-server"),
         data_converter=pydantic_data_converter,
@@ -160,7 +190,7 @@ async def record(name: str, path: Recording, folder: Path) -> None:
         while run_id:
             number += 1
             history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-            (folder / f"{date.today():%Y%m%d}_{name}_run{number}.json").write_text(history.to_json())
+            (folder / f"{label}_{name}_run{number}.json").write_text(history.to_json())
             last = history.events[-1]
             chained = last.workflow_execution_continued_as_new_event_attributes
             run_id = (
@@ -172,14 +202,19 @@ async def record(name: str, path: Recording, folder: Path) -> None:
     await env.shutdown()
 
 
-async def main(names: list[str]) -> None:
-    """Record the named scenarios (all when none is named)."""
+async def main(args: list[str]) -> None:
+    """Record the named scenarios (all when none is named) under a label (default: today)."""
+    label = f"{date.today():%Y%m%d}"
+    if args and args[0].startswith("--label="):
+        label, args = args[0].removeprefix("--label="), args[1:]
+    assert "_" not in label, "a label names the recording: no underscore"
     HISTORIES.mkdir(exist_ok=True)
-    for name in names or list(SCENARIOS):
-        await record(name, SCENARIOS[name], HISTORIES)
+    for name in args or list(SCENARIOS):
+        await record(name, SCENARIOS[name], HISTORIES, label)
         print(f"recorded {name}")
 
 
 if __name__ == "__main__":
-    # Only the scenarios named, so a second recording on one day rewrites no other history.
+    # Only the scenarios named, so a second recording on one day rewrites no other history;
+    # `--label=20261130b` keeps a second recording of the same day beside the first.
     asyncio.run(main(sys.argv[1:]))

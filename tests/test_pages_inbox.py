@@ -317,3 +317,35 @@ async def test_history_restore_gets_the_whole_page(world: World) -> None:
         )
     assert restored.text.lstrip().startswith("<!doctype html>")
     assert '<input type="checkbox" name="overdue" value="1" checked>' in restored.text
+
+
+async def test_a_course_result_waits_for_its_last_day_with_its_buttons_disabled(world: World) -> None:
+    overdue, _ = await two_tasks(world)
+    tomorrow = (NOW + timedelta(days=1)).date()
+    result = open_task(
+        overdue.deployment_id,
+        kind="training_result",
+        role="training",
+        stage=Stage.TRAINING.value,
+        title="Result of FACT",
+        outcomes=["pass", "fail"],
+        opens_on=tomorrow,
+    )
+    today = open_task(
+        overdue.deployment_id,
+        kind="training_result",
+        role="training",
+        stage=Stage.TRAINING.value,
+        title="Result of the briefing",
+        outcomes=["pass", "fail"],
+        opens_on=NOW.date(),
+    )
+    await world.add(result, today)
+    async with world.signed_in("training") as browser:
+        page = (await browser.get("/inbox")).text
+    assert (
+        f'<button type="submit" name="outcome" value="pass" class="outcome-pass" disabled '
+        f'aria-describedby="opens-{result.id}">Pass</button>'
+    ) in page
+    assert f'<small class="muted" id="opens-{result.id}">Opens on {tomorrow}</small>' in page
+    assert f'id="opens-{today.id}"' not in page  # its last day has come: open

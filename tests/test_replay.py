@@ -5,6 +5,8 @@ workflow.patched and record new histories with `python -m tests.record_histories
 """
 
 import asyncio
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -12,24 +14,35 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows import approval, check_ins, deployment, search, stay, travel
 from workflows.deployment import DeploymentWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
-def _paths(recorded_on: str | None = None) -> set[str]:
+def _paths(label: str) -> set[str]:
+    """The lifecycle paths recorded under a label (the recording's date, or a date and a letter)."""
     return {
-        p.name.split("_", 1)[1].rsplit("_run", 1)[0]
-        for p in HISTORIES
-        if recorded_on is None or p.name.startswith(recorded_on)
+        p.name.split("_", 1)[1].rsplit("_run", 1)[0] for p in HISTORIES if p.name.split("_", 1)[0] == label
     }
 
 
+def _patches(path: Path) -> set[str]:
+    """The workflow.patched ids a history recorded."""
+    events = json.loads(path.read_text())["events"]
+    payloads = [
+        e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0]["data"]
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+    ]
+    return {json.loads(base64.b64decode(p))["id"] for p in payloads}
+
+
 def test_histories_are_recorded() -> None:
-    # Runs started before the state model and pipeline (2026-11-28) must go on replaying; the
-    # new code recorded every path: approvals to rejection, amendment, vetting denial, a refused
-    # booking, early return, a year with continue-as-new, and an escalation to the director
-    # decided before escalation went to each office's director.
+    # Runs started before the state model and pipeline (2026-11-28) must go on replaying; so must
+    # those of the first new core (2026-11-30). The latest code (20261130b) recorded every path:
+    # rejection, amendment, vetting denial, a refused booking, early return, a year with
+    # continue-as-new, escalation, a no-show, and alerts and a call for help while in country.
     assert _paths("20261128") == {
         "completed_with_early_return",
         "amended_then_cancelled_in_training",
@@ -40,6 +53,21 @@ def test_histories_are_recorded() -> None:
         "vetting_denied",
         "booking_refused_then_completed",
         "escalated_then_rejected",
+    }
+    assert _paths("20261130b") == _paths("20261130") | {"stay_with_alerts_and_help", "no_show_then_arrived"}
+
+
+def test_every_patch_is_in_a_recorded_history() -> None:
+    # A change guarded by workflow.patched is covered by a history recorded from the new code.
+    recorded = set().union(*(_patches(p) for p in HISTORIES))
+    assert recorded == {
+        search.PATCH_SEARCH_ATTRIBUTES,
+        travel.PATCH_BOOKING_STATUS,
+        travel.PATCH_NO_SHOW,
+        deployment.PATCH_EXTENSION_CHECKS,
+        check_ins.PATCH_NEEDS_HELP_TASK,
+        stay.PATCH_ALERT_ESCALATION,
+        approval.PATCH_ESCALATE_BY_OFFICE,
     }
 
 
