@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
@@ -18,13 +18,14 @@ from crc.domain import COURSE_FACT, COURSE_ORIENTATION
 from crc.lifecycle import ExtensionCheck, VettingRequest
 from crc.policy import lifecycle_policy
 from crc.readiness import call_up_problems, clearance_problem
-from crc.requests import DeploymentAmend, DeploymentCreate
+from crc.requests import DeploymentAmend, DeploymentCreate, MemberId
 from crc.settings import Settings
 from crc.tables import Deployment
 from crc.task_forms import AfterActionReport
 from crc.types import LifecyclePolicy
 from tests.factories import add, certificate, member, post
 from tests.web_helpers import http_client, make_app, open_task
+from web.bounds import DocumentId
 from web.schemas import CancelBody, CheckInBody, ExtensionBody, TaskCompletion
 from web.services.inbox import InboxRow
 
@@ -142,6 +143,18 @@ def test_text_at_its_limit_is_taken_and_one_character_more_is_refused(
     with pytest.raises(ValidationError) as refused:
         model.model_validate(given | {field: "x" * (limit + 1)})
     assert [(e["loc"], e["type"]) for e in refused.value.errors()] == [((field,), "string_too_long")]
+
+
+# --- Ids: the largest an Integer column holds ------------------------------------------------
+
+
+@pytest.mark.parametrize("id_type", [MemberId, DocumentId], ids=["member_id", "document_id"])
+def test_an_id_up_to_2_to_the_31_minus_1_is_taken(id_type: Any) -> None:
+    ids = TypeAdapter(id_type)
+    assert ids.validate_python(2_147_483_647) == 2_147_483_647
+    with pytest.raises(ValidationError) as refused:
+        ids.validate_python(2_147_483_648)
+    assert [e["type"] for e in refused.value.errors()] == ["less_than_equal"]
 
 
 # --- The request body: one megabyte ------------------------------------------------------------
