@@ -147,6 +147,20 @@ async def test_standby_approvals_are_due_in_five_days_reminded_at_three_and_thre
         ]
 
 
+async def test_a_request_returned_for_changes_expires_unamended_at_twice_the_due_time(
+    temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
+) -> None:
+    async with deployment(temporal_env, engine, task_queue) as d:  # Active: approvals due in 24 hours
+        planning = next(t for t in await d.tasks(TaskKind.APPROVAL, 3) if t.role == "planning")
+        await d.decide(planning, "request_changes")
+        returned = await event_time(engine, d, EventKind.RETURNED_FOR_CHANGES)
+        outcome = await d.handle.result()  # the requester never amends
+        assert (outcome.stage, outcome.reason) == (Stage.EXPIRED, "Not amended in time")
+        assert await events_after(engine, d, returned, EventKind.EXPIRED) == [
+            (EventKind.EXPIRED, timedelta(hours=48))
+        ]
+
+
 async def test_a_missed_check_in_is_flagged_a_week_and_a_days_grace_after_the_last(
     temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
 ) -> None:
