@@ -33,7 +33,7 @@ ACTIVE, STANDBY = Component.ACTIVE, Component.STANDBY
 NONE, CONF = ClearanceLevel.NONE, ClearanceLevel.CONFIDENTIAL
 SECRET, TS = ClearanceLevel.SECRET, ClearanceLevel.TOP_SECRET
 
-FACT_VALIDITY_MONTHS = 60
+FACT_VALIDITY_MONTHS = 72  # six years
 BRIEFING_VALIDITY_MONTHS = 12
 # How far ahead course sessions are scheduled.
 SCHEDULE_DAYS = 366
@@ -85,7 +85,7 @@ ROSTER: tuple[RosterEntry, ...] = (
     RosterEntry("Robert Castillo", "Homeland Security", ACTIVE, ("security_sector",),
                 ("Spanish",), TS, 40),
     RosterEntry("Grace Mbeki", "HHS", ACTIVE, ("essential_services",),
-                ("French", "Lingala"), SECRET, 63),  # FACT expired
+                ("French", "Lingala"), SECRET, 75),  # FACT expired
     RosterEntry("Thomas Brennan", "Agriculture", ACTIVE, ("essential_services",
                 "economic_stabilization"), ("Dari",), SECRET, 18, "clearance"),
     RosterEntry("Leila Karimi", "USAID", ACTIVE, ("transitional_governance",),
@@ -102,7 +102,7 @@ ROSTER: tuple[RosterEntry, ...] = (
     RosterEntry("Hannah Lindqvist", "HHS", STANDBY, ("essential_services",),
                 ("French", "Swahili"), CONF, None),  # needs FACT
     RosterEntry("Miguel Ortega", "Agriculture", STANDBY, ("economic_stabilization",),
-                ("Spanish", "Portuguese"), CONF, 70),  # FACT expired
+                ("Spanish", "Portuguese"), CONF, 82),  # FACT expired
     RosterEntry("Sarah Goldberg", "Commerce", STANDBY, ("economic_stabilization",
                 "strategic_communication"), ("Hebrew", "Arabic"), SECRET, 12),
     RosterEntry("David Kim", "Treasury", STANDBY, ("economic_stabilization",),
@@ -118,7 +118,7 @@ ROSTER: tuple[RosterEntry, ...] = (
     RosterEntry("Jennifer Alvarez", "USAID", STANDBY, ("transitional_governance",),
                 ("Spanish", "Haitian Creole"), CONF, 36),
     RosterEntry("Peter Novak", "Commerce", STANDBY, ("economic_stabilization",),
-                ("Russian",), SECRET, 61),  # FACT expired
+                ("Russian",), SECRET, 73),  # FACT expired
     RosterEntry("Aisha Bello", "HHS", STANDBY, ("essential_services",), ("Hausa", "French"),
                 CONF, 15, "medical"),
     RosterEntry("William Harper", "Agriculture", STANDBY, ("essential_services",),

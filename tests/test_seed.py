@@ -123,7 +123,7 @@ def test_posts_courses_and_a_year_of_sessions(seeded: sa.Engine) -> None:
     assert len(posts) == 10
     assert {p.threat_level for p in posts} == {"low", "medium", "high", "critical"}
     assert all(p.per_diem_usd > 0 and p.clearance_lead_days >= 10 for p in posts)
-    assert courses[COURSE_FACT].days == 5 and courses[COURSE_FACT].validity_months == 60
+    assert courses[COURSE_FACT].days == 5 and courses[COURSE_FACT].validity_months == 72  # six years
     assert courses[COURSE_ORIENTATION].validity_months is None
     assert set(courses) == {COURSE_FACT, COURSE_ORIENTATION} | {briefing_course_code(p.code) for p in posts}
     for code, course in courses.items():
