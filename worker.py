@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities.closeout import CloseOutActivities
 from activities.equipping import EquippingActivities
+from activities.liveness import LivenessInterceptor
 from activities.read_model import ReadModelActivities
 from activities.training import TrainingActivities
 from activities.travel import TravelActivities, TravelProvider
@@ -70,6 +71,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=[DeploymentWorkflow],
         activities=activities_for(engine, travel_provider),
+        interceptors=[LivenessInterceptor()],
     )
 
 

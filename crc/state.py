@@ -86,6 +86,8 @@ class DeploymentState(BaseModel):
     # Answers to tasks (other than approvals) by task id, and the ids the run has acted on.
     answers: dict[str, Decision] = Field(default_factory=dict)
     acted: set[str] = Field(default_factory=set)
+    # Tasks whose inbox rows are being written: decisions on them wait until they exist.
+    opening: set[str] = Field(default_factory=set)
     cancel: CancelRequest | None = None
     # What to undo if cancelled, in the order it was done.
     compensations: list[str] = Field(default_factory=list)

@@ -1,7 +1,6 @@
 """What every stage of DeploymentWorkflow shares: the state, events, tasks, activities, waits."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
@@ -34,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         TaskView,
         TimelineEntry,
     )
-    from workflows.options import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from workflows.options import ACTIVITY_HEARTBEAT_TIMEOUT, ACTIVITY_RETRY, ACTIVITY_TIMEOUT
 
 from workflows.search import upsert_stage
 
@@ -99,16 +98,12 @@ class DeploymentCore:
         *,
         stage: Stage | None = None,
         waiting_for: WaitingFor | None = None,
-        also_open: list[TaskView] | None = None,
         dated: bool = False,
     ) -> Progress:
-        """What the read-model shows of where the deployment stands, with the stage about to be
-        entered and the tasks about to open."""
+        """What the read-model shows of where the deployment stands (with the stage about to be
+        entered)."""
         situation = self.situation(stage=stage, waiting_for=waiting_for, dated=dated)
-        also_open = also_open or []
-        if any(t.kind == TaskKind.EXTENSION for t in also_open):
-            situation = replace(situation, extension_pending=True)
-        dues = [t.due_at for t in self.state.open_tasks() + also_open if t.due_at is not None]
+        dues = [t.due_at for t in self.state.open_tasks() if t.due_at is not None]
         s = self.state
         return Progress(
             waiting_for=situation.waiting_for,
@@ -143,7 +138,8 @@ class DeploymentCore:
             due_at=progress.due_at,
             closed_actions=progress.closed_actions,
             revision=s.revision,
-            open_tasks=s.open_tasks(),
+            # As the inbox lists them: once their rows exist.
+            open_tasks=[t for t in s.open_tasks() if t.id not in s.opening],
             timeline=s.timeline[-TIMELINE_KEEP:],
             cost_estimate_usd=s.cost,
             start_date=self.request.start_date,
@@ -187,7 +183,11 @@ class DeploymentCore:
     async def act(self, activity: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
         """Run an activity method with the shared timeout and retry policy."""
         return await workflow.execute_activity_method(
-            activity, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+            activity,
+            arg,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            heartbeat_timeout=ACTIVITY_HEARTBEAT_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
 
     async def record_stage(
@@ -276,20 +276,27 @@ class DeploymentCore:
         self, tasks: list[TaskView], message: str, kind: EventKind = EventKind.TASKS_OPENED
     ) -> None:
         """Put tasks in the inbox with one event that says why; decisions are taken from then on."""
+        # Known at once, so a decision sent as soon as the inbox lists a task is accepted; it waits
+        # (decide) until the rows exist, or the insert could overwrite it.
+        self.state.tasks.update({t.id: t for t in tasks})
+        self.state.opening.update(t.id for t in tasks)
         await self.act(
             ReadModelActivities.open_tasks,
             OpenTasks(
                 deployment_id=self.request.deployment_id,
                 tasks=tasks,
                 event=self.event(kind, message),
-                progress=self.progress(also_open=tasks),
+                progress=self.progress(),
             ),
         )
-        # Only once the rows exist: a decision accepted earlier could be overwritten by the insert.
-        self.state.tasks.update({t.id: t for t in tasks})
+        self.state.opening.difference_update(t.id for t in tasks)
 
     async def withdraw_open_tasks(self, reason: str, tasks: list[TaskView] | None = None) -> None:
         """Cancel the open ones of `tasks` (default: all), with one event."""
+        # Tasks a handler is opening are withdrawn once their rows exist (else the insert would
+        # bring them back).
+        if self.state.opening:  # only then: waiting yields, and would reorder recorded runs
+            await workflow.wait_condition(lambda: not self.state.opening)
         candidates = self.state.tasks.values() if tasks is None else tasks
         open_tasks = [t for t in candidates if t.status == "open"]
         if not open_tasks:

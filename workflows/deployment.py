@@ -160,9 +160,12 @@ class DeploymentWorkflow(DeploymentCore):
     @workflow.update(name=names.UPDATE_DECIDE)
     async def decide(self, decision: Decision) -> DecisionResult:
         """Complete a task; returns once the workflow has acted on the decision."""
+        state = self.state
+        # A task listed as soon as its row is written may be decided before the run hears of it.
+        if decision.task_id in state.opening:  # only then: waiting yields, reordering recorded runs
+            await workflow.wait_condition(lambda: decision.task_id not in state.opening)
         # Re-checked here: two updates accepted together both pass the validator.
         self._check_decision(decision)
-        state = self.state
         task = state.tasks[decision.task_id]
         task.status = "completed"
         task.outcome = decision.outcome

@@ -12,6 +12,9 @@ with workflow.unsafe.imports_passed_through():
 # Every activity is idempotent, and writes and compensations must land eventually: retry
 # without limit, backing off to a minute; only errors no retry can fix stop it.
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Every activity heartbeats each second (activities/liveness.py): a worker killed mid-activity is
+# noticed in seconds, and the activity retried on another.
+ACTIVITY_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
