@@ -1,12 +1,22 @@
 """The worker: runs DeploymentWorkflow and its activities against the configured Temporal."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -15,6 +25,7 @@ from activities.closeout import CloseOutActivities
 from activities.equipping import EquippingActivities
 from activities.liveness import LivenessInterceptor
 from activities.read_model import ReadModelActivities
+from activities.reconcile import OrphanSweep, ReconcileActivities
 from activities.training import TrainingActivities
 from activities.travel import TravelActivities, TravelProvider
 from activities.vetting import VettingActivities
@@ -22,6 +33,7 @@ from crc.db import create_engine
 from crc.search_attributes import SearchAttributeConflict, ensure_registered, registration_commands
 from crc.settings import Settings, get_settings
 from workflows.deployment import DeploymentWorkflow
+from workflows.reconcile import EVERY, RECONCILE_WORKFLOW, SCHEDULE_ID, ReconcileWorkflow
 
 log = logging.getLogger("crc.worker")
 
@@ -63,16 +75,35 @@ def activities_for(engine: AsyncEngine, travel_provider: TravelProvider | None =
 
 
 def build_worker(
-    client: Client, engine: AsyncEngine, *, task_queue: str, travel_provider: TravelProvider | None = None
+    client: Client,
+    engine: AsyncEngine,
+    *,
+    task_queue: str,
+    travel_provider: TravelProvider | None = None,
+    settings: Settings | None = None,
 ) -> Worker:
     """A worker with the explicit list of workflows and activities, sharing one engine."""
+    reconcile = ReconcileActivities(engine, client, settings or get_settings(), task_queue)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[DeploymentWorkflow],
-        activities=activities_for(engine, travel_provider),
+        workflows=[DeploymentWorkflow, ReconcileWorkflow],
+        activities=[*activities_for(engine, travel_provider), reconcile.start_orphans],
         interceptors=[LivenessInterceptor()],
     )
+
+
+async def ensure_reconcile_schedule(client: Client, task_queue: str) -> None:
+    """The schedule that sweeps for lost starts every minute (created once; kept if it exists)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            RECONCILE_WORKFLOW, OrphanSweep(), id=SCHEDULE_ID, task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVERY)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(SCHEDULE_ID, schedule)
 
 
 async def connect(settings: Settings) -> Client:
@@ -113,6 +144,7 @@ async def main() -> None:
     engine = create_engine(settings.database_url)
     client = await connect(settings)
     await register_search_attributes(client, settings.TEMPORAL_NAMESPACE)
+    await ensure_reconcile_schedule(client, settings.TEMPORAL_TASK_QUEUE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -15,6 +15,7 @@ import pytest
 
 from crc.settings import Settings
 from tests.conftest import temporal_cli_env, venv_binary
+from workflows.reconcile import SCHEDULE_ID
 
 pytestmark = pytest.mark.devserver
 
@@ -71,17 +72,21 @@ def _token(web_port: int, username: str, password: str) -> str:
         return str(json.load(response)["access_token"])
 
 
-def _custom_search_attributes(temporal_port: int) -> dict[str, str]:
-    listed = subprocess.run(  # noqa: S603 - the temporal binary of this environment
-        [venv_binary("temporal"), "operator", "search-attribute", "list",
-         "--address", f"127.0.0.1:{temporal_port}", "--output", "json"],
+def _temporal(temporal_port: int, *args: str) -> str:
+    """What the real `temporal` CLI prints (JSON) against the stack's server."""
+    return subprocess.run(  # noqa: S603 - the temporal binary of this environment
+        [venv_binary("temporal"), *args, "--address", f"127.0.0.1:{temporal_port}", "--output", "json"],
         env=temporal_cli_env(),
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
-    )  # fmt: skip
-    return {k: v for k, v in json.loads(listed.stdout)["customAttributes"].items() if k.startswith("Crc")}
+    ).stdout
+
+
+def _custom_search_attributes(temporal_port: int) -> dict[str, str]:
+    listed = json.loads(_temporal(temporal_port, "operator", "search-attribute", "list"))
+    return {k: v for k, v in listed["customAttributes"].items() if k.startswith("Crc")}
 
 
 def test_dev_stack_starts_answers_stops_and_keeps_its_data(tmp_path: Path) -> None:
@@ -116,6 +121,11 @@ def test_dev_stack_starts_answers_stops_and_keeps_its_data(tmp_path: Path) -> No
             "CrcMemberId": "INDEXED_VALUE_TYPE_INT",
             "CrcComponent": "INDEXED_VALUE_TYPE_KEYWORD",
         }
+        # The worker keeps the sweep for lost starts on a one-minute schedule.
+        described = json.loads(
+            _temporal(ports["temporal"], "schedule", "describe", "--schedule-id", SCHEDULE_ID)
+        )
+        assert described["schedule"]["spec"]["interval"] == [{"interval": "60s"}]
     finally:
         status = _stop(first)
     assert status == 0, (tmp_path / "first.log").read_text()

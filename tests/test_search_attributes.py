@@ -88,15 +88,15 @@ async def test_ensure_registered_is_idempotent_and_lets_deployments_start(
     request = await factories.requested_deployment(engine)
     # Unregistered, the server refuses the start: an operator's fix, so 503 rather than 400.
     with pytest.raises(Unavailable, match="search attributes"):
-        await start_deployment_workflow(
-            client, workflow_id=f"refused-{uuid.uuid4()}", request=request, task_queue=task_queue
-        )
+        # Another deployment: the test server keeps a trace of a refused start under its id.
+        refused = request.model_copy(update={"deployment_id": str(uuid.uuid4())})
+        await start_deployment_workflow(client, request=refused, task_queue=task_queue)
 
     assert await ensure_registered(client, client.namespace) == ALL_NAMES
     assert await ensure_registered(client, client.namespace) == []
 
-    workflow_id = f"deployment-{uuid.uuid4()}"
-    await start_deployment_workflow(client, workflow_id=workflow_id, request=request, task_queue=task_queue)
+    workflow_id = f"deployment-{request.deployment_id}"
+    await start_deployment_workflow(client, request=request, task_queue=task_queue)
     described = await client.get_workflow_handle(workflow_id).describe()
     assert crc_attributes(described) == {
         "CrcStage": "REQUESTED",

@@ -12,14 +12,13 @@ from temporalio.client import Client
 from crc import names
 from crc.db import is_unique_violation
 from crc.permissions import Situation, closed_actions
-from crc.policy import approval_policy, lifecycle_policy
 from crc.progress import Action, WaitingFor
-from crc.readiness import is_call_up
-from crc.requests import DeploymentAmend, DeploymentBase, DeploymentCreate
+from crc.requests import DeploymentAmend, DeploymentCreate
 from crc.settings import Settings
 from crc.stages import Stage
+from crc.starting import workflow_input
 from crc.tables import Deployment, Member, User
-from crc.types import Amendment, DeploymentRequest, DeploymentStatus
+from crc.types import Amendment, DeploymentStatus
 from web.services.access import check_action_of
 from web.services.errors import FieldError, InvalidFields, NotFound
 from web.services.validation import check_request
@@ -40,34 +39,12 @@ async def _by_idempotency_key(session: AsyncSession, *, username: str, key: str 
     return (await session.exec(query.execution_options(populate_existing=True))).first()
 
 
-def _workflow_input(row: Deployment, member: Member, settings: Settings) -> DeploymentRequest:
-    chosen = DeploymentBase.model_validate(row, from_attributes=True)
-    # Judged against the day it was requested, so a restarted start gives the same input.
-    call_up = is_call_up(member.component, row.start_date, row.created_at.date())
-    return DeploymentRequest(
-        **chosen.model_dump(),
-        deployment_id=row.id,
-        member_id=member.id or 0,
-        member_name=member.name,
-        member_component=member.component,
-        member_agency=member.agency,
-        post_code=row.post_code,
-        requested_by=row.requested_by,
-        call_up=call_up,
-        approval=approval_policy(settings, member.component, call_up=call_up),
-        lifecycle=lifecycle_policy(settings),
-    )
-
-
 async def _ensure_started(session: AsyncSession, client: Client, settings: Settings, row: Deployment) -> None:
     member = await session.get(Member, row.member_id)
     assert member is not None  # a foreign key
     await session.commit()  # end the read; hold no connection while Temporal answers
     await start_deployment_workflow(
-        client,
-        workflow_id=row.workflow_id,
-        request=_workflow_input(row, member, settings),
-        task_queue=settings.TEMPORAL_TASK_QUEUE,
+        client, request=workflow_input(row, member, settings), task_queue=settings.TEMPORAL_TASK_QUEUE
     )
 
 
@@ -136,8 +113,7 @@ async def submit_request(
     try:
         await start_deployment_workflow(
             client,
-            workflow_id=row.workflow_id,
-            request=_workflow_input(row, checked.member, settings),
+            request=workflow_input(row, checked.member, settings),
             task_queue=settings.TEMPORAL_TASK_QUEUE,
         )
     except BaseException:

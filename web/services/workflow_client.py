@@ -9,13 +9,11 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from crc import names
 from crc.permissions import Refusal
-from crc.search_attributes import initial_search_attributes
+from crc.starting import start_deployment
 from crc.types import DeploymentRequest
 from web.services.access import REFUSAL_CODES, refusal_error
 from web.services.errors import Conflict, ServiceError, Unavailable
@@ -58,23 +56,10 @@ def update_refusal(err: WorkflowUpdateFailedError) -> ServiceError:
     raise err
 
 
-async def start_deployment_workflow(
-    client: Client, *, workflow_id: str, request: DeploymentRequest, task_queue: str
-) -> None:
+async def start_deployment_workflow(client: Client, *, request: DeploymentRequest, task_queue: str) -> None:
     """Start the deployment's workflow, or do nothing if it already exists."""
     try:
-        await client.start_workflow(
-            names.WORKFLOW_NAME,
-            request,
-            id=workflow_id,
-            task_queue=task_queue,
-            search_attributes=initial_search_attributes(request),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            rpc_timeout=_RPC_TIMEOUT,
-        )
-    except WorkflowAlreadyStartedError:
-        pass
+        await start_deployment(client, request, task_queue=task_queue)
     except RPCError as err:
         raise rpc_refusal(err) from err
 
