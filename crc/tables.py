@@ -265,3 +265,10 @@ class TaskClaim(SQLModel, table=True):
     username: str = Field(max_length=64, index=True)
     claimed_at: datetime = _timestamp()
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class HealthCheck(SQLModel, table=True):
+    """One row that /healthz writes, to know the database takes writes (not only reads)."""
+
+    id: int = Field(default=1, primary_key=True)
+    checked_at: datetime = _timestamp()

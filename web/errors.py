@@ -3,6 +3,7 @@
 import logging
 from http import HTTPStatus
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import (
     http_exception_handler,
@@ -15,10 +16,11 @@ from starlette.responses import Response
 
 from crc.tables import User
 from web.security import USER_SESSION_KEY, get_active_user
-from web.services.errors import InvalidFields, ServiceError
+from web.services.errors import RETRY_LATER, InvalidFields, ServiceError, Unavailable
 from web.templating import is_htmx, render
 
 logger = logging.getLogger(__name__)
+DATABASE_DOWN = "the database is not answering; try again shortly"
 
 _FRIENDLY = {
     403: "You do not have permission to do this.",
@@ -94,10 +96,19 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    headers = RETRY_LATER if isinstance(exc, Unavailable) else None
     if wants_json(request):
         detail = exc.as_detail() if isinstance(exc, InvalidFields) else exc.detail
-        return JSONResponse({"detail": detail}, status_code=exc.status_code)
-    return await _error_page(request, exc.status_code, exc.detail)
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+    page = await _error_page(request, exc.status_code, exc.detail)
+    page.headers.update(headers or {})
+    return page
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    # A database that refuses or drops connections is a dependency's failure: 503, try again.
+    logger.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+    return await _service_error(request, Unavailable(DATABASE_DOWN))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -112,4 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(sa.exc.OperationalError, _database_error)
+    app.add_exception_handler(sa.exc.InterfaceError, _database_error)
+    app.add_exception_handler(sa.exc.TimeoutError, _database_error)
     app.add_exception_handler(Exception, _server_error)

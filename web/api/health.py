@@ -1,21 +1,35 @@
 """GET /healthz: whether the database and Temporal answer."""
 
 import asyncio
+import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlmodel import col
+
+from crc.tables import HealthCheck, utcnow
+from web.services.errors import RETRY_LATER
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 _TIMEOUT_SECONDS = 3.0
 
 
 async def _database_ok(request: Request) -> bool:
+    """The database answers and takes a write (a read-only or full database is not healthy)."""
     try:
-        async with asyncio.timeout(_TIMEOUT_SECONDS), request.app.state.engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        async with asyncio.timeout(_TIMEOUT_SECONDS), request.app.state.engine.begin() as conn:
+            now = utcnow()
+            written = await conn.execute(
+                sa.update(HealthCheck).where(col(HealthCheck.id) == 1).values(checked_at=now)
+            )
+            if written.rowcount == 0:
+                await conn.execute(sa.insert(HealthCheck).values(id=1, checked_at=now))
     except Exception:
+        logger.warning("health check: the database refused a write", exc_info=True)
         return False
     return True
 
@@ -40,5 +54,6 @@ async def healthz(request: Request) -> JSONResponse:
         return JSONResponse(
             {"status": "unavailable", "failed": failed, "detail": f"{' and '.join(failed)} down"},
             status_code=503,
+            headers=RETRY_LATER,
         )
     return JSONResponse({"status": "ok"})

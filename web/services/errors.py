@@ -35,9 +35,13 @@ class Conflict(ServiceError):
 
 
 class Unavailable(ServiceError):
-    """A service we depend on (Temporal) does not answer."""
+    """A service we depend on (Temporal, the database) does not answer: try again shortly."""
 
     status_code = 503
+
+
+# What a 503 tells the client: when to try again.
+RETRY_LATER = {"Retry-After": "5"}
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,14 @@ from crc.tasks import spec_of
 from crc.types import Decision, DecisionResult
 from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
 from web.services.claims import refuse_if_held
-from web.services.errors import Conflict, NotFound
+from web.services.errors import Conflict, NotFound, Unavailable
 from web.services.workflow_client import execute_update
 
 MAX_TASKS = 500
+DECIDED_UNCONFIRMED = (
+    "the decision was recorded, but the database did not answer to confirm it: "
+    "check the task before deciding again (a second decision is refused)"
+)
 # Where the read-model keeps what a post or agency scope is checked against (crc.permissions'
 # scope_value: the Parties fields of the same names).
 _SCOPED_COLUMNS = {ScopeKind.POST: Deployment.post_code, ScopeKind.AGENCY: Deployment.member_agency}
@@ -144,9 +148,13 @@ async def complete_task(
         arg=decision,
         result_type=DecisionResult,
     )
-    # A decided task needs no claim any more.
-    await session.exec(sa.delete(TaskClaim).where(col(TaskClaim.task_id) == task_id))
-    await session.commit()
-    done = await session.get(Task, task_id, populate_existing=True)
+    try:
+        # A decided task needs no claim any more.
+        await session.exec(sa.delete(TaskClaim).where(col(TaskClaim.task_id) == task_id))
+        await session.commit()
+        done = await session.get(Task, task_id, populate_existing=True)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
+        # The workflow took the decision: say so, so nobody decides it twice in doubt.
+        raise Unavailable(DECIDED_UNCONFIRMED) from err
     assert done is not None
     return done
