@@ -190,17 +190,18 @@ def holds_task_role(actor: Actor, role: str, parties: Parties) -> bool:
             return True
 
 
-def can_see(actor: Actor, parties: Parties, task_roles: Iterable[str]) -> bool:
+def can_see(actor: Actor, parties: Parties, working_roles: Iterable[str]) -> bool:
     """Need-to-know: the deployment, its timeline and documents are visible to its requester and
-    member, to roles with a task on it (`task_roles`, open or completed) within their scope, and
-    to the roles that oversee every deployment; to anyone else it does not exist."""
+    member, to the roles with work on it (`working_roles`: its open or completed tasks', and
+    Travel once it issued the travel orders) within their scope, and to the roles that oversee
+    every deployment; to anyone else it does not exist."""
     if actor.roles & SEE_ALL_ROLES:
         return True
     if actor.user == parties.requested_by:
         return True
     if actor.member_id is not None and actor.member_id == parties.member_id:
         return True
-    return any(holds_task_role(actor, role, parties) for role in task_roles)
+    return any(holds_task_role(actor, role, parties) for role in working_roles)
 
 
 def can_read_travel_orders(actor: Actor, parties: Parties) -> bool:

@@ -6,6 +6,7 @@ that it does.
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement
+from sqlalchemy.orm import aliased
 from sqlmodel import and_, col, exists, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,12 +24,15 @@ SEEN_TASK_STATUSES = ("open", "completed")
 # Where the read-model keeps what a post or agency scope is checked against (crc.permissions'
 # scope_value: the Parties fields of the same names).
 SCOPED_COLUMNS = {ScopeKind.POST: Deployment.post_code, ScopeKind.AGENCY: Deployment.member_agency}
+# The tasks EXISTS looks through, aliased so that it correlates only with Deployment, also inside
+# a query over Task itself (the dashboard's overdue tasks).
+_HELD = aliased(Task, name="held_task")
 
 
 def _task_role_in_scope(user: User, role: Role) -> ColumnElement[bool]:
     """A task of `role` on the outer deployment, within the user's scope as that role."""
     kind, scope = SCOPED_ROLES.get(role), user.scopes.get(role)
-    same_role = col(Task.role) == role
+    same_role = col(_HELD.role) == role
     if kind is None or scope is None or kind not in SCOPED_COLUMNS:
         return same_role
     return and_(same_role, col(SCOPED_COLUMNS[kind]).in_(scope))
@@ -45,22 +49,39 @@ def visible_to(user: User) -> ColumnElement[bool]:
     if offices:
         # One EXISTS per row on the task index, rather than a check per row in Python.
         held = exists().where(
-            col(Task.deployment_id) == col(Deployment.id),
-            col(Task.status).in_(SEEN_TASK_STATUSES),
+            col(_HELD.deployment_id) == col(Deployment.id),
+            col(_HELD.status).in_(SEEN_TASK_STATUSES),
             or_(*(_task_role_in_scope(user, role) for role in offices)),
         )
         ways.append(held)
+    if Role.TRAVEL in user.roles:
+        ways.append(_travel_orders_issued())
     return or_(*ways)
 
 
-async def task_roles_of(session: AsyncSession, deployment_id: str) -> set[str]:
-    """The roles named by the deployment's open or completed tasks."""
+def _travel_orders_issued() -> ColumnElement[bool]:
+    # Travel books every journey in an activity, with no task of its own unless a booking is
+    # refused: the travel orders it issued make the deployment its work, and the orders its to read.
+    return exists().where(
+        col(Document.deployment_id) == col(Deployment.id), col(Document.kind) == TRAVEL_ORDERS
+    )
+
+
+async def working_roles_of(session: AsyncSession, deployment_id: str) -> set[str]:
+    """The roles with work on the deployment: those of its open or completed tasks, and Travel
+    once its travel orders are issued (as visible_to has them)."""
     query = (
         select(Task.role)
         .where(Task.deployment_id == deployment_id, col(Task.status).in_(SEEN_TASK_STATUSES))
         .distinct()
     )
-    return set((await session.exec(query)).all())
+    roles = set((await session.exec(query)).all())
+    orders = select(Document.id).where(
+        Document.deployment_id == deployment_id, Document.kind == TRAVEL_ORDERS
+    )
+    if (await session.exec(orders.limit(1))).first() is not None:
+        roles.add(Role.TRAVEL)
+    return roles
 
 
 async def user_can_see(session: AsyncSession, user: User, deployment: Deployment) -> bool:
@@ -68,7 +89,7 @@ async def user_can_see(session: AsyncSession, user: User, deployment: Deployment
     actor, parties = actor_of(user), parties_of(deployment)
     if can_see(actor, parties, ()):
         return True  # no need to read its tasks
-    return can_see(actor, parties, await task_roles_of(session, deployment.id))
+    return can_see(actor, parties, await working_roles_of(session, deployment.id))
 
 
 async def visible_deployment(session: AsyncSession, user: User, deployment_id: str) -> Deployment:
