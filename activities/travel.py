@@ -24,13 +24,12 @@ from crc.lifecycle import (
     DocumentRef,
     TravelOrdersRequest,
 )
-from crc.lifecycle_tables import Booking, CheckIn, CountryClearance, Document
+from crc.lifecycle_tables import TRAVEL_ORDERS, Booking, CheckIn, CountryClearance, Document
 from crc.tables import Deployment, Member, Post, utcnow
 
 DIRECTIONS = frozenset({"outbound", "return"})
 # Named, non-retryable: a direction other than outbound or return is a caller's mistake.
 ERR_INVALID_BOOKING = "InvalidBooking"
-TRAVEL_ORDERS = "travel_orders"
 
 
 class BookingRefused(Exception):

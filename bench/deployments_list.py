@@ -24,8 +24,9 @@ from sqlmodel import col, select
 
 from crc.db import create_engine, create_sync_engine, session_factory
 from crc.names import deployment_workflow_id
+from crc.roles import Role
 from crc.stages import LIFECYCLE, Stage
-from crc.tables import Deployment, Member, Post
+from crc.tables import Deployment, Member, Post, User
 from migrations import upgrade
 from web.services.deployment_list import PER_PAGE, Cursor, ListFilters, count_deployments, page_of_deployments
 
@@ -122,30 +123,44 @@ async def _run(url: str, rows: int, repeat: int) -> None:
         ).one()
     cursor = Cursor(anchor.created_at, anchor.id)
     filters = ListFilters()
+    # Operations sees every deployment; a Chief of Mission holding no task sees none, the worst
+    # case of the need-to-know filter (an EXISTS on tasks for every row).
+    overseer = User(username="ops", password_hash="", roles=[Role.OPERATIONS.value])
+    officer = User(
+        username="com",
+        password_hash="",
+        roles=[Role.CHIEF_OF_MISSION.value],
+        scopes={"chief_of_mission": ["P00"]},
+    )
 
     async def first() -> None:
         async with sessions() as session:
-            await page_of_deployments(session, filters)
+            await page_of_deployments(session, overseer, filters)
 
     async def deep_keyset() -> None:
         async with sessions() as session:
-            await page_of_deployments(session, filters, after=cursor)
+            await page_of_deployments(session, overseer, filters, after=cursor)
 
     async def deep_offset() -> None:
         async with sessions() as session:
             query = select(Deployment).order_by(*newest_first).offset(depth).limit(PER_PAGE + 1)
             await session.exec(query)
-            await count_deployments(session, filters)  # as the list page does
+            await count_deployments(session, overseer, filters)  # as the list page does
 
     async def first_in_stage() -> None:
         async with sessions() as session:
-            await page_of_deployments(session, ListFilters(stage=Stage.DEPLOYED))
+            await page_of_deployments(session, overseer, ListFilters(stage=Stage.DEPLOYED))
+
+    async def first_need_to_know() -> None:
+        async with sessions() as session:
+            await page_of_deployments(session, officer, filters)
 
     results = {
         "first page (with count)": await _median_ms(first, repeat),
         f"keyset page at row {depth}": await _median_ms(deep_keyset, repeat),
         f"OFFSET {depth} page (baseline)": await _median_ms(deep_offset, repeat),
         "first page of one stage": await _median_ms(first_in_stage, repeat),
+        "first page, need-to-know filtered": await _median_ms(first_need_to_know, repeat),
     }
     await engine.dispose()
     base = results["first page (with count)"]

@@ -81,6 +81,9 @@ class CountryClearance(SQLModel, table=True):
     updated_at: datetime = _timestamp()
 
 
+TRAVEL_ORDERS = "travel_orders"  # the Document kind of a deployment's travel orders
+
+
 class Document(SQLModel, table=True):
     """A document the deployment page links to, e.g. the travel orders (one of each kind)."""
 

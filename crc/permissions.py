@@ -8,7 +8,16 @@ from typing import Protocol
 
 from crc import names
 from crc.progress import Action, WaitingFor
-from crc.roles import CANCEL_ANY_ROLES, ESCALATION_ROLE, ROLE_LABELS, SCOPED_ROLES, Role, ScopeKind
+from crc.roles import (
+    CANCEL_ANY_ROLES,
+    ESCALATION_ROLE,
+    ROLE_LABELS,
+    SCOPED_ROLES,
+    SEE_ALL_ROLES,
+    TRAVEL_ORDER_ROLES,
+    Role,
+    ScopeKind,
+)
 from crc.stages import TERMINAL, Stage
 from crc.tasks import spec_of
 
@@ -162,6 +171,45 @@ def arrival_not_yet(opens_on: date) -> str:
 def not_open_yet(opens_on: date) -> str:
     """Why a task takes no outcome before its day."""
     return f"this task opens on {opens_on.isoformat()}"
+
+
+def holds_task_role(actor: Actor, role: str, parties: Parties) -> bool:
+    """True when the actor holds `role` within its scope for this deployment (a task of that role
+    on it is theirs to see)."""
+    if role not in actor.roles or role == Role.MEMBER:
+        return False  # a member's tasks are seen as the member (can_see), never through the role
+    kind = SCOPED_ROLES.get(Role(role)) if role in Role._value2member_map_ else None
+    match kind:
+        case ScopeKind.POST:
+            return actor.covers(role, parties.post_code)
+        case ScopeKind.AGENCY:
+            return actor.covers(role, parties.member_agency)
+        case ScopeKind.OFFICE:
+            return actor.covers(role, role)
+        case _:
+            return True
+
+
+def can_see(actor: Actor, parties: Parties, working_roles: Iterable[str]) -> bool:
+    """Need-to-know: the deployment, its timeline and documents are visible to its requester and
+    member, to the roles with work on it (`working_roles`: its open or completed tasks', and
+    Travel once it issued the travel orders) within their scope, and to the roles that oversee
+    every deployment; to anyone else it does not exist."""
+    if actor.roles & SEE_ALL_ROLES:
+        return True
+    if actor.user == parties.requested_by:
+        return True
+    if actor.member_id is not None and actor.member_id == parties.member_id:
+        return True
+    return any(holds_task_role(actor, role, parties) for role in working_roles)
+
+
+def can_read_travel_orders(actor: Actor, parties: Parties) -> bool:
+    """Travel orders (names, posts, dates of travel) go to the member, Travel, Operations and admin
+    only, of those who can see the deployment."""
+    return bool(actor.roles & TRAVEL_ORDER_ROLES) or (
+        actor.member_id is not None and actor.member_id == parties.member_id
+    )
 
 
 def who_may(action: Action, actor: Actor, parties: Parties) -> Refusal | None:

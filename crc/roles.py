@@ -34,6 +34,13 @@ APPROVING_OFFICES: tuple[Role, ...] = (
 REQUEST_ROLES: frozenset[Role] = frozenset({Role.REQUESTER, Role.ADMIN})
 CANCEL_ANY_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR, Role.ADMIN})
 
+# Who sees every deployment (need-to-know: others see only those they are a party to or hold a
+# task on), and who of those who see one may also read its travel orders.
+SEE_ALL_ROLES: frozenset[Role] = frozenset(
+    {Role.OPERATIONS, Role.PLANNING, Role.RESOURCE_MANAGEMENT, Role.DIRECTOR, Role.ADMIN}
+)
+TRAVEL_ORDER_ROLES: frozenset[Role] = frozenset({Role.TRAVEL, Role.OPERATIONS, Role.ADMIN})
+
 # An overdue task is escalated to this role, which may then decide it in the office's stead.
 ESCALATION_ROLE = Role.DIRECTOR
 

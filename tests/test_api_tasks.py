@@ -182,7 +182,7 @@ async def test_complete_refusals_before_the_workflow(world: World) -> None:
     both = user("planner_requester", ["planning", "requester"])
     await world.add(both)
     created = await world.submit("planner_requester")
-    tasks = await world.open_tasks(created["id"], 3)
+    tasks = await world.open_tasks(created["id"], 3, "planner_requester")
     planning = tasks["planning"]["id"]
 
     unknown = await world.complete("no-such-task", "planning", "approve")

@@ -11,6 +11,8 @@ from crc.permissions import (
     Situation,
     acting_role,
     allowed_actions,
+    can_read_travel_orders,
+    can_see,
     check_action,
     check_decision,
     closed_actions,
@@ -240,3 +242,54 @@ def test_acting_role_prefers_the_office_itself(actor: Actor, task: Task, role: s
 )
 def test_who_may_take_over_a_claim(actor: Actor, task: Task, allowed: bool) -> None:
     assert may_take_over(actor, task, PARTIES) is allowed
+
+
+COM_JUB = Actor.of("com_jub", ["chief_of_mission"], scopes={"chief_of_mission": ["JUB"]})
+COM_KBL = Actor.of("com_kbl", ["chief_of_mission"], scopes={"chief_of_mission": ["KBL"]})
+AGENCY_USAID = Actor.of("agency_usaid", ["home_agency"], scopes={"home_agency": ["USAID"]})
+AGENCY_STATE = Actor.of("agency_state", ["home_agency"], scopes={"home_agency": ["State"]})
+SECURITY = Actor.of("sec", ["security"])
+TRAVEL = Actor.of("trv", ["travel"])
+SCOPED_DIRECTOR = Actor.of("dir_sec", ["director"], scopes={"director": ["security"]})
+
+
+@pytest.mark.parametrize(
+    ("actor", "working_roles", "sees"),
+    [
+        (REQUESTER, [], True),
+        (MEMBER, [], True),
+        (OTHER_MEMBER, ["member"], False),  # a member's task is that member's, not the role's
+        (OPERATIONS, [], True),
+        (PLANNER, [], True),
+        (Actor.of("rm", ["resource_management"]), [], True),
+        (SCOPED_DIRECTOR, [], True),  # every director, whatever offices they take over
+        (Actor.of("adm", ["admin"]), [], True),
+        (SECURITY, ["security"], True),
+        (SECURITY, ["medical", "planning"], False),
+        (COM_JUB, ["chief_of_mission"], True),
+        (COM_KBL, ["chief_of_mission"], False),
+        (AGENCY_STATE, ["home_agency"], True),
+        (AGENCY_USAID, ["home_agency"], False),
+        (TRAVEL, [], False),
+    ],
+)
+def test_who_sees_a_deployment(actor: Actor, working_roles: list[str], sees: bool) -> None:
+    assert can_see(actor, PARTIES, working_roles) is sees
+
+
+@pytest.mark.parametrize(
+    ("actor", "reads"),
+    [
+        (MEMBER, True),
+        (TRAVEL, True),
+        (OPERATIONS, True),
+        (Actor.of("adm", ["admin"]), True),
+        (OTHER_MEMBER, False),
+        (REQUESTER, False),
+        (PLANNER, False),
+        (DIRECTOR, False),
+        (SECURITY, False),
+    ],
+)
+def test_who_reads_travel_orders(actor: Actor, reads: bool) -> None:
+    assert can_read_travel_orders(actor, PARTIES) is reads

@@ -180,22 +180,26 @@ class World:
         self,
         deployment_id: str,
         done: Callable[[dict[str, Any]], bool],
+        username: str = "requester",
     ) -> dict[str, Any]:
-        """Poll the deployment until `done` holds (the worker writes the read-model)."""
+        """Poll the deployment as `username` (who must see it) until `done` holds (the worker
+        writes the read-model)."""
         current: dict[str, Any] = {}
         try:
             async with asyncio.timeout(WAIT_SECONDS):
                 while True:
-                    current = await self.deployment(deployment_id)
+                    current = await self.deployment(deployment_id, username)
                     if done(current):
                         return current
                     await asyncio.sleep(0.1)
         except TimeoutError:
             raise AssertionError(f"timed out waiting; last state: {current}") from None
 
-    async def open_tasks(self, deployment_id: str, count: int) -> dict[str, dict[str, Any]]:
+    async def open_tasks(
+        self, deployment_id: str, count: int, username: str = "requester"
+    ) -> dict[str, dict[str, Any]]:
         """Wait until the deployment has `count` open tasks; returns them by role."""
-        current = await self.wait_for(deployment_id, lambda d: len(d["open_tasks"]) == count)
+        current = await self.wait_for(deployment_id, lambda d: len(d["open_tasks"]) == count, username)
         return {t["role"]: t for t in current["open_tasks"]}
 
     async def complete(self, task_id: str, username: str, outcome: str, **body: Any) -> httpx.Response:

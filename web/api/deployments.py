@@ -47,24 +47,24 @@ async def create_deployment(
 @router.get("")
 async def read_deployments(
     session: SessionDep,
-    _user: CurrentUser,
+    user: CurrentUser,
     stage: str | None = None,
     post_code: str | None = None,
     member_id: MemberId | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[DeploymentPublic]:
-    """Deployments, newest first."""
+    """The deployments the caller may see (need-to-know), newest first."""
     rows, total = await list_deployments(
-        session, stage=stage, post_code=post_code, member_id=member_id, limit=limit, offset=offset
+        session, user=user, stage=stage, post_code=post_code, member_id=member_id, limit=limit, offset=offset
     )
     return Page(items=[DeploymentPublic.model_validate(r) for r in rows], total=total)
 
 
-@router.get("/{deployment_id}")
-async def read_deployment(deployment_id: str, session: SessionDep, _user: CurrentUser) -> DeploymentDetail:
+@router.get("/{deployment_id}", responses={404: {"description": "No deployment the caller may see"}})
+async def read_deployment(deployment_id: str, session: SessionDep, user: CurrentUser) -> DeploymentDetail:
     """One deployment with its timeline (oldest first) and open tasks."""
-    view = await get_deployment_view(session, deployment_id)
+    view = await get_deployment_view(session, user, deployment_id)
     return DeploymentDetail.model_validate(
         {
             **dict(DeploymentPublic.model_validate(view.deployment)),  # its fields, excluded ones too

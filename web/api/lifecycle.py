@@ -10,7 +10,8 @@ from crc.stages import Stage
 from web.bounds import DocumentId
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
-from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
+from web.services.lifecycle import cancel_deployment, check_in, request_extension
+from web.services.visibility import visible_document
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
 
@@ -69,8 +70,9 @@ async def create_extension(
 
 @router.get("/{deployment_id}/documents/{document_id}", response_class=Response)
 async def read_document(
-    deployment_id: str, document_id: DocumentId, session: SessionDep, _user: CurrentUser
+    deployment_id: str, document_id: DocumentId, session: SessionDep, user: CurrentUser
 ) -> Response:
-    """A document of the deployment, such as its travel orders."""
-    document = await get_document(session, deployment_id, document_id)
+    """A document of the deployment, such as its travel orders (the member, Travel, Operations
+    and admin only)."""
+    document = await visible_document(session, user, deployment_id, document_id)
     return Response(document.body, media_type=document.content_type)

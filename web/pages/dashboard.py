@@ -19,9 +19,9 @@ RECENT = 10
 @router.get("/")
 async def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response:
     """Charts of where things stand, how many tasks wait for the user, the latest deployments."""
-    recent, total = await list_deployments(session, limit=RECENT)
+    recent, total = await list_deployments(session, user=user, limit=RECENT)
     members, posts = await members_and_posts(session, recent)
-    board = await load_dashboard(session, now=datetime.now(UTC), today=today_utc())
+    board = await load_dashboard(session, user=user, now=datetime.now(UTC), today=today_utc())
     counts = nav_counts = await nav(session, user)
     context = {
         "board": board,

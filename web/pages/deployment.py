@@ -28,8 +28,9 @@ from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.access import actions_for, actor_of, parties_of
 from web.services.deployments import DeploymentView, get_deployment_view
 from web.services.errors import InvalidFields, ServiceError
-from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
+from web.services.lifecycle import cancel_deployment, check_in, request_extension
 from web.services.requests import amend_request, today_utc
+from web.services.visibility import may_read_document, visible_document
 from web.templating import is_htmx, page_or_fragment, render
 
 router = APIRouter()
@@ -54,11 +55,17 @@ def stay_dates(d: Deployment, today: date) -> dict[str, Any]:
 
 
 async def _context(session: AsyncSession, user: User, deployment_id: str) -> dict[str, Any]:
-    view = await get_deployment_view(session, deployment_id)
+    view = await get_deployment_view(session, user, deployment_id)
     d = view.deployment
-    documents = (
-        await session.exec(select(Document).where(Document.deployment_id == d.id).order_by(col(Document.id)))
-    ).all()
+    documents = [
+        doc
+        for doc in (
+            await session.exec(
+                select(Document).where(Document.deployment_id == d.id).order_by(col(Document.id))
+            )
+        ).all()
+        if may_read_document(user, d, doc)
+    ]
     today = today_utc()
     allowed = actions_for(user, d, today)
     arrival_waits = (
@@ -72,7 +79,7 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
         "view": view,
         "d": d,
         "reached": _reached(view),
-        "documents": list(documents),
+        "documents": documents,
         # Each action by name (crc.progress.Action), True when the page should offer it.
         "actions": {a.value: a in allowed for a in Action},
         # The member (or Operations) sees when the arrival check-in opens rather than no form.
@@ -250,9 +257,9 @@ async def extension(
 
 @router.get("/deployments/{deployment_id}/documents/{document_id}")
 async def document(
-    deployment_id: str, document_id: DocumentId, session: SessionDep, _user: PageUser
+    deployment_id: str, document_id: DocumentId, session: SessionDep, user: PageUser
 ) -> Response:
     """A stored document (travel orders), shown as its own page; it may run no scripts."""
-    found = await get_document(session, deployment_id, document_id)
+    found = await visible_document(session, user, deployment_id, document_id)
     headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"}
     return Response(found.body, media_type=found.content_type, headers=headers)

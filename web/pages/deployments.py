@@ -74,7 +74,7 @@ async def deployments(
         member=member.strip()[:100],
     )
     page = await page_of_deployments(
-        session, filters, after=_cursor("after", after), before=_cursor("before", before)
+        session, user, filters, after=_cursor("after", after), before=_cursor("before", before)
     )
     query = filters.query()
     context = {
@@ -99,7 +99,7 @@ async def deployments(
     return page_or_fragment(request, "deployments.html", "partials/deployment_table.html", context, user=user)
 
 
-async def _form_context(session: AsyncSession, values: dict[str, str]) -> dict[str, Any]:
+async def _form_context(session: AsyncSession, user: User, values: dict[str, str]) -> dict[str, Any]:
     today = today_utc()
     start = _date(values.get("start_date", ""))
     if start is not None and start > latest_start(today):
@@ -108,6 +108,7 @@ async def _form_context(session: AsyncSession, values: dict[str, str]) -> dict[s
     return {
         "choices": await search_members(
             session,
+            user=user,
             text=values.get("member_q", ""),
             today=today,
             start=start,
@@ -131,7 +132,7 @@ async def new_request_form(
         "duration_days": "90",
         "member_q": "",
     }
-    context = await _form_context(session, values) | {"errors": {}, **await nav(session, user)}
+    context = await _form_context(session, user, values) | {"errors": {}, **await nav(session, user)}
     return render(request, "request_form.html", context, user=user)
 
 
@@ -152,7 +153,7 @@ async def member_search(
         "start_date": start_date,
         "duration_days": duration_days,
     }
-    context = await _form_context(session, values) | {"errors": {}}
+    context = await _form_context(session, user, values) | {"errors": {}}
     return render(request, "partials/member_choices.html", context, user=user)
 
 
@@ -178,6 +179,6 @@ async def submit_request_form(
         )
     except ServiceError as err:
         errors = err.by_field() if isinstance(err, InvalidFields) else {"form": err.detail}
-        context = await _form_context(session, values) | {"errors": errors, **await nav(session, user)}
+        context = await _form_context(session, user, values) | {"errors": errors, **await nav(session, user)}
         return render(request, "request_form.html", context, user=user, status_code=err.status_code)
     return see_other(request, f"/deployments/{row.id}")

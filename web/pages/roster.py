@@ -41,7 +41,12 @@ async def members(
         from_date = None
     today = today_utc()
     cards = await roster_cards(
-        session, today=today, component=component or None, agency=agency or None, sector=sector or None
+        session,
+        user=user,
+        today=today,
+        component=component or None,
+        agency=agency or None,
+        sector=sector or None,
     )
     if from_date is not None:
         busy = await busy_member_ids(session, on=from_date)

@@ -7,10 +7,11 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.stages import Stage
-from crc.tables import Certificate, Deployment, Member, Task
+from crc.tables import Certificate, Deployment, Member, Task, User
 from crc.tasks import TaskKind
 from web.services.deployments import counts_by_stage
 from web.services.roster import busy_member_ids
+from web.services.visibility import visible_to
 
 EXPIRING_WITHIN = timedelta(days=90)
 
@@ -52,13 +53,13 @@ async def _grouped(session: AsyncSession, query: object) -> dict[str, int]:
     return {str(k): int(n) for k, n in sorted(rows, key=lambda r: (-int(r[1]), str(r[0])))}
 
 
-async def needing_help(session: AsyncSession) -> list[NeedsHelp]:
-    """Members with an open "needs help" task, the longest waiting first."""
+async def needing_help(session: AsyncSession, user: User) -> list[NeedsHelp]:
+    """Members with an open "needs help" task on a deployment the user may see, longest waiting first."""
     query = (
         select(Task, col(Member.name), col(Deployment.post_code))
         .join(Deployment, col(Deployment.id) == col(Task.deployment_id))
         .join(Member, col(Member.id) == col(Deployment.member_id))
-        .where(Task.status == "open", Task.kind == TaskKind.NEEDS_HELP)
+        .where(Task.status == "open", Task.kind == TaskKind.NEEDS_HELP, visible_to(user))
         .order_by(col(Task.created_at))
     )
     return [
@@ -67,18 +68,20 @@ async def needing_help(session: AsyncSession) -> list[NeedsHelp]:
     ]
 
 
-async def load_dashboard(session: AsyncSession, *, now: datetime, today: date) -> Dashboard:
-    """The counts, each one GROUP BY query."""
+async def load_dashboard(session: AsyncSession, *, user: User, now: datetime, today: date) -> Dashboard:
+    """The counts, each one GROUP BY query, over the deployments the user may see (the roster's
+    readiness is the whole roster's)."""
     overdue = await _grouped(
         session,
         select(Task.role, func.count())
-        .where(Task.status == "open", col(Task.due_at) < now)
+        .join(Deployment, col(Deployment.id) == col(Task.deployment_id))
+        .where(Task.status == "open", col(Task.due_at) < now, visible_to(user))
         .group_by(col(Task.role)),
     )
     in_country = await _grouped(
         session,
         select(Deployment.post_code, func.count())
-        .where(Deployment.stage == Stage.DEPLOYED)
+        .where(Deployment.stage == Stage.DEPLOYED, visible_to(user))
         .group_by(col(Deployment.post_code)),
     )
     members = int((await session.exec(select(func.count()).select_from(Member))).one())
@@ -89,8 +92,8 @@ async def load_dashboard(session: AsyncSession, *, now: datetime, today: date) -
     )
     expiring_rows = list((await session.exec(expiring)).all())
     return Dashboard(
-        needing_help=await needing_help(session),
-        by_stage=await counts_by_stage(session),
+        needing_help=await needing_help(session, user),
+        by_stage=await counts_by_stage(session, user),
         overdue_by_office=overdue,
         in_country_by_post=in_country,
         readiness=Readiness(

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crc.tables import Deployment, Member, Post, UTCDateTime
+from crc.tables import Deployment, Member, Post, User, UTCDateTime
+from web.services.visibility import visible_to
 
 PER_PAGE = 25
 NOT_A_CURSOR = "must be a place in the list, as its page links give it"
@@ -83,8 +84,8 @@ class ListPage:
     prev_cursor: str | None
 
 
-def _conditions(filters: ListFilters) -> list[Any]:
-    where: list[Any] = []
+def _conditions(user: User, filters: ListFilters) -> list[Any]:
+    where: list[Any] = [visible_to(user)]
     if filters.stage:
         where.append(col(Deployment.stage) == filters.stage)
     if filters.post:
@@ -118,22 +119,24 @@ def _before(cursor: Cursor) -> Any:
     )
 
 
-async def count_deployments(session: AsyncSession, filters: ListFilters) -> int:
-    """How many deployments match (one COUNT query)."""
-    query = select(func.count()).select_from(Deployment).where(*_conditions(filters))
+async def count_deployments(session: AsyncSession, user: User, filters: ListFilters) -> int:
+    """How many deployments the user may see match (one COUNT query)."""
+    query = select(func.count()).select_from(Deployment).where(*_conditions(user, filters))
     return int((await session.exec(query)).one())
 
 
 async def page_of_deployments(
     session: AsyncSession,
+    user: User,
     filters: ListFilters,
     *,
     after: Cursor | None = None,
     before: Cursor | None = None,
     per_page: int = PER_PAGE,
 ) -> ListPage:
-    """The page after `after` (or before `before`, or the first), newest first."""
-    where = _conditions(filters)
+    """The page after `after` (or before `before`, or the first), newest first, of the deployments
+    the user may see."""
+    where = _conditions(user, filters)
     newest_first = (col(Deployment.created_at).desc(), col(Deployment.id).desc())
     if before is not None:
         query = (
@@ -166,7 +169,7 @@ async def page_of_deployments(
         rows=rows,
         members={m.id: m for m in members if m.id is not None},
         posts={p.code: p for p in posts},
-        total=await count_deployments(session, filters),
+        total=await count_deployments(session, user, filters),
         next_cursor=cursor(rows[-1]) if rows and has_older else None,
         prev_cursor=cursor(rows[0]) if rows and has_newer else None,
     )

@@ -7,8 +7,8 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.stages import Stage
-from crc.tables import Deployment, Event, Member, Post, Task
-from web.services.errors import NotFound
+from crc.tables import Deployment, Event, Member, Post, Task, User
+from web.services.visibility import visible_deployment, visible_to
 
 MAX_PAGE = 200
 MAX_OFFSET = 2**63 - 1  # the largest OFFSET SQLite and PostgreSQL take (a signed 64-bit integer)
@@ -39,14 +39,15 @@ def _conditions(*, stage: str | None, post_code: str | None, member_id: int | No
 async def list_deployments(
     session: AsyncSession,
     *,
+    user: User,
     stage: str | None = None,
     post_code: str | None = None,
     member_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Deployment], int]:
-    """One page of deployments, newest first, and how many match in all."""
-    where = _conditions(stage=stage, post_code=post_code, member_id=member_id)
+    """One page of the deployments the user may see, newest first, and how many match in all."""
+    where = [visible_to(user), *_conditions(stage=stage, post_code=post_code, member_id=member_id)]
     total = (await session.exec(select(func.count()).select_from(Deployment).where(*where))).one()
     query = (
         select(Deployment)
@@ -67,11 +68,10 @@ async def open_tasks_of(session: AsyncSession, deployment_id: str) -> list[Task]
     return list((await session.exec(query)).all())
 
 
-async def get_deployment_view(session: AsyncSession, deployment_id: str) -> DeploymentView:
-    """A deployment with its member, post, timeline (oldest first) and open tasks."""
-    deployment = await session.get(Deployment, deployment_id, populate_existing=True)
-    if deployment is None:
-        raise NotFound("no deployment has this id")
+async def get_deployment_view(session: AsyncSession, user: User, deployment_id: str) -> DeploymentView:
+    """A deployment the user may see, with its member, post, timeline (oldest first) and open
+    tasks; 404 as for no deployment at all otherwise."""
+    deployment = await visible_deployment(session, user, deployment_id)
     timeline = (
         await session.exec(
             select(Event)
@@ -88,9 +88,10 @@ async def get_deployment_view(session: AsyncSession, deployment_id: str) -> Depl
     )
 
 
-async def counts_by_stage(session: AsyncSession) -> dict[str, int]:
-    """How many deployments stand at each stage (every stage listed, zeros included)."""
-    rows = await session.exec(select(Deployment.stage, func.count()).group_by(col(Deployment.stage)))
+async def counts_by_stage(session: AsyncSession, user: User) -> dict[str, int]:
+    """How many deployments the user may see stand at each stage (every stage, zeros included)."""
+    query = select(Deployment.stage, func.count()).where(visible_to(user)).group_by(col(Deployment.stage))
+    rows = await session.exec(query)
     found = {stage: int(n) for stage, n in rows.all()}
     return {str(s): found.get(str(s), 0) for s in Stage}
 

@@ -5,27 +5,19 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.service import RPCError, RPCStatusCode
 
 from crc import names
-from crc.lifecycle_tables import Document
 from crc.progress import Action
 from crc.tables import Deployment, User
 from crc.types import CancelRequest, CheckIn, CheckInResult, DeploymentStatus, ExtensionRequest
 from web.services.access import check_action_of
-from web.services.errors import NotFound
+from web.services.visibility import visible_deployment
 from web.services.workflow_client import execute_update, rpc_refusal, update_refusal
-
-
-async def _deployment(session: AsyncSession, deployment_id: str) -> Deployment:
-    row = await session.get(Deployment, deployment_id, populate_existing=True)
-    if row is None:
-        raise NotFound("no deployment has this id")
-    return row
 
 
 async def cancel_deployment(
     *, session: AsyncSession, client: Client, user: User, deployment_id: str, reason: str
 ) -> Deployment:
     """Cancel (undo, CANCELLED) before DEPLOYED, or order an early return once deployed."""
-    row = await _deployment(session, deployment_id)
+    row = await visible_deployment(session, user, deployment_id)
     check_action_of(Action.CANCEL, user, row)
     workflow_id = row.workflow_id
     await session.commit()  # hold no connection while the workflow undoes what was done
@@ -46,7 +38,7 @@ async def cancel_deployment(
         # the update's answer when the workflow completes in the same task.
         if err.status != RPCStatusCode.NOT_FOUND or not await _completed(client, workflow_id):
             raise rpc_refusal(err) from err
-    return await _deployment(session, deployment_id)
+    return await visible_deployment(session, user, deployment_id)
 
 
 async def _completed(client: Client, workflow_id: str) -> bool:
@@ -68,7 +60,7 @@ async def check_in(
     note: str,
 ) -> CheckInResult:
     """Record a check-in by the deployed member or Operations; the first is the arrival."""
-    row = await _deployment(session, deployment_id)
+    row = await visible_deployment(session, user, deployment_id)
     check_action_of(Action.CHECK_IN, user, row)
     workflow_id = row.workflow_id
     await session.commit()
@@ -93,7 +85,7 @@ async def request_extension(
     *, session: AsyncSession, client: Client, user: User, deployment_id: str, days: int, justification: str
 ) -> Deployment:
     """Ask Planning and Resource Management to approve a longer stay."""
-    row = await _deployment(session, deployment_id)
+    row = await visible_deployment(session, user, deployment_id)
     check_action_of(Action.REQUEST_EXTENSION, user, row)
     workflow_id = row.workflow_id
     await session.commit()
@@ -110,12 +102,4 @@ async def request_extension(
         ),
         result_type=DeploymentStatus,
     )
-    return await _deployment(session, deployment_id)
-
-
-async def get_document(session: AsyncSession, deployment_id: str, document_id: int) -> Document:
-    """A document of a deployment (travel orders)."""
-    document = await session.get(Document, document_id)
-    if document is None or document.deployment_id != deployment_id:
-        raise NotFound("no such document for this deployment")
-    return document
+    return await visible_deployment(session, user, deployment_id)

@@ -20,8 +20,9 @@ from crc.starting import workflow_input
 from crc.tables import Deployment, Member, User
 from crc.types import Amendment, DeploymentStatus
 from web.services.access import check_action_of
-from web.services.errors import FieldError, InvalidFields, NotFound
+from web.services.errors import FieldError, InvalidFields
 from web.services.validation import check_request
+from web.services.visibility import visible_deployment
 from web.services.workflow_client import execute_update, start_deployment_workflow
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -133,9 +134,7 @@ async def amend_request(
     changes: DeploymentAmend,
 ) -> Deployment:
     """Send the requester's amendment to the workflow, which opens a new approval round."""
-    row = await session.get(Deployment, deployment_id)
-    if row is None:
-        raise NotFound("no deployment has this id")
+    row = await visible_deployment(session, user, deployment_id)
     check_action_of(Action.AMEND, user, row)
     # Only what changed goes to the workflow (a form sends every field, most unchanged).
     given = {k: v for k, v in changes.changes().items() if v != getattr(row, k)}

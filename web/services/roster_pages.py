@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.domain import COURSE_FACT, COURSE_ORIENTATION
 from crc.stages import HOLDS_MEMBER, TERMINAL
-from crc.tables import Certificate, Deployment, Member
+from crc.tables import Certificate, Deployment, Member, User
+from web.services.visibility import visible_to
 
 REQUIRED_COURSES = (COURSE_FACT, COURSE_ORIENTATION)
 EXPIRING_WITHIN = timedelta(days=90)
@@ -80,12 +81,13 @@ async def _holding(
     return found
 
 
-async def _running(session: AsyncSession, member_ids: list[int]) -> dict[int, Deployment]:
+async def _running(session: AsyncSession, user: User, member_ids: list[int]) -> dict[int, Deployment]:
+    """Each member's running deployment that the user may see (need-to-know)."""
     if not member_ids:
         return {}
     query = (
         select(Deployment)
-        .where(col(Deployment.member_id).in_(member_ids))
+        .where(col(Deployment.member_id).in_(member_ids), visible_to(user))
         .where(col(Deployment.stage).not_in([str(s) for s in TERMINAL]))
         .order_by(col(Deployment.start_date))
     )
@@ -99,17 +101,19 @@ async def member_cards(
     session: AsyncSession,
     members: list[Member],
     *,
+    user: User,
     today: date,
     start: date | None = None,
     end: date | None = None,
 ) -> list[MemberCard]:
-    """Cards for members: certificates, what holds them from `start` to `end` (default: today on)."""
+    """Cards for members: certificates, what holds them from `start` to `end` (default: today on),
+    and the running deployment if the user may see it."""
     ids = [m.id for m in members if m.id is not None]
     first = start or today
     last = end or first
     certs = await _certificates(session, ids)
     holding = await _holding(session, ids, first, last)
-    running = await _running(session, ids)
+    running = await _running(session, user, ids)
     until = max(last, today + EXPIRING_WITHIN)
     return [
         MemberCard(
@@ -126,6 +130,7 @@ async def member_cards(
 async def search_members(
     session: AsyncSession,
     *,
+    user: User,
     text: str,
     today: date,
     start: date | None,
@@ -145,11 +150,17 @@ async def search_members(
         chosen = await session.get(Member, selected)
         if chosen is not None:
             members.insert(0, chosen)
-    return await member_cards(session, members, today=today, start=start, end=end)
+    return await member_cards(session, members, user=user, today=today, start=start, end=end)
 
 
 async def roster_cards(
-    session: AsyncSession, *, today: date, component: str | None, agency: str | None, sector: str | None
+    session: AsyncSession,
+    *,
+    user: User,
+    today: date,
+    component: str | None,
+    agency: str | None,
+    sector: str | None,
 ) -> list[MemberCard]:
     """The roster page's members, filtered."""
     query = select(Member).order_by(col(Member.name), col(Member.id))
@@ -160,4 +171,4 @@ async def roster_cards(
     members = list((await session.exec(query)).all())
     if sector:
         members = [m for m in members if sector in m.sectors]
-    return await member_cards(session, members, today=today)
+    return await member_cards(session, members, user=user, today=today)

@@ -18,6 +18,7 @@ from crc.types import Decision, DecisionResult
 from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
 from web.services.claims import refuse_if_held
 from web.services.errors import Conflict, NotFound, Unavailable
+from web.services.visibility import SCOPED_COLUMNS
 from web.services.workflow_client import execute_update
 
 MAX_TASKS = 500
@@ -25,9 +26,6 @@ DECIDED_UNCONFIRMED = (
     "the decision was recorded, but the database did not answer to confirm it: "
     "check the task before deciding again (a second decision is refused)"
 )
-# Where the read-model keeps what a post or agency scope is checked against (crc.permissions'
-# scope_value: the Parties fields of the same names).
-_SCOPED_COLUMNS = {ScopeKind.POST: Deployment.post_code, ScopeKind.AGENCY: Deployment.member_agency}
 
 
 def _in_scope(actor: Actor, role: Role) -> ColumnElement[bool]:
@@ -37,7 +35,7 @@ def _in_scope(actor: Actor, role: Role) -> ColumnElement[bool]:
         return sa.true()
     if kind == ScopeKind.OFFICE:
         return col(Task.role).in_(scope)
-    deployments = select(Deployment.id).where(col(_SCOPED_COLUMNS[kind]).in_(scope))
+    deployments = select(Deployment.id).where(col(SCOPED_COLUMNS[kind]).in_(scope))
     return col(Task.deployment_id).in_(deployments)
 
 
