@@ -1,5 +1,6 @@
 """Contract fuzzing: schemathesis sends generated requests to the live app over HTTP and fails on
-any 5xx and any answer its own OpenAPI does not document (status code, content type, headers, body).
+any 5xx, any answer its own OpenAPI does not document (status code, content type, headers, body),
+invalid input that is not refused, and a 2xx that comes without the bearer token too.
 
 The app runs under uvicorn on a free port in this test's event loop, on a seeded database (SQLite
 and PostgreSQL) and the time-skipping Temporal server with a worker; schemathesis' blocking
@@ -26,6 +27,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -47,10 +50,14 @@ DEMO_PASSWORD = "demo"
 ROLES = ("requester", "admin")
 CHECKS = [
     not_a_server_error,
+    # The answer is one the OpenAPI documents.
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    # What the OpenAPI calls invalid is refused, and a route that answers 2xx does so only signed in.
+    negative_data_rejection,
+    ignored_auth,
 ]
 # Revoking the caller's own token would turn every later case into a 401; its tests are its own.
 NOT_FUZZED = {("POST", "/api/v1/auth/revoke")}
@@ -204,7 +211,7 @@ def fuzz(base_url: str, tokens: dict[str, str], ids: dict[str, str], cases: int)
         except Unsatisfiable:
             # No invalid request exists (no parameters, or only free-text ones): nothing to send.
             assert mode == schemathesis.GenerationMode.NEGATIVE, f"{operation.label}: no valid request"
-        except Exception as failure:
+        except (Exception, BaseExceptionGroup) as failure:  # schemathesis' FailureGroup is the latter
             ids_used = f" with {path_parameters}" if path_parameters else ""
             failures.append(
                 f"--- {operation.method.upper()} {operation.path}{ids_used} as {role} ({mode}):\n{failure}"

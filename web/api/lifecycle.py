@@ -68,7 +68,17 @@ async def create_extension(
     return DeploymentPublic.model_validate(row)
 
 
-@router.get("/{deployment_id}/documents/{document_id}", response_class=Response, responses=BY_ID)
+@router.get(
+    "/{deployment_id}/documents/{document_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The document in its own type (travel orders are an HTML page)",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **BY_ID,
+    },
+)
 async def read_document(
     deployment_id: str, document_id: DocumentId, session: SessionDep, _user: CurrentUser
 ) -> Response:
