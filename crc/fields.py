@@ -4,9 +4,11 @@ Used as `Annotated` metadata: `Annotated[str, Text(200)]`. The constraints stay
 pydantic's own (so the OpenAPI schema shows them); only their messages are reworded.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 import annotated_types
 from pydantic import AfterValidator, BeforeValidator, ValidationError, WithJsonSchema, WrapValidator
@@ -47,7 +49,40 @@ def _blank_as_none(value: object) -> object:
 
 # An optional text left blank (an empty form field) is one not given.
 BLANK_IS_NONE = BeforeValidator(_blank_as_none)
-A_DATE = worded("must be a date (YYYY-MM-DD)")
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _date_text_only(value: object) -> object:
+    # Pydantic also reads a number (or a text of one, "0" or "2e-111") as seconds since 1970, and a
+    # datetime at midnight as its day; a client that sent one of those did not mean a date. Other
+    # mistakes keep pydantic's own error type.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(value, str) and not _DATE_TEXT.fullmatch(value):
+        number = _is_number(value) or _DATE_TEXT.match(value) is not None
+    if number:
+        raise PydanticCustomError("date_parsing", "not a YYYY-MM-DD date")
+    return value
+
+
+@dataclass(frozen=True)
+class _ADate(annotated_types.GroupedMetadata):
+    """A calendar day written YYYY-MM-DD (or a date object, as Python passes one)."""
+
+    def __iter__(self) -> Iterator[object]:
+        yield BeforeValidator(_date_text_only)
+        yield worded("must be a date (YYYY-MM-DD)")
+
+
+A_DATE = _ADate()
+IsoDate = Annotated[date, A_DATE]
 
 
 @dataclass(frozen=True)

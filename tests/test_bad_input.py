@@ -39,6 +39,14 @@ LAST_DAY = "9999-12-31"  # a date, but no end date after it is
 PAST_THE_CALENDAR = "10000-01-01"
 
 
+def not_dates(ahead: DaysAhead) -> tuple[Any, ...]:
+    """What pydantic alone takes for the day `ahead` (or 1970-01-01) but is no YYYY-MM-DD date: Unix
+    seconds as a number and as text, a datetime at midnight, a tiny float in text."""
+    midnight = datetime.fromisoformat(ahead.iso()).replace(tzinfo=UTC)
+    seconds = int(midnight.timestamp())
+    return (seconds, str(seconds), f"{ahead.iso()}T00:00:00", "2.4993744536161884e-111", "0")
+
+
 @pytest.fixture
 async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> AsyncIterator[World]:
     async with web_world(engine, temporal_client, task_queue) as w:
@@ -142,6 +150,15 @@ def api_cases(world: World) -> list[Hostile]:
             "GET", "/api/v1/members", 422, ("query.available_from",), {"available_from": PAST_THE_CALENDAR}
         ),
         Hostile("GET", "/api/v1/members", 200, (), {"available_from": LAST_DAY}),
+        # Numbers and datetimes that pydantic alone reads as days (found by tests/test_contract_fuzz.py).
+        *(
+            Hostile("GET", "/api/v1/members", 422, ("query.available_from",), {"available_from": str(v)})
+            for v in not_dates(DaysAhead(45))
+        ),
+        *(
+            Hostile("POST", "/api/v1/deployments", 422, ("body.start_date",), json=new | {"start_date": v})
+            for v in not_dates(DaysAhead(45))
+        ),
         # Start dates: past the calendar, at its end, and a day past the two-year horizon.
         *(
             Hostile("POST", "/api/v1/deployments", 422, ("body.start_date",), json=new | {"start_date": v})

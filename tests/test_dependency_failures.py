@@ -9,7 +9,9 @@ from temporalio.client import Client
 
 from crc.db import async_url
 from crc.settings import Settings
-from tests.web_helpers import http_client, make_app
+from tests import factories
+from tests.web_helpers import http_client, make_app, user
+from web.app import create_app
 from web.errors import DATABASE_DOWN
 from web.security import create_access_token
 
@@ -54,3 +56,20 @@ async def test_a_database_that_does_not_answer_is_a_503_on_the_api_and_the_pages
     assert (api.status_code, api.headers["retry-after"], api.json()) == (503, "5", {"detail": DATABASE_DOWN})
     assert (signing_in.status_code, signing_in.json()) == (503, {"detail": DATABASE_DOWN})
     assert page.status_code == 200  # the sign-in page itself needs no database
+
+
+async def test_a_temporal_client_not_yet_connected_is_a_503_with_retry_after(engine: AsyncEngine) -> None:
+    await factories.add(engine, user("requester", ["requester"]))
+    app = create_app(Settings(CRC_ENV="dev"), engine=engine, temporal_client=None)  # lifespan not run
+    token = create_access_token(Settings(CRC_ENV="dev"), "requester")
+    async with http_client(app) as http:
+        response = await http.post(
+            "/api/v1/deployments/any/cancel",
+            json={"reason": "no longer needed"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert (response.status_code, response.headers["retry-after"], response.json()) == (
+        503,
+        "5",
+        {"detail": "Temporal is not connected; try again shortly"},
+    )

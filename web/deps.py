@@ -11,6 +11,7 @@ from temporalio.client import Client
 from crc.settings import Settings
 from crc.tables import User
 from web.security import USER_SESSION_KEY, csrf_matches, get_active_user, read_access_token
+from web.services.errors import Unavailable
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 CSRF_HEADER = "X-CSRF-Token"
@@ -36,7 +37,7 @@ def get_temporal_client(request: Request) -> Client:
     """The app's Temporal client."""
     client: Client | None = getattr(request.app.state, "temporal_client", None)
     if client is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is not connected")
+        raise Unavailable("Temporal is not connected; try again shortly")  # with Retry-After
     return client
 
 

@@ -3,12 +3,12 @@
 from fastapi import APIRouter, Depends
 
 from web.api import auth, deployments, lifecycle, me, roster, tasks
+from web.api.responses import EVERY_ROUTE, SIGNED_IN
 from web.bounds import refuse_unstorable_text
 
-api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_unstorable_text)])
+api_router = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(refuse_unstorable_text)], responses=EVERY_ROUTE
+)
 api_router.include_router(auth.router)
-api_router.include_router(me.router)
-api_router.include_router(roster.router)
-api_router.include_router(deployments.router)
-api_router.include_router(lifecycle.router)
-api_router.include_router(tasks.router)
+for signed_in in (me.router, roster.router, deployments.router, lifecycle.router, tasks.router):
+    api_router.include_router(signed_in, responses=SIGNED_IN)

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from web.api.responses import documented
 from web.deps import SessionDep, SettingsDep
 from web.schemas import Token
 from web.security import authenticate, create_access_token
@@ -12,7 +13,7 @@ from web.security import authenticate, create_access_token
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=documented(401, 413, 429))
 async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,

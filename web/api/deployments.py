@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from crc.requests import DeploymentAmend, DeploymentCreate, DeploymentPublic, MemberId
 from crc.roles import REQUEST_ROLES
 from crc.tables import User
+from web.api.responses import BY_ID, DECISION, documented
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
 from web.schemas import DeploymentDetail, EventPublic, Page, TaskPublic
 from web.services.deployments import MAX_OFFSET, MAX_PAGE, get_deployment_view, list_deployments
@@ -19,7 +20,10 @@ Requester = Annotated[User, Depends(require_roles(*REQUEST_ROLES))]
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The deployment this Idempotency-Key already created"}},
+    responses={
+        200: {"description": "The deployment this Idempotency-Key already created"},
+        **documented(400, 403, 413),
+    },
 )
 async def create_deployment(
     body: DeploymentCreate,
@@ -61,7 +65,7 @@ async def read_deployments(
     return Page(items=[DeploymentPublic.model_validate(r) for r in rows], total=total)
 
 
-@router.get("/{deployment_id}", responses={404: {"description": "No deployment the caller may see"}})
+@router.get("/{deployment_id}", responses=BY_ID)
 async def read_deployment(deployment_id: str, session: SessionDep, user: CurrentUser) -> DeploymentDetail:
     """One deployment with its timeline (oldest first) and open tasks."""
     view = await get_deployment_view(session, user, deployment_id)
@@ -74,7 +78,7 @@ async def read_deployment(deployment_id: str, session: SessionDep, user: Current
     )
 
 
-@router.post("/{deployment_id}/amend")
+@router.post("/{deployment_id}/amend", responses=DECISION)
 async def amend_deployment(
     deployment_id: str,
     body: DeploymentAmend,

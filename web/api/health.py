@@ -3,13 +3,16 @@
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlmodel import col
 
 from crc.tables import HealthCheck, utcnow
+from web.api.responses import ERRORS
 from web.services.errors import RETRY_LATER
 
 logger = logging.getLogger(__name__)
@@ -45,7 +48,19 @@ async def _temporal_ok(request: Request) -> bool:
         return False
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    """Whether the app's dependencies answer; when not, which failed."""
+
+    status: Literal["ok", "unavailable"]
+    failed: list[Literal["database", "temporal"]] = []
+    detail: str | None = None
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {**ERRORS[503], "model": Health, "description": "The database or Temporal is down"}},
+)
 async def healthz(request: Request) -> JSONResponse:
     """200 {"status": "ok"} when both answer, else 503 naming what failed."""
     database, temporal = await asyncio.gather(_database_ok(request), _temporal_ok(request))

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from crc.requests import DeploymentPublic
 from crc.stages import Stage
+from web.api.responses import BY_ID, DECISION
 from web.bounds import DocumentId
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
@@ -24,7 +25,7 @@ class CheckInPublic(BaseModel):
     next_due_at: datetime | None
 
 
-@router.post("/{deployment_id}/cancel")
+@router.post("/{deployment_id}/cancel", responses=DECISION)
 async def cancel(
     deployment_id: str, body: CancelBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> DeploymentPublic:
@@ -35,7 +36,7 @@ async def cancel(
     return DeploymentPublic.model_validate(row)
 
 
-@router.post("/{deployment_id}/check-ins", status_code=status.HTTP_201_CREATED)
+@router.post("/{deployment_id}/check-ins", status_code=status.HTTP_201_CREATED, responses=DECISION)
 async def create_check_in(
     deployment_id: str, body: CheckInBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> CheckInPublic:
@@ -52,7 +53,7 @@ async def create_check_in(
     return CheckInPublic.model_validate(result.model_dump())
 
 
-@router.post("/{deployment_id}/extensions", status_code=status.HTTP_201_CREATED)
+@router.post("/{deployment_id}/extensions", status_code=status.HTTP_201_CREATED, responses=DECISION)
 async def create_extension(
     deployment_id: str, body: ExtensionBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> DeploymentPublic:
@@ -68,7 +69,17 @@ async def create_extension(
     return DeploymentPublic.model_validate(row)
 
 
-@router.get("/{deployment_id}/documents/{document_id}", response_class=Response)
+@router.get(
+    "/{deployment_id}/documents/{document_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The document in its own type (travel orders are an HTML page)",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **BY_ID,
+    },
+)
 async def read_document(
     deployment_id: str, document_id: DocumentId, session: SessionDep, user: CurrentUser
 ) -> Response:

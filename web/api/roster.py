@@ -1,9 +1,8 @@
 """GET /api/v1/members and /api/v1/posts: the roster and the posts."""
 
-from datetime import date
-
 from fastapi import APIRouter
 
+from crc.fields import IsoDate
 from web.deps import CurrentUser, SessionDep
 from web.schemas import MemberPublic, Page, PostPublic
 from web.services.requests import today_utc
@@ -19,7 +18,7 @@ async def read_members(
     sector: str | None = None,
     component: str | None = None,
     agency: str | None = None,
-    available_from: date | None = None,
+    available_from: IsoDate | None = None,
 ) -> Page[MemberPublic]:
     """Roster members; `available` says whether each is free today (or from available_from)."""
     members = await list_members(

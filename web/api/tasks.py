@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from web.api.responses import DECISION
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
 from web.schemas import Page, TaskCompletion, TaskPublic
 from web.services.tasks import complete_task, list_open_tasks
@@ -24,7 +25,7 @@ async def read_tasks(
     return Page(items=[TaskPublic.model_validate(t) for t in tasks], total=len(tasks))
 
 
-@router.post("/{task_id}/complete")
+@router.post("/{task_id}/complete", responses=DECISION)
 async def complete(
     task_id: str,
     body: TaskCompletion,
