@@ -77,7 +77,7 @@ async def lock_for_write(session: AsyncSession, row: Any) -> None:
     timeout for it), so the reads that follow see every write committed before.
     """
     if session.bind is not None and session.bind.dialect.name == "sqlite":
-        await session.execute(sa.text("BEGIN IMMEDIATE"))
+        await (await session.connection()).exec_driver_sql("BEGIN IMMEDIATE")
     else:
         await session.exec(row.with_for_update())
 
