@@ -8,6 +8,8 @@ from crc.requests import DeploymentAmend, DeploymentCreate, DeploymentPublic, Me
 from crc.roles import REQUEST_ROLES
 from crc.tables import User
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
+from web.idempotency import RESPONSES as IDEMPOTENCY_RESPONSES
+from web.idempotency import IdempotencyKey
 from web.schemas import DeploymentDetail, EventPublic, Page, TaskPublic
 from web.services.deployments import MAX_OFFSET, MAX_PAGE, get_deployment_view, list_deployments
 from web.services.requests import amend_request, submit_request
@@ -74,7 +76,7 @@ async def read_deployment(deployment_id: str, session: SessionDep, _user: Curren
     )
 
 
-@router.post("/{deployment_id}/amend")
+@router.post("/{deployment_id}/amend", dependencies=[IdempotencyKey], responses=IDEMPOTENCY_RESPONSES)
 async def amend_deployment(
     deployment_id: str,
     body: DeploymentAmend,

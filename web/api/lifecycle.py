@@ -9,6 +9,8 @@ from crc.requests import DeploymentPublic
 from crc.stages import Stage
 from web.bounds import DocumentId
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
+from web.idempotency import RESPONSES as IDEMPOTENCY_RESPONSES
+from web.idempotency import IdempotencyKey
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
 
@@ -23,7 +25,7 @@ class CheckInPublic(BaseModel):
     next_due_at: datetime | None
 
 
-@router.post("/{deployment_id}/cancel")
+@router.post("/{deployment_id}/cancel", dependencies=[IdempotencyKey], responses=IDEMPOTENCY_RESPONSES)
 async def cancel(
     deployment_id: str, body: CancelBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> DeploymentPublic:
@@ -34,7 +36,12 @@ async def cancel(
     return DeploymentPublic.model_validate(row)
 
 
-@router.post("/{deployment_id}/check-ins", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{deployment_id}/check-ins",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[IdempotencyKey],
+    responses=IDEMPOTENCY_RESPONSES,
+)
 async def create_check_in(
     deployment_id: str, body: CheckInBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> CheckInPublic:
@@ -51,7 +58,12 @@ async def create_check_in(
     return CheckInPublic.model_validate(result.model_dump())
 
 
-@router.post("/{deployment_id}/extensions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{deployment_id}/extensions",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[IdempotencyKey],
+    responses=IDEMPOTENCY_RESPONSES,
+)
 async def create_extension(
     deployment_id: str, body: ExtensionBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> DeploymentPublic:

@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
+from web.idempotency import RESPONSES as IDEMPOTENCY_RESPONSES
+from web.idempotency import IdempotencyKey
 from web.schemas import Page, TaskCompletion, TaskPublic
 from web.services.tasks import complete_task, list_open_tasks
 
@@ -24,7 +26,7 @@ async def read_tasks(
     return Page(items=[TaskPublic.model_validate(t) for t in tasks], total=len(tasks))
 
 
-@router.post("/{task_id}/complete")
+@router.post("/{task_id}/complete", dependencies=[IdempotencyKey], responses=IDEMPOTENCY_RESPONSES)
 async def complete(
     task_id: str,
     body: TaskCompletion,
