@@ -8,6 +8,7 @@ from crc.requests import DeploymentAmend, DeploymentCreate, DeploymentPublic, Me
 from crc.roles import REQUEST_ROLES
 from crc.tables import User
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
+from web.filters import StageFilter
 from web.idempotency import RESPONSES as IDEMPOTENCY_RESPONSES
 from web.idempotency import IdempotencyKey
 from web.schemas import DeploymentDetail, EventPublic, Page, TaskPublic
@@ -50,7 +51,7 @@ async def create_deployment(
 async def read_deployments(
     session: SessionDep,
     _user: CurrentUser,
-    stage: str | None = None,
+    stage: StageFilter | None = None,
     post_code: str | None = None,
     member_id: MemberId | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
+from web.filters import TaskKindFilter
 from web.idempotency import RESPONSES as IDEMPOTENCY_RESPONSES
 from web.idempotency import IdempotencyKey
 from web.schemas import Page, TaskCompletion, TaskPublic
@@ -18,7 +19,7 @@ async def read_tasks(
     session: SessionDep,
     user: CurrentUser,
     deployment_id: str | None = None,
-    kind: str | None = None,
+    kind: TaskKindFilter | None = None,
     overdue: Annotated[bool, Query()] = False,
 ) -> Page[TaskPublic]:
     """Open tasks the caller may act on (by role; escalated ones for the director too)."""

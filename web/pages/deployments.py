@@ -17,6 +17,7 @@ from crc.stages import Stage
 from crc.state import end_date_of
 from crc.tables import User
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, require_page_roles
+from web.filters import PageAgency, PageComponent, PageStage
 from web.pages.common import nav, see_other
 from web.pages.forms import REQUEST_FIELDS, form_values, parse_form, read_as
 from web.services.deployment_list import Cursor, ListFilters, page_of_deployments
@@ -53,10 +54,10 @@ async def deployments(
     request: Request,
     session: SessionDep,
     user: PageUser,
-    stage: str = "",
+    stage: PageStage = "",
     post: str = "",
-    agency: str = "",
-    component: str = "",
+    agency: PageAgency = "",
+    component: PageComponent = "",
     start_from: str = "",
     start_to: str = "",
     member: str = "",

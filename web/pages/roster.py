@@ -11,6 +11,7 @@ from crc.requests import MemberId
 from crc.roles import REQUEST_ROLES, Role
 from crc.tables import Member, Post, User
 from web.deps import PageUser, SessionDep, require_page_roles
+from web.filters import PageAgency, PageComponent, PageSector
 from web.pages.common import nav, see_other
 from web.pages.forms import form_values
 from web.services.errors import InvalidFields, NotFound
@@ -29,9 +30,9 @@ async def members(
     request: Request,
     session: SessionDep,
     user: PageUser,
-    sector: str = "",
-    component: str = "",
-    agency: str = "",
+    sector: PageSector = "",
+    component: PageComponent = "",
+    agency: PageAgency = "",
     available_from: str = "",
 ) -> Response:
     """Roster members with certificates and current deployment, filtered; the table for htmx."""
