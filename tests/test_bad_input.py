@@ -415,6 +415,17 @@ def page_cases(world: World) -> list[Hostile]:
             {"sector": "cooking", "component": "reserve", "agency": "Nowhere"},
         ),
         Hostile("GET", "/members", 200, (), {"sector": "", "component": "standby", "agency": ""}),
+        # Date filters: one that is not a date is refused, not dropped without a word.
+        Hostile(
+            "GET",
+            "/deployments",
+            422,
+            ("start_from", "start_to"),
+            {"start_from": PAST_THE_CALENDAR, "start_to": "2026-13-01"},
+        ),
+        Hostile("GET", "/deployments", 200, (), {"start_from": "", "start_to": LAST_DAY}),
+        Hostile("GET", "/members", 422, ("available_from",), {"available_from": "tomorrow"}),
+        Hostile("GET", "/members", 200, (), {"available_from": LAST_DAY}),
         Hostile("POST", "/members/{member}/edit", 422, ("name",), form=member | {"name": "Avery\x00"}),
         Hostile("POST", "/login", 422, ("username",), form={"username": "\x00", "password": "x"}),
     ]

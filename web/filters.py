@@ -4,10 +4,11 @@ An unknown value would otherwise match nothing and answer an empty list, as if t
 The API's filters are optional; a page's are empty for "any".
 """
 
+from datetime import date
 from typing import Annotated
 
 from crc.domain import AGENCIES, SECTORS, Component
-from crc.fields import OneOf
+from crc.fields import A_DATE, BLANK_IS_NONE, OneOf
 from crc.stages import Stage
 from crc.tasks import TaskKind
 from web.services.inbox import SORTS
@@ -28,3 +29,5 @@ PageSector = Annotated[str, OneOf(SECTORS, blank=True)]
 PageComponent = Annotated[str, OneOf(COMPONENTS, blank=True)]
 PageAgency = Annotated[str, OneOf(AGENCIES, blank=True)]
 PageInboxSort = Annotated[str, OneOf(SORTS)]
+# A date a page's filter was given: empty for none, else a date (YYYY-MM-DD), not silently dropped.
+PageDate = Annotated[Annotated[date, A_DATE] | None, BLANK_IS_NONE]
