@@ -16,7 +16,7 @@ from crc.tables import IdempotentResponse, Task, utcnow
 from tests import factories
 from tests.lifecycle_world import add_world
 from tests.test_api_lifecycle import Life
-from tests.web_helpers import count_rows, user, web_world
+from tests.web_helpers import count_rows, gather, user, web_world
 from web.idempotency import IN_PROGRESS, REUSED, request_fingerprint
 
 KEY = "6f1c2a4e-retry"
@@ -70,6 +70,11 @@ async def test_a_retried_check_in_and_extension_are_recorded_once(life: Life) ->
     retry = await _post(life, check_ins, "avery", {"location": "Juba", "status": "ok"})
     _same_answer(arrival, retry)
     assert await count_rows(life.w.engine, select(CheckIn)) == 1
+    # Five copies at once: one is done, each other waits for nothing (409) or gets its answer.
+    copies = await gather(*(_post(life, check_ins, "avery", {"status": "ok"}, "regular-1") for _ in range(5)))
+    assert {r.status_code for r in copies} <= {201, 409}, [r.text for r in copies]
+    assert len({r.text for r in copies if r.status_code == 201}) == 1
+    assert await count_rows(life.w.engine, select(CheckIn)) == 2
 
     extensions = f"/api/v1/deployments/{deployment_id}/extensions"
     asked = await _post(
