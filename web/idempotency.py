@@ -166,7 +166,7 @@ async def idempotent(
 
 IdempotencyKey = Depends(idempotent)
 # What the OpenAPI lists beside a route's own answers.
-RESPONSES: dict[int | str, dict[str, str]] = {
+IDEMPOTENCY_RESPONSES: dict[int | str, dict[str, str]] = {
     409: {"description": f"A request with this {HEADER} is still in progress"},
 }
 

@@ -9,8 +9,7 @@ from crc.roles import REQUEST_ROLES
 from crc.tables import User
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
 from web.filters import StageFilter
-from web.idempotency import RESPONSES as IDEMPOTENCY_RESPONSES
-from web.idempotency import IdempotencyKey
+from web.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey
 from web.schemas import DeploymentDetail, EventPublic, Page, TaskPublic
 from web.services.deployments import MAX_OFFSET, MAX_PAGE, get_deployment_view, list_deployments
 from web.services.requests import amend_request, submit_request

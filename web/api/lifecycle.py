@@ -9,8 +9,7 @@ from crc.requests import DeploymentPublic
 from crc.stages import Stage
 from web.bounds import DocumentId
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
-from web.idempotency import RESPONSES as IDEMPOTENCY_RESPONSES
-from web.idempotency import IdempotencyKey
+from web.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.lifecycle import cancel_deployment, check_in, get_document, request_extension
 

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Query
 
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
 from web.filters import TaskKindFilter
-from web.idempotency import RESPONSES as IDEMPOTENCY_RESPONSES
-from web.idempotency import IdempotencyKey
+from web.idempotency import IDEMPOTENCY_RESPONSES, IdempotencyKey
 from web.schemas import Page, TaskCompletion, TaskPublic
 from web.services.tasks import complete_task, list_open_tasks
 
