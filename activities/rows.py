@@ -1,6 +1,6 @@
 """Small database helpers the lifecycle activities share: idempotent inserts, rows that must exist."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,16 +13,21 @@ from crc.names import ERR_MISSING_ROW
 RowT = TypeVar("RowT", bound=SQLModel)
 
 
+def dialect_insert(session: AsyncSession) -> Callable[[Any], Any]:
+    """The INSERT of the session's dialect, which knows ON CONFLICT (PostgreSQL or SQLite)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 async def insert_ignoring_duplicates(
     session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> int:
     """INSERT ... ON CONFLICT (keys) DO NOTHING; the number of rows actually inserted."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
+    statement = (
+        dialect_insert(session)(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
+    )
     result = await session.exec(statement)
     return int(result.rowcount)
 

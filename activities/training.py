@@ -10,7 +10,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.rows import require
+from activities.rows import dialect_insert, require
 from crc.dates import add_months
 from crc.db import is_unique_violation, session_factory
 from crc.domain import COURSE_FACT, COURSE_ORIENTATION, FACT_REQUIRED_AFTER_DAYS, briefing_course_code
@@ -268,22 +268,19 @@ class TrainingActivities:
                 if course.validity_months is not None
                 else None
             )
-            latest = (
-                await session.exec(
-                    select(Certificate)
-                    .where(Certificate.member_id == passed.member_id, Certificate.course_code == course.code)
-                    .order_by(col(Certificate.issued_on).desc())
+            # One row per member and course (a unique key): a retry or a racing twin refreshes
+            # it, and only with a later pass, so an older result never shortens a certificate.
+            table = Certificate.__table__  # type: ignore[attr-defined]
+            insert = dialect_insert(session)(table).values(
+                member_id=passed.member_id,
+                course_code=course.code,
+                issued_on=passed.passed_on,
+                expires_on=expires_on,
+            )
+            await session.exec(
+                insert.on_conflict_do_update(
+                    index_elements=["member_id", "course_code"],
+                    set_={"issued_on": insert.excluded.issued_on, "expires_on": insert.excluded.expires_on},
+                    where=table.c.issued_on < insert.excluded.issued_on,
                 )
-            ).first()
-            if latest is None:
-                session.add(
-                    Certificate(
-                        member_id=passed.member_id,
-                        course_code=course.code,
-                        issued_on=passed.passed_on,
-                        expires_on=expires_on,
-                    )
-                )
-            elif latest.issued_on < passed.passed_on:
-                latest.issued_on = passed.passed_on
-                latest.expires_on = expires_on
+            )

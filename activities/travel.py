@@ -5,14 +5,13 @@ from typing import Protocol
 
 import jinja2
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.rows import insert_ignoring_duplicates, require
+from activities.rows import dialect_insert, insert_ignoring_duplicates, require
 from crc.db import session_factory
 from crc.lifecycle import (
     ERR_BOOKING_REFUSED,
@@ -193,10 +192,8 @@ class TravelActivities:
             "updated_at": utcnow(),
         }
         async with self._sessions.begin() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             await session.exec(
-                insert(CountryClearance)
+                dialect_insert(session)(CountryClearance)
                 .values(deployment_id=record.deployment_id, **values)
                 .on_conflict_do_update(index_elements=["deployment_id"], set_=values)
             )

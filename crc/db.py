@@ -68,6 +68,20 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+async def lock_for_write(session: AsyncSession, row: Any) -> None:
+    """Make concurrent units of work that lock the same row queue here until this one commits.
+
+    PostgreSQL: SELECT ... FOR UPDATE on `row` (a select of it). SQLite ignores FOR UPDATE, and its
+    driver begins a transaction only at the first write, so a read-then-insert of two requests
+    could interleave; BEGIN IMMEDIATE takes SQLite's one writer lock now (waiting up to the busy
+    timeout for it), so the reads that follow see every write committed before.
+    """
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        await (await session.connection()).exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        await session.exec(row.with_for_update())
+
+
 def is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
     """True when an IntegrityError came from a unique constraint (SQLite or PostgreSQL)."""
     orig = exc.orig

@@ -116,18 +116,19 @@ class WholeNumber(annotated_types.GroupedMetadata):
 
 @dataclass(frozen=True)
 class OneOf(annotated_types.GroupedMetadata):
-    """Text that is one of `choices` (listed in the OpenAPI schema as an enum)."""
+    """Text that is one of `choices` (listed in the OpenAPI schema as an enum); `blank`: or empty."""
 
     choices: tuple[str, ...]
+    blank: bool = False  # a page's filter left at "any" sends it empty
 
     def __iter__(self) -> Iterator[object]:
-        yield AfterValidator(_member_of(self.choices))
-        yield WithJsonSchema({"type": "string", "enum": list(self.choices)})
+        yield AfterValidator(_member_of(self.choices, self.blank))
+        yield WithJsonSchema({"type": "string", "enum": [*([""] if self.blank else []), *self.choices]})
 
 
-def _member_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+def _member_of(choices: tuple[str, ...], blank: bool) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if value not in choices:
+        if value not in choices and not (blank and value == ""):
             raise PydanticCustomError("value_error", f"must be one of: {', '.join(choices)}")
         return value
 

@@ -83,7 +83,11 @@ class Member(SQLModel, table=True):
 
 
 class Certificate(SQLModel, table=True):
-    """A training certificate a member holds, valid until it expires."""
+    """A training certificate a member holds, valid until it expires: one per member and course."""
+
+    # One row per member and course, so a retried or racing record_certificate refreshes it
+    # (INSERT ... ON CONFLICT) instead of adding a second.
+    __table_args__ = (sa.Index("uq_certificate_member_course", "member_id", "course_code", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
@@ -272,3 +276,21 @@ class HealthCheck(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     checked_at: datetime = _timestamp()
+
+
+class IdempotentResponse(SQLModel, table=True):
+    """The first answer to an API request sent with an Idempotency-Key, replayed to its retries.
+
+    Written by web.idempotency: `status_code` is None while the first request is in progress.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("username", "key", name="uq_idempotent_response"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    key: str = Field(max_length=200)
+    method_path: str = Field(sa_type=sa.Text)
+    request_hash: str = Field(max_length=64)
+    status_code: int | None = None
+    body: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _timestamp(index=True)

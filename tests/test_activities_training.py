@@ -362,6 +362,31 @@ async def test_passed_course_refreshes_an_older_certificate(engine: AsyncEngine)
     assert await _certificates(engine) == [(BRIEFING, date(2028, 2, 29), date(2029, 2, 28))]
 
 
+async def test_racing_passes_of_one_course_leave_one_certificate(engine: AsyncEngine) -> None:
+    """A unique key on member and course: racing records refresh one row, never add a second."""
+    member_id = await _member_and_courses(engine)
+    acts = TrainingActivities(engine)
+    passes = [date(2027, 1, 8), date(2027, 3, 5), date(2027, 2, 1)] * 4
+    await asyncio.gather(
+        *(
+            ActivityEnvironment().run(
+                acts.record_certificate,
+                RecordCertificate(member_id=member_id, course_code=COURSE_FACT, passed_on=passed_on),
+            )
+            for passed_on in passes
+        )
+    )
+    assert await _certificates(engine) == [(COURSE_FACT, date(2027, 3, 5), date(2032, 3, 5))]
+
+
+async def test_an_older_pass_leaves_a_later_certificate_as_it_is(engine: AsyncEngine) -> None:
+    member_id = await _member_and_courses(engine)
+    await add(engine, certificate(member_id, BRIEFING, date(2028, 3, 1), date(2029, 3, 1)))
+    passed = RecordCertificate(member_id=member_id, course_code=BRIEFING, passed_on=date(2027, 6, 1))
+    await ActivityEnvironment().run(TrainingActivities(engine).record_certificate, passed)
+    assert await _certificates(engine) == [(BRIEFING, date(2028, 3, 1), date(2029, 3, 1))]
+
+
 async def test_course_without_validity_gives_a_certificate_that_never_expires(engine: AsyncEngine) -> None:
     member_id = await _member_and_courses(engine)
     passed = RecordCertificate(

@@ -247,7 +247,9 @@ async def test_task_list_for_the_callers_roles(world: World) -> None:
     assert await listed("planning", f"?deployment_id={created['id']}") == [tasks["planning"]["id"]]
     assert await listed("planning", "?deployment_id=other") == []
     assert await listed("planning", "?kind=approval") == [tasks["planning"]["id"]]
-    assert await listed("planning", "?kind=vetting") == []
+    assert await listed("planning", "?kind=vetting_review") == []
+    unknown = await world.http.get("/api/v1/tasks?kind=vetting", headers=await world.headers("planning"))
+    assert (unknown.status_code, [e["loc"] for e in unknown.json()["detail"]]) == (422, [["query", "kind"]])
     assert await listed("planning", "?overdue=true") == []
     async with world.app.state.sessionmaker() as session:
         row = await session.get(Task, tasks["planning"]["id"])

@@ -27,7 +27,7 @@ from crc.stages import Stage
 from tests import factories
 from tests.request_cases import DaysAhead
 from tests.web_helpers import World, csrf_of, http_client, open_task, request_body, user, web_world
-from web.bounds import BODY_TOO_LARGE, MAX_BODY_BYTES
+from web.bounds import BODY_TOO_LARGE, FORM_BODY_TOO_LARGE, MAX_BODY_BYTES, MAX_FORM_BODY_BYTES
 from web.services.deployment_list import Cursor
 
 BEYOND_64_BITS = str(2**63)
@@ -230,6 +230,20 @@ def api_cases(world: World) -> list[Hostile]:
             {"stage": "\x00", "post_code": "J\x00B"},
         ),
         Hostile("GET", "/api/v1/tasks", 422, ("query.kind",), {"kind": "approval\x00"}),
+        # Filters by a named value: one nobody knows is refused, not answered with an empty list.
+        Hostile("GET", "/api/v1/deployments", 422, ("query.stage",), {"stage": "NOT_A_STAGE"}),
+        Hostile("GET", "/api/v1/deployments", 422, ("query.stage",), {"stage": "approval"}),
+        Hostile("GET", "/api/v1/deployments", 200, (), {"stage": "APPROVAL"}),
+        Hostile("GET", "/api/v1/tasks", 422, ("query.kind",), {"kind": "NOT_A_KIND"}),
+        Hostile("GET", "/api/v1/tasks", 200, (), {"kind": "approval"}),
+        Hostile(
+            "GET",
+            "/api/v1/members",
+            422,
+            ("query.sector", "query.component", "query.agency"),
+            {"sector": "cooking", "component": "reserve", "agency": "Nowhere"},
+        ),
+        Hostile("GET", "/api/v1/members", 200, (), {"sector": "rule_of_law", "component": "active"}),
         Hostile(
             "POST",
             "/api/v1/deployments",
@@ -394,6 +408,41 @@ def page_cases(world: World) -> list[Hostile]:
         ),
         Hostile("GET", "/deployments/%00", 422, ("deployment_id",)),
         Hostile("GET", "/inbox", 422, ("q",), {"q": "Juba\x00"}),
+        # Filters by a named value: the page says which one it does not know.
+        Hostile(
+            "GET",
+            "/deployments",
+            422,
+            ("stage", "agency", "component"),
+            {"stage": "NOT_A_STAGE", "agency": "Nowhere", "component": "reserve"},
+        ),
+        Hostile("GET", "/deployments", 200, (), {"stage": "", "agency": "", "component": ""}),
+        Hostile(
+            "GET", "/deployments", 200, (), {"stage": "APPROVAL", "agency": "HHS", "component": "active"}
+        ),
+        Hostile(
+            "GET", "/inbox", 422, ("kind", "stage", "sort"), {"kind": "x", "stage": "y", "sort": "newest"}
+        ),
+        Hostile("GET", "/inbox", 200, (), {"kind": "approval", "stage": "APPROVAL", "sort": "age"}),
+        Hostile(
+            "GET",
+            "/members",
+            422,
+            ("sector", "component", "agency"),
+            {"sector": "cooking", "component": "reserve", "agency": "Nowhere"},
+        ),
+        Hostile("GET", "/members", 200, (), {"sector": "", "component": "standby", "agency": ""}),
+        # Date filters: one that is not a date is refused, not dropped without a word.
+        Hostile(
+            "GET",
+            "/deployments",
+            422,
+            ("start_from", "start_to"),
+            {"start_from": PAST_THE_CALENDAR, "start_to": "2026-13-01"},
+        ),
+        Hostile("GET", "/deployments", 200, (), {"start_from": "", "start_to": LAST_DAY}),
+        Hostile("GET", "/members", 422, ("available_from",), {"available_from": "tomorrow"}),
+        Hostile("GET", "/members", 200, (), {"available_from": LAST_DAY}),
         Hostile("POST", "/members/{member}/edit", 422, ("name",), form=member | {"name": "Avery\x00"}),
         Hostile("POST", "/login", 422, ("username",), form={"username": "\x00", "password": "x"}),
     ]
@@ -444,9 +493,10 @@ async def test_a_start_two_years_ahead_is_the_last_accepted(world: World) -> Non
 
 async def test_a_body_over_the_limit_is_413_in_our_words(world: World) -> None:
     headers = await world.headers("requester")
-    body = request_body(world.member, world.post, justification="j" * (3 * MAX_BODY_BYTES))
+    body = request_body(world.member, world.post, justification="j" * (100 * 1024))  # 100 KB
     declared = await world.http.post("/api/v1/deployments", json=body, headers=headers)
     assert (declared.status_code, declared.json()) == (413, {"detail": BODY_TOO_LARGE})
+    assert BODY_TOO_LARGE == "the request body is larger than 64 KB; send less"
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
         for _ in range(3):
@@ -462,11 +512,36 @@ async def test_a_body_over_the_limit_is_413_in_our_words(world: World) -> None:
         headers=headers | {"content-type": "application/json"},
     )
     assert at_the_limit.status_code == 422  # read in full, then refused field by field
+    # The API's own form (the token endpoint) has the API's limit, not the pages'.
+    token = await world.http.post(
+        "/api/v1/auth/token", data={"username": "u" * MAX_BODY_BYTES, "password": "x"}
+    )
+    assert (token.status_code, token.json()) == (413, {"detail": BODY_TOO_LARGE})
 
     async with world.signed_in("requester") as browser:
-        token = csrf_of((await browser.get("/deployments/new")).text)
-        form = {k: str(v) for k, v in body.items()} | {"csrf_token": token}
-        page = await browser.post("/deployments/new", data=form)
-    assert page.status_code == 413
-    assert "What was sent is too large." in page.text
-    assert f'<p class="detail">{BODY_TOO_LARGE}</p>' in page.text
+        token_value = csrf_of((await browser.get("/deployments/new")).text)
+        huge = request_body(world.member, world.post, justification="j" * MAX_FORM_BODY_BYTES)
+        page = await browser.post(
+            "/deployments/new", data={k: str(v) for k, v in huge.items()} | {"csrf_token": token_value}
+        )
+        assert page.status_code == 413
+        assert "What was sent is too large." in page.text
+        assert f'<p class="detail">{FORM_BODY_TOO_LARGE}</p>' in page.text
+        # JSON to a page has the 64 KB limit: only forms are percent-encoded.
+        as_json = await browser.post("/deployments/new", json=body, headers={"X-CSRF-Token": token_value})
+        assert as_json.status_code == 413
+
+
+async def test_a_page_form_holds_a_full_report_percent_encoded(world: World) -> None:
+    """20,000 four-byte characters, 12 bytes each once percent-encoded: within the form limit."""
+    ids = await rows(world)
+    report = "\U0001f30d" * 20_000
+    async with world.signed_in("maria") as browser:
+        token = csrf_of((await browser.get("/inbox")).text)
+        form = {"outcome": "done", "report": report, "csrf_token": token}
+        assert len(urlencode(form)) > 240_000
+        answer = await browser.post(f"/inbox/tasks/{ids['report_task']}", data=form)
+    # Read in full and checked (a 413 past the limit, a 422 past 20,000 characters), it goes on
+    # to the workflow, which is where it is refused: no workflow runs behind these rows.
+    assert answer.status_code == 409
+    assert f'<tr id="task-{ids["report_task"]}"' in answer.text

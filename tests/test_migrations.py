@@ -112,3 +112,30 @@ def test_scopes_and_claim_terms_keep_the_data_there_is(database_url: Database) -
         assert claims == [("planning", claimed_at, claimed_at)]
     finally:
         engine.dispose()
+
+
+def test_certificate_key_keeps_each_members_latest_valid_certificate(database_url: Database) -> None:
+    """0010 on a database holding duplicates: one certificate per member and course is left."""
+    url, schema = database_url
+    upgrade(url, schema, "0008")
+    engine = create_sync_engine(url, schema=schema)
+    try:
+        with engine.begin() as conn:
+            for statement in (
+                "INSERT INTO member (id, name, email, agency, component, sectors, languages, "
+                "clearance_level, annual_salary_usd) "
+                "VALUES (1, 'Omar Farouk', '', 'USAID', 'standby', '[]', '[]', 'secret', 0)",
+                "INSERT INTO course (code, title, days) VALUES ('FACT', 'FACT', 5)",
+                "INSERT INTO course (code, title, days) VALUES ('ORIENT', 'Orientation', 2)",
+                "INSERT INTO certificate (id, member_id, course_code, issued_on, expires_on) VALUES "
+                "(1, 1, 'FACT', '2020-01-10', '2026-01-10'), (2, 1, 'FACT', '2025-03-01', '2031-03-01'), "
+                "(3, 1, 'FACT', '2024-05-01', '2030-05-01'), (4, 1, 'ORIENT', '2025-01-01', '2027-01-01'), "
+                "(5, 1, 'ORIENT', '2019-01-01', NULL)",
+            ):
+                conn.execute(sa.text(statement))
+        upgrade(url, schema)
+        with engine.connect() as conn:
+            kept = conn.execute(sa.text("SELECT id, course_code FROM certificate ORDER BY id")).all()
+        assert [tuple(row) for row in kept] == [(2, "FACT"), (5, "ORIENT")]
+    finally:
+        engine.dispose()

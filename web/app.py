@@ -18,6 +18,7 @@ from web.api import api_router
 from web.api.health import router as health_router
 from web.bounds import BodySizeLimit
 from web.errors import install_error_handlers
+from web.idempotency import install_idempotency
 from web.pages import pages_router
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -115,6 +116,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit)
     install_error_handlers(app)
+    install_idempotency(app)
     app.include_router(api_router)
     app.include_router(health_router)
     app.include_router(pages_router)

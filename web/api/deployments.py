@@ -9,6 +9,8 @@ from crc.roles import REQUEST_ROLES
 from crc.tables import User
 from web.api.responses import BY_ID, DECISION, documented
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
+from web.filters import StageFilter
+from web.idempotency import IdempotencyKey
 from web.schemas import DeploymentDetail, EventPublic, Page, TaskPublic
 from web.services.deployments import MAX_OFFSET, MAX_PAGE, get_deployment_view, list_deployments
 from web.services.requests import amend_request, submit_request
@@ -52,7 +54,7 @@ async def create_deployment(
 async def read_deployments(
     session: SessionDep,
     user: CurrentUser,
-    stage: str | None = None,
+    stage: StageFilter | None = None,
     post_code: str | None = None,
     member_id: MemberId | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -78,7 +80,7 @@ async def read_deployment(deployment_id: str, session: SessionDep, user: Current
     )
 
 
-@router.post("/{deployment_id}/amend", responses=DECISION)
+@router.post("/{deployment_id}/amend", dependencies=[IdempotencyKey], responses=DECISION)
 async def amend_deployment(
     deployment_id: str,
     body: DeploymentAmend,

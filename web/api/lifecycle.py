@@ -10,6 +10,7 @@ from crc.stages import Stage
 from web.api.responses import BY_ID, DECISION
 from web.bounds import DocumentId
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
+from web.idempotency import IdempotencyKey
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.lifecycle import cancel_deployment, check_in, request_extension
 from web.services.visibility import visible_document
@@ -25,7 +26,7 @@ class CheckInPublic(BaseModel):
     next_due_at: datetime | None
 
 
-@router.post("/{deployment_id}/cancel", responses=DECISION)
+@router.post("/{deployment_id}/cancel", dependencies=[IdempotencyKey], responses=DECISION)
 async def cancel(
     deployment_id: str, body: CancelBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> DeploymentPublic:
@@ -36,7 +37,12 @@ async def cancel(
     return DeploymentPublic.model_validate(row)
 
 
-@router.post("/{deployment_id}/check-ins", status_code=status.HTTP_201_CREATED, responses=DECISION)
+@router.post(
+    "/{deployment_id}/check-ins",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[IdempotencyKey],
+    responses=DECISION,
+)
 async def create_check_in(
     deployment_id: str, body: CheckInBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> CheckInPublic:
@@ -53,7 +59,12 @@ async def create_check_in(
     return CheckInPublic.model_validate(result.model_dump())
 
 
-@router.post("/{deployment_id}/extensions", status_code=status.HTTP_201_CREATED, responses=DECISION)
+@router.post(
+    "/{deployment_id}/extensions",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[IdempotencyKey],
+    responses=DECISION,
+)
 async def create_extension(
     deployment_id: str, body: ExtensionBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
 ) -> DeploymentPublic:

@@ -68,7 +68,10 @@ ERRORS: dict[int, dict[str, Any]] = {
     ),
     403: _answer("The caller's role or scope may not do this"),
     404: _answer("Nothing with this id (or nothing the caller may see)"),
-    409: _answer("The deployment or task is not at a point where this can be done"),
+    409: _answer(
+        "The deployment or task is not at a point where this can be done, or a request with this "
+        "Idempotency-Key is still in progress"
+    ),
     413: _answer("The request body is too large"),
     422: _answer("Some of what was sent is not valid: one entry per field to fix", InvalidRequest),
     429: _answer("Too many failed sign-ins: wait for Retry-After seconds", headers=_RETRY_AFTER),

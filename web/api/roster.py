@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from crc.fields import IsoDate
 from web.deps import CurrentUser, SessionDep
+from web.filters import AgencyFilter, ComponentFilter, SectorFilter
 from web.schemas import MemberPublic, Page, PostPublic
 from web.services.requests import today_utc
 from web.services.roster import list_members, list_posts
@@ -15,9 +16,9 @@ router = APIRouter(tags=["roster"])
 async def read_members(
     session: SessionDep,
     _user: CurrentUser,
-    sector: str | None = None,
-    component: str | None = None,
-    agency: str | None = None,
+    sector: SectorFilter | None = None,
+    component: ComponentFilter | None = None,
+    agency: AgencyFilter | None = None,
     available_from: IsoDate | None = None,
 ) -> Page[MemberPublic]:
     """Roster members; `available` says whether each is free today (or from available_from)."""

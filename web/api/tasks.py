@@ -6,6 +6,8 @@ from fastapi import APIRouter, Query
 
 from web.api.responses import DECISION
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
+from web.filters import TaskKindFilter
+from web.idempotency import IdempotencyKey
 from web.schemas import Page, TaskCompletion, TaskPublic
 from web.services.tasks import complete_task, list_open_tasks
 
@@ -17,7 +19,7 @@ async def read_tasks(
     session: SessionDep,
     user: CurrentUser,
     deployment_id: str | None = None,
-    kind: str | None = None,
+    kind: TaskKindFilter | None = None,
     overdue: Annotated[bool, Query()] = False,
 ) -> Page[TaskPublic]:
     """Open tasks the caller may act on (by role; escalated ones for the director too)."""
@@ -25,7 +27,7 @@ async def read_tasks(
     return Page(items=[TaskPublic.model_validate(t) for t in tasks], total=len(tasks))
 
 
-@router.post("/{task_id}/complete", responses=DECISION)
+@router.post("/{task_id}/complete", dependencies=[IdempotencyKey], responses=DECISION)
 async def complete(
     task_id: str,
     body: TaskCompletion,

@@ -17,6 +17,7 @@ from crc.stages import Stage
 from crc.state import end_date_of
 from crc.tables import User
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, require_page_roles
+from web.filters import PageAgency, PageComponent, PageDate, PageStage
 from web.pages.common import nav, see_other
 from web.pages.forms import REQUEST_FIELDS, form_values, parse_form, read_as
 from web.services.deployment_list import Cursor, ListFilters, page_of_deployments
@@ -53,12 +54,12 @@ async def deployments(
     request: Request,
     session: SessionDep,
     user: PageUser,
-    stage: str = "",
+    stage: PageStage = "",
     post: str = "",
-    agency: str = "",
-    component: str = "",
-    start_from: str = "",
-    start_to: str = "",
+    agency: PageAgency = "",
+    component: PageComponent = "",
+    start_from: PageDate = None,
+    start_to: PageDate = None,
     member: str = "",
     after: str = "",
     before: str = "",
@@ -69,8 +70,8 @@ async def deployments(
         post=post,
         agency=agency,
         component=component,
-        start_from=_date(start_from),
-        start_to=_date(start_to),
+        start_from=start_from,
+        start_to=start_to,
         member=member.strip()[:100],
     )
     page = await page_of_deployments(

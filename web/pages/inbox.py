@@ -12,12 +12,12 @@ from starlette.responses import Response
 from crc.tables import Task, User
 from crc.tasks import spec_of
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep
+from web.filters import PageInboxSort, PageStage, PageTaskKind
 from web.pages.common import nav
 from web.pages.forms import parse_values
 from web.schemas import TaskCompletion
 from web.services.errors import InvalidFields, NotFound, ServiceError
 from web.services.inbox import (
-    SORTS,
     InboxFilters,
     claim_task,
     inbox_row,
@@ -37,7 +37,7 @@ def _filters(kind: str, stage: str, post: str, overdue: str, q: str, sort: str) 
         post=post.strip(),
         overdue=overdue in ("1", "true", "on", "yes"),
         q=q.strip()[:100],
-        sort=sort if sort in SORTS else "due",
+        sort=sort,
     )
 
 
@@ -46,12 +46,12 @@ async def inbox(
     request: Request,
     session: SessionDep,
     user: PageUser,
-    kind: str = "",
-    stage: str = "",
+    kind: PageTaskKind = "",
+    stage: PageStage = "",
     post: str = "",
     overdue: str = "",
     q: str = "",
-    sort: str = "due",
+    sort: PageInboxSort = "due",
 ) -> Response:
     """Open tasks the user may act on, filtered and sorted as the URL says."""
     filters = _filters(kind, stage, post, overdue, q, sort)

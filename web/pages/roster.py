@@ -1,6 +1,5 @@
 """The roster and the posts; the admin edits them through forms checked field by field."""
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +10,7 @@ from crc.requests import MemberId
 from crc.roles import REQUEST_ROLES, Role
 from crc.tables import Member, Post, User
 from web.deps import PageUser, SessionDep, require_page_roles
+from web.filters import PageAgency, PageComponent, PageDate, PageSector
 from web.pages.common import nav, see_other
 from web.pages.forms import form_values
 from web.services.errors import InvalidFields, NotFound
@@ -29,16 +29,13 @@ async def members(
     request: Request,
     session: SessionDep,
     user: PageUser,
-    sector: str = "",
-    component: str = "",
-    agency: str = "",
-    available_from: str = "",
+    sector: PageSector = "",
+    component: PageComponent = "",
+    agency: PageAgency = "",
+    available_from: PageDate = None,
 ) -> Response:
     """Roster members with certificates and current deployment, filtered; the table for htmx."""
-    try:
-        from_date = date.fromisoformat(available_from) if available_from else None
-    except ValueError:
-        from_date = None
+    from_date = available_from
     today = today_utc()
     cards = await roster_cards(
         session,

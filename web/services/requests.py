@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from crc import names
-from crc.db import is_unique_violation
+from crc.db import is_unique_violation, lock_for_write
 from crc.permissions import Situation, closed_actions
 from crc.progress import Action, WaitingFor
 from crc.requests import DeploymentAmend, DeploymentCreate
@@ -69,9 +69,8 @@ async def submit_request(
     existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
     if existing is None:
         # Requests for one member queue here until the one before commits, so the overlap
-        # check below sees it: a PostgreSQL row lock. SQLite ignores FOR UPDATE, and its driver
-        # begins transactions at the first write, so there two racing requests can both pass.
-        await session.exec(select(Member.id).where(Member.id == request.member_id).with_for_update())
+        # check below sees it (a row lock on PostgreSQL, the writer lock on SQLite).
+        await lock_for_write(session, select(Member.id).where(Member.id == request.member_id))
         try:
             checked = await check_request(session, request, today=today_utc())
         except InvalidFields:
