@@ -15,8 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from crc.tables import User
-from web.security import USER_SESSION_KEY, get_active_user
 from web.services.errors import RETRY_LATER, InvalidFields, ServiceError, Unavailable
+from web.sessions import session_user
 from web.templating import is_htmx, render
 
 logger = logging.getLogger(__name__)
@@ -41,12 +41,13 @@ def wants_json(request: Request) -> bool:
 
 async def _page_user(request: Request) -> User | None:
     """The signed-in user, for the navigation on error pages; None if unknown or unreachable."""
-    username = request.session.get(USER_SESSION_KEY) if "session" in request.scope else None
-    if not isinstance(username, str):
+    if "session" not in request.scope:
         return None
     try:
         async with request.app.state.sessionmaker() as session:
-            return await get_active_user(session, username)
+            return await session_user(
+                session, request.session, request.app.state.settings, now=request.app.state.clock()
+            )
     except Exception:  # an error page must render even when the database is what failed
         logger.warning("could not load the signed-in user for an error page", exc_info=True)
         return None
