@@ -85,11 +85,13 @@ async def sign_out_everywhere(
     return ended
 
 
-async def disable_user(db: AsyncSession, *, username: str, actor: str, address: str = "") -> None:
+async def disable_user(
+    db: AsyncSession, *, username: str, actor: str, address: str = "", now: datetime | None = None
+) -> None:
     """Stop the user signing in, and end their sessions and tokens now."""
     user = await _user(db, username)
     user.is_active = False
-    ended = await _end_everything(db, user, utcnow())
+    ended = await _end_everything(db, user, now or utcnow())
     record_security_event(
         db, SecurityEventKind.USER_DISABLED, username=username, actor=actor, address=address,
         detail=f"{ended} page sessions ended; API tokens void",
@@ -98,12 +100,18 @@ async def disable_user(db: AsyncSession, *, username: str, actor: str, address: 
 
 
 async def set_password(
-    db: AsyncSession, *, username: str, password: str, actor: str, address: str = ""
+    db: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    actor: str,
+    address: str = "",
+    now: datetime | None = None,
 ) -> None:
     """Give the user a new password; their sessions and tokens end, so the old one opens nothing."""
     user = await _user(db, username)
     user.password_hash = await asyncio.to_thread(hash_password, password)
-    ended = await _end_everything(db, user, utcnow())
+    ended = await _end_everything(db, user, now or utcnow())
     record_security_event(
         db, SecurityEventKind.PASSWORD_SET, username=username, actor=actor, address=address,
         detail=f"{ended} page sessions ended; API tokens void",
