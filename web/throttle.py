@@ -40,7 +40,8 @@ class SignInThrottle:
         for _, kind, key in _targets(username, address):
             lock = await self.limiter.get_window_stats(_LOCK, "sign-in-lock", kind, key)
             if lock.remaining == 0:
-                waits.append(max(1, math.ceil(lock.reset_time - self.now())))
+                # Rounded to the millisecond first, so float noise never adds a whole second.
+                waits.append(max(1, math.ceil(round(lock.reset_time - self.now(), 3))))
         return max(waits, default=None)
 
     async def failed(self, username: str, address: str) -> bool:
