@@ -175,3 +175,12 @@ async def test_redis_storage_locks_too(world: World) -> None:
         locked = await _sign_in(client, username)
         assert locked.status_code == 429
         assert 0 < int(locked.headers["Retry-After"]) <= 900  # Redis keeps its own time
+
+
+async def test_an_unreachable_redis_is_a_503_not_a_500(world: World) -> None:
+    # Port 1 on loopback refuses at once: no network, no waiting.
+    world.app.state.throttle = build_throttle("redis://127.0.0.1:1/0", world.engine, world.app.state.clock)
+    async with http_client(world.app, raise_app_exceptions=False) as http:
+        response = await _sign_in(http, "planning", PASSWORD)
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
+    assert response.json() == {"detail": "the sign-in limiter's storage is not answering; try again shortly"}

@@ -11,6 +11,7 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from limits.errors import StorageError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -21,6 +22,7 @@ from web.templating import is_htmx, render
 
 logger = logging.getLogger(__name__)
 DATABASE_DOWN = "the database is not answering; try again shortly"
+LIMITER_DOWN = "the sign-in limiter's storage is not answering; try again shortly"
 
 _FRIENDLY = {
     403: "You do not have permission to do this.",
@@ -112,6 +114,12 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     return await _service_error(request, Unavailable(DATABASE_DOWN))
 
 
+async def _limiter_error(request: Request, exc: Exception) -> Response:
+    # Without its counters sign-in cannot be throttled, so it waits rather than going unthrottled.
+    logger.warning("rate limit storage error on %s %s: %s", request.method, request.url.path, exc)
+    return await _service_error(request, Unavailable(LIMITER_DOWN))
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if wants_json(request):
@@ -127,4 +135,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sa.exc.OperationalError, _database_error)
     app.add_exception_handler(sa.exc.InterfaceError, _database_error)
     app.add_exception_handler(sa.exc.TimeoutError, _database_error)
+    app.add_exception_handler(StorageError, _limiter_error)
     app.add_exception_handler(Exception, _server_error)

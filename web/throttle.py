@@ -66,7 +66,8 @@ def build_throttle(storage_url: str, engine: AsyncEngine, clock: Callable[[], da
     """Counters in Redis when a redis:// URL is configured, else in the database."""
     if storage_url:
         # limits' asyncio Redis storage (coredis); Redis keeps its own time.
-        redis = storage_from_string(f"async+{storage_url}")
+        # wrap_exceptions: a Redis that does not answer raises limits' StorageError, a 503 (web.errors).
+        redis = storage_from_string(f"async+{storage_url}", wrap_exceptions=True)
         assert isinstance(redis, Storage)
         return SignInThrottle(redis, time.time)
     return SignInThrottle(DatabaseStorage(engine=engine, clock=clock), lambda: clock().timestamp())

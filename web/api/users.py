@@ -21,7 +21,13 @@ class SignedOut(BaseModel):
     sessions_ended: int
 
 
-@router.post("/users/{username}/sign-out", responses={404: {"description": "No user has this username"}})
+@router.post(
+    "/users/{username}/sign-out",
+    responses={
+        403: {"description": "The caller is not an admin"},
+        404: {"description": "No user has this username"},
+    },
+)
 async def sign_out_user(
     username: str, admin: AdminUser, request: Request, session: SessionDep, now: NowDep
 ) -> SignedOut:
