@@ -12,19 +12,24 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from crc.roles import ROLE_LABELS, Role
 from crc.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+T = TypeVar("T")
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 
 # No locals in tracebacks: they would print DATABASE_URL passwords and the secret key.
@@ -106,10 +111,46 @@ def seed() -> None:
     _seed(settings)
 
 
+def _refuse_demo_passwords(settings: Settings) -> None:
+    """Outside dev, stop before starting while an active user still has the demo password."""
+    if settings.is_dev:
+        return
+    from crc.accounts import demo_password_refusal
+
+    async def check(db: "AsyncSession") -> str | None:
+        return await demo_password_refusal(db, settings.CRC_DEMO_PASSWORD)
+
+    problem = _with_database(settings, check)
+    if problem:
+        typer.secho(f"Refusing to start with CRC_ENV={settings.CRC_ENV!r}: {problem}.", fg="red", err=True)
+        raise typer.Exit(1)
+
+
+def _with_database(settings: Settings, work: "Callable[[AsyncSession], Awaitable[T]]") -> T:
+    """Run `work` with a database session of its own, reporting an unreachable database clearly."""
+    from crc.db import create_engine, session_factory
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as db:
+                return await work(db)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (OperationalError, InterfaceError) as exc:
+        typer.secho(
+            f"Cannot reach the database {_shown_url(settings.database_url)}: {exc.orig}", fg="red", err=True
+        )
+        raise typer.Exit(1) from exc
+
+
 @app.command()
 def worker() -> None:
     """Run the Temporal worker until Ctrl-C."""
-    _settings()
+    _refuse_demo_passwords(_settings())
     import worker as worker_module
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -122,6 +163,7 @@ def web() -> None:
     import uvicorn
 
     settings = _settings()
+    _refuse_demo_passwords(settings)
     uvicorn.run(
         "web.app:create_app",
         factory=True,
@@ -154,6 +196,68 @@ def search_attributes() -> None:
     if not asyncio.run(register()):
         raise typer.Exit(1)
     typer.echo(f"The deployment search attributes are registered in namespace {settings.TEMPORAL_NAMESPACE}.")
+
+
+# --- crc users: the account actions the session rules need -------------------------------------
+
+users_app = typer.Typer(no_args_is_help=True, help="Sign users out, disable them, set their passwords.")
+app.add_typer(users_app, name="users")
+CLI_ACTOR = "cli"
+
+
+def _account_action(settings: Settings, action: "Callable[[AsyncSession], Awaitable[object]]") -> None:
+    from crc.accounts import UnknownUser
+
+    try:
+        _with_database(settings, action)
+    except UnknownUser as exc:
+        typer.secho(f"No user is named {exc.args[0]!r}.", fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
+@users_app.command("sign-out")
+def users_sign_out(username: str) -> None:
+    """End every page session and API token of USERNAME now."""
+    from crc.accounts import sign_out_everywhere
+
+    ended: list[int] = []
+
+    async def action(db: "AsyncSession") -> None:
+        ended.append(await sign_out_everywhere(db, username=username, actor=CLI_ACTOR))
+
+    _account_action(_settings(), action)
+    typer.echo(f"{username} is signed out everywhere: {ended[0]} page sessions ended, API tokens void.")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Stop USERNAME signing in, and end their sessions and tokens now."""
+    from crc.accounts import disable_user
+
+    async def action(db: "AsyncSession") -> None:
+        await disable_user(db, username=username, actor=CLI_ACTOR)
+
+    _account_action(_settings(), action)
+    typer.echo(f"{username} is disabled and signed out everywhere.")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: str,
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Give USERNAME a new password (asked for twice); their sessions and tokens end."""
+    from crc.accounts import set_password
+
+    if not password.strip():
+        typer.secho("The password must not be empty.", fg="red", err=True)
+        raise typer.Exit(2)
+
+    async def action(db: "AsyncSession") -> None:
+        await set_password(db, username=username, password=password, actor=CLI_ACTOR)
+
+    _account_action(_settings(), action)
+    typer.echo(f"{username} has a new password and is signed out everywhere.")
 
 
 # --- crc dev: the whole stack on one machine --------------------------------------------------

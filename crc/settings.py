@@ -1,5 +1,7 @@
 """Configuration read from the environment, one object for every process."""
 
+import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -7,6 +9,35 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - the placeholder refused outside dev
+SECRET_MIN_LENGTH = 32
+# A random 32-character secret has well over this many (about 150 bits for base64, 110 for hex);
+# "a" * 32 has 0 and a few repeated words far fewer.
+SECRET_MIN_BITS = 88
+SECRET_MIN_DISTINCT = 8
+# Words that only a human-chosen secret contains. Five letters or more: a random 64-character
+# secret contains one of these with odds of about one in a million.
+SECRET_WORDS = ("secret", "password", "passwd", "changeme", "default", "example", "insecure", "letmein",
+                "qwerty", "admin", "crc-deployments")  # fmt: skip
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105 - a command, not a secret
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why a secret is too weak for production, or None when it will do."""
+    if len(secret) < SECRET_MIN_LENGTH:
+        return f"it has {len(secret)} characters, fewer than {SECRET_MIN_LENGTH}"
+    lowered = secret.lower()
+    if word := next((w for w in SECRET_WORDS if w in lowered), None):
+        return f"it contains the word {word!r}"
+    if secret in (secret + secret)[1:-1]:  # true exactly when it is a shorter string repeated
+        return "it is a shorter string repeated"
+    counts = Counter(secret)
+    if len(counts) < SECRET_MIN_DISTINCT:
+        return f"it uses only {len(counts)} different characters"
+    # Shannon entropy of the characters as they occur, times the length: a simple estimate.
+    bits = -len(secret) * sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    if bits < SECRET_MIN_BITS:
+        return f"its characters carry about {bits:.0f} bits of entropy, fewer than {SECRET_MIN_BITS}"
+    return None
 
 
 class Settings(BaseSettings):
@@ -26,7 +57,14 @@ class Settings(BaseSettings):
     CRC_TEMPORAL_UI_PORT: int = 8233
     CRC_DEMO_PASSWORD: str = "demo"  # noqa: S105 - the documented demo password, dev only
     CRC_TOKEN_TTL_SECONDS: int = 8 * 3600
-    CRC_COOKIE_SECURE: bool = False
+    CRC_COOKIE_SECURE: bool = False  # also turns on Strict-Transport-Security
+    # Page sessions end after this long without a request, and this long after sign-in anyway.
+    CRC_SESSION_IDLE_MINUTES: float = 30
+    CRC_SESSION_MAX_HOURS: float = 8
+    # Outside dev, /docs, /redoc and /openapi.json need a signed-in admin unless this is true.
+    CRC_PUBLIC_API_DOCS: bool = False
+    # Where sign-in failures are counted: empty for the database, or a Redis URL (redis://...).
+    CRC_RATE_LIMIT_STORAGE: str = ""
 
     # Approval due times: Active members are urgent (hours), Standby ones are not (days).
     CRC_APPROVAL_DUE_CALL_UP_HOURS: float = 4
@@ -55,14 +93,28 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.CRC_DATA_DIR / 'crc.db').resolve()}"
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> "Settings":
-        if not self.is_dev and (
-            not self.CRC_SECRET_KEY or self.CRC_SECRET_KEY == DEV_SECRET or len(self.CRC_SECRET_KEY) < 32
-        ):
+    def _refuse_weak_secret(self) -> "Settings":
+        if self.is_dev:
+            return self
+        problem = "it is the development placeholder" if self.CRC_SECRET_KEY == DEV_SECRET else None
+        problem = problem or secret_problem(self.CRC_SECRET_KEY)
+        if problem:
             raise ValueError(
-                "CRC_SECRET_KEY must be set to a random value of at least 32 characters "
-                "outside dev mode (CRC_ENV != 'dev')"
+                f"CRC_SECRET_KEY must be set to a random value of at least {SECRET_MIN_LENGTH} characters "
+                f"outside dev mode (CRC_ENV != 'dev'), but {problem}; generate one with: {GENERATE_SECRET}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unusable_session_times(self) -> "Settings":
+        if not 0 < self.CRC_SESSION_IDLE_MINUTES <= self.CRC_SESSION_MAX_HOURS * 60:
+            raise ValueError(
+                "CRC_SESSION_IDLE_MINUTES must be above 0 and at most CRC_SESSION_MAX_HOURS (in minutes)"
+            )
+        if self.CRC_RATE_LIMIT_STORAGE and not self.CRC_RATE_LIMIT_STORAGE.startswith(
+            ("redis://", "rediss://")
+        ):
+            raise ValueError("CRC_RATE_LIMIT_STORAGE must be empty (the database) or a redis:// URL")
         return self
 
 

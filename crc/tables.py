@@ -63,6 +63,9 @@ class User(SQLModel, table=True):
     member_id: int | None = Field(default=None, foreign_key="member.id")
     is_active: bool = True
     created_at: datetime = _timestamp()
+    # API tokens issued before this are void: set by a password change, disabling the user and
+    # "sign out everywhere" (crc.accounts), so a token outlives none of them.
+    tokens_valid_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Member(SQLModel, table=True):

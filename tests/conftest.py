@@ -17,6 +17,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+import crc.auth_tables  # registers the sign-in tables too
 import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 from crc.db import create_engine

@@ -11,7 +11,7 @@ from cli import _host_port, app
 from crc.settings import Settings, get_settings
 
 runner = CliRunner()
-PRODUCTION_SECRET = "p" * 40
+PRODUCTION_SECRET = "Qm7vX2-kLr9TzB4wNc8Hs1YdPf6JgEa0UoI3"  # random-looking, as production needs
 
 
 @pytest.fixture
@@ -111,3 +111,135 @@ def test_an_unreachable_database_is_reported(data_dir: Path, monkeypatch: pytest
 )
 def test_temporal_address_is_split_into_host_and_port(address: str, expected: tuple[str, int]) -> None:
     assert _host_port(address) == expected
+
+
+# --- crc users, and the demo-password guard ------------------------------------------------------
+
+
+def _migrated_with_users(data_dir: Path, **passwords: str) -> Path:
+    """A migrated SQLite database in the data directory with these users (username=password)."""
+    from crc.passwords import hash_password
+
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    db = data_dir / "crc.db"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        with engine.begin() as conn:
+            for username, password in passwords.items():
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO user (username, full_name, password_hash, roles, scopes, is_active, "
+                        "created_at) VALUES (:u, :u, :h, '[]', '{}', 1, '2026-01-01 00:00:00')"
+                    ),
+                    {"u": username, "h": hash_password(password)},
+                )
+    finally:
+        engine.dispose()
+    return db
+
+
+def _production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production settings from here on (the ones cached by an earlier command are dropped)."""
+    monkeypatch.setenv("CRC_ENV", "production")
+    monkeypatch.setenv("CRC_SECRET_KEY", PRODUCTION_SECRET)
+    get_settings.cache_clear()
+
+
+def _user_row(db: Path, username: str) -> sa.Row[tuple[str, bool, str | None]]:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            query = sa.text(
+                "SELECT password_hash, is_active, tokens_valid_after FROM user WHERE username = :u"
+            )
+            return conn.execute(query, {"u": username}).one()
+    finally:
+        engine.dispose()
+
+
+def _security_events(db: Path) -> list[tuple[str, str, str]]:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT kind, username, actor FROM security_event ORDER BY id"))
+            return [(row.kind, row.username, row.actor) for row in rows]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("command", ["web", "worker"])
+def test_production_refuses_to_start_while_a_user_has_the_demo_password(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    _migrated_with_users(data_dir, admin="demo", planning="a long private passphrase", travel="demo")
+    _production(monkeypatch)
+    result = runner.invoke(app, [command])
+    assert result.exit_code == 1
+    assert "Refusing to start with CRC_ENV='production'" in result.output
+    assert "these active users still have the demo password: admin, travel." in result.output
+    assert "crc users set-password USERNAME" in result.output
+
+
+def test_production_refuses_the_configured_demo_password_too(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _migrated_with_users(data_dir, admin="cli-demo")
+    monkeypatch.setenv("CRC_DEMO_PASSWORD", "cli-demo")
+    _production(monkeypatch)
+    result = runner.invoke(app, ["worker"])
+    assert result.exit_code == 1
+    assert "demo password: admin." in result.output
+
+
+def test_no_demo_password_lets_production_start(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import _refuse_demo_passwords
+
+    db = _migrated_with_users(data_dir, admin="demo", planning="a long private passphrase")
+    assert runner.invoke(app, ["users", "disable", "admin"]).exit_code == 0
+    _production(monkeypatch)
+    _refuse_demo_passwords(get_settings())  # a disabled user's demo password does not count
+    assert _user_row(db, "admin").is_active == 0
+
+
+def test_users_sign_out_voids_tokens_and_is_audited(data_dir: Path) -> None:
+    db = _migrated_with_users(data_dir, planning="a long private passphrase")
+    result = runner.invoke(app, ["users", "sign-out", "planning"])
+    assert result.exit_code == 0, result.output
+    assert "planning is signed out everywhere: 0 page sessions ended, API tokens void." in result.output
+    assert _user_row(db, "planning").tokens_valid_after is not None
+    assert _security_events(db) == [("signed_out_everywhere", "planning", "cli")]
+
+
+def test_users_disable(data_dir: Path) -> None:
+    db = _migrated_with_users(data_dir, planning="a long private passphrase")
+    result = runner.invoke(app, ["users", "disable", "planning"])
+    assert result.exit_code == 0, result.output
+    assert "planning is disabled and signed out everywhere." in result.output
+    row = _user_row(db, "planning")
+    assert (row.is_active, row.tokens_valid_after is not None) == (0, True)
+    assert _security_events(db) == [("user_disabled", "planning", "cli")]
+
+
+def test_users_set_password_asks_twice(data_dir: Path) -> None:
+    from crc.passwords import verify_password
+
+    db = _migrated_with_users(data_dir, planning="demo")
+    result = runner.invoke(
+        app, ["users", "set-password", "planning"], input="new passphrase\nnew passphrase\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "planning has a new password and is signed out everywhere." in result.output
+    assert "new passphrase" not in result.output
+    row = _user_row(db, "planning")
+    assert verify_password("new passphrase", row.password_hash)
+    assert not verify_password("demo", row.password_hash)
+    assert _security_events(db) == [("password_set", "planning", "cli")]
+
+
+@pytest.mark.parametrize("command", [["sign-out"], ["disable"], ["set-password", "--password", "x"]])
+def test_users_commands_name_an_unknown_user(data_dir: Path, command: list[str]) -> None:
+    _migrated_with_users(data_dir)
+    result = runner.invoke(app, ["users", command[0], "nobody", *command[1:]])
+    assert result.exit_code == 1
+    assert "No user is named 'nobody'." in result.output

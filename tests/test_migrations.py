@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import Session, SQLModel, select
 
+import crc.auth_tables
 import crc.lifecycle_tables  # noqa: F401 - registers the lifecycle tables on SQLModel.metadata
 from crc.db import create_sync_engine
 from crc.tables import Deployment, TaskClaim, User

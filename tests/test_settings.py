@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from crc.settings import DEV_SECRET, Settings
+from crc.settings import DEV_SECRET, GENERATE_SECRET, Settings
 
-GOOD_SECRET = "k" * 32
+GOOD_SECRET = "vJ3q-8mZcT1xR0bWn4LkYp7sQe2HgAu9"  # 32 characters, as secrets.token_urlsafe(24) gives
 REFUSAL = "CRC_SECRET_KEY must be set to a random value of at least 32 characters"
 
 
@@ -20,16 +20,74 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "secret", [None, "", DEV_SECRET, "x" * 31], ids=["missing", "empty", "placeholder", "short"]
-)
-def test_outside_dev_a_weak_secret_is_refused(monkeypatch: pytest.MonkeyPatch, secret: str | None) -> None:
+    ("secret", "why"),
+    [
+        (None, "it is the development placeholder"),
+        ("", "it has 0 characters, fewer than 32"),
+        (DEV_SECRET, "it is the development placeholder"),
+        (GOOD_SECRET[:31], "it has 31 characters, fewer than 32"),
+        ("a" * 32, "it is a shorter string repeated"),
+        ("Xy7!" * 10, "it is a shorter string repeated"),
+        ("aaaaaaaaaaaaaaaaaaaaaaaaabcdefgh", "its characters carry about 44 bits of entropy, fewer than 88"),
+        ("abababababababababababababababac", "it uses only 3 different characters"),
+        ("our-Production-SECRET-2026-v1-x9", "it contains the word 'secret'"),
+        ("Tr0ub4dor&3-correct-password-horse", "it contains the word 'password'"),
+        ("please-changeme-before-go-live-77", "it contains the word 'changeme'"),
+    ],
+    ids=[
+        "missing", "empty", "placeholder", "31 characters", "one character", "repeated", "low entropy",
+        "few characters", "secret", "password", "changeme",
+    ],
+)  # fmt: skip
+def test_outside_dev_a_weak_secret_is_refused(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None, why: str
+) -> None:
     monkeypatch.setenv("CRC_ENV", "production")
     if secret is not None:
         monkeypatch.setenv("CRC_SECRET_KEY", secret)
     with pytest.raises(ValidationError) as refused:
         Settings()
     assert len(refused.value.errors()) == 1
-    assert REFUSAL in str(refused.value)
+    message = str(refused.value.errors()[0]["msg"])
+    assert REFUSAL in message
+    assert f"but {why}; generate one with: {GENERATE_SECRET}" in message
+
+
+@pytest.mark.parametrize(
+    "secret", [GOOD_SECRET, "0f8c2d1e9b7a6354c2e1f0a9b8c7d6e5", "p@ss-" + "Zq81Lm4Vx0Rt6Yw2Nc9Ku3Bh7Gs5"]
+)
+def test_outside_dev_random_looking_secrets_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("CRC_ENV", "production")
+    monkeypatch.setenv("CRC_SECRET_KEY", secret)
+    accepted = Settings().CRC_SECRET_KEY
+    assert accepted == secret
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"CRC_SESSION_IDLE_MINUTES": "0"}, "CRC_SESSION_IDLE_MINUTES must be above 0"),
+        ({"CRC_SESSION_IDLE_MINUTES": "61", "CRC_SESSION_MAX_HOURS": "1"}, "at most CRC_SESSION_MAX_HOURS"),
+        ({"CRC_RATE_LIMIT_STORAGE": "memcached://cache:11211"}, "must be empty (the database) or a redis://"),
+    ],
+)
+def test_unusable_session_and_throttle_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, overrides: dict[str, str], message: str
+) -> None:
+    for name, value in overrides.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert message in str(refused.value)
+
+
+def test_session_and_docs_defaults() -> None:
+    settings = Settings()
+    assert (settings.CRC_SESSION_IDLE_MINUTES, settings.CRC_SESSION_MAX_HOURS) == (30, 8)
+    assert settings.CRC_PUBLIC_API_DOCS is False
+    assert settings.CRC_RATE_LIMIT_STORAGE == ""
 
 
 def test_outside_dev_a_long_secret_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -229,6 +229,20 @@ class World:
             yield browser
 
 
+class MovableClock:
+    """A clock for app.state.clock that stands still until a test moves it (whole seconds)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the time forward by a timedelta's keyword arguments."""
+        self.now += timedelta(**delta)
+
+
 def row_ids(html: str) -> list[str]:
     """The task ids of the inbox rows, in order."""
     return re.findall(r'<tr id="task-([0-9a-f-]+)"', html)

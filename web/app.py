@@ -14,12 +14,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from crc.db import create_engine, session_factory
 from crc.settings import Settings, get_settings
+from crc.tables import utcnow
 from web.api import api_router
 from web.api.health import router as health_router
 from web.bounds import BodySizeLimit
+from web.docs import docs_router
 from web.errors import install_error_handlers
 from web.idempotency import install_idempotency
 from web.pages import pages_router
+from web.throttle import build_throttle
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -33,20 +36,24 @@ _CSP = (
     b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
 _CDN_PAGES = ("/docs", "/redoc")
+_HSTS = b"max-age=31536000; includeSubDomains"
 
 
 class SecurityHeaders:
     """Adds headers that keep pages from being framed, sniffed or fed foreign scripts."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.headers = dict(_SECURITY_HEADERS)
+        if hsts:  # only when cookies are HTTPS-only: the site is then served over HTTPS alone
+            self.headers[b"strict-transport-security"] = _HSTS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        wanted = dict(_SECURITY_HEADERS)
+        wanted = dict(self.headers)
         if not str(scope.get("path", "")).startswith(_CDN_PAGES):
             wanted[b"content-security-policy"] = _CSP
 
@@ -63,6 +70,9 @@ class SecurityHeaders:
 def _use_engine(app: FastAPI, engine: AsyncEngine) -> None:
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
+    settings: Settings = app.state.settings
+    # The clock is read at each call, so a test that moves app.state.clock moves the counters too.
+    app.state.throttle = build_throttle(settings.CRC_RATE_LIMIT_STORAGE, engine, lambda: app.state.clock())
 
 
 @asynccontextmanager
@@ -94,12 +104,18 @@ def create_app(
 ) -> FastAPI:
     """The web app; tests pass their own engine and Temporal client."""
     settings = settings or get_settings()
+    # Outside dev the API docs are routes of ours (web.docs) that need a signed-in admin.
+    public_docs = settings.is_dev or settings.CRC_PUBLIC_API_DOCS
     app = FastAPI(
         title="CRC deployments",
         summary="Civilian Response Corps deployment lifecycles and approvals",
         lifespan=_lifespan,
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
+        openapi_url="/openapi.json" if public_docs else None,
     )
     app.state.settings = settings
+    app.state.clock = utcnow
     app.state.engine = None
     app.state.temporal_client = temporal_client
     if engine is not None:
@@ -110,15 +126,18 @@ def create_app(
         secret_key=settings.CRC_SECRET_KEY,
         https_only=settings.CRC_COOKIE_SECURE,
         same_site="lax",
-        max_age=settings.CRC_TOKEN_TTL_SECONDS,
+        # The cookie may live as long as a session can; the session row decides whether it still holds.
+        max_age=int(settings.CRC_SESSION_MAX_HOURS * 3600),
         session_cookie="crc_session",
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=settings.CRC_COOKIE_SECURE)
     app.add_middleware(BodySizeLimit)
     install_error_handlers(app)
     install_idempotency(app)
     app.include_router(api_router)
     app.include_router(health_router)
     app.include_router(pages_router)
+    if not public_docs:
+        app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

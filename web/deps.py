@@ -1,6 +1,7 @@
 """FastAPI dependencies: settings, database session, Temporal client, the signed-in user."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -8,10 +9,13 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from crc.auth_tables import RevokedToken
 from crc.settings import Settings
 from crc.tables import User
-from web.security import USER_SESSION_KEY, csrf_matches, get_active_user, read_access_token
+from web.security import TokenClaims, csrf_matches, get_active_user, read_access_token
 from web.services.errors import Unavailable
+from web.sessions import session_user
+from web.throttle import SignInThrottle
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 CSRF_HEADER = "X-CSRF-Token"
@@ -41,7 +45,26 @@ def get_temporal_client(request: Request) -> Client:
     return client
 
 
+def get_now(request: Request) -> datetime:
+    """The app's current time (tests move the app's clock to cross session and lock boundaries)."""
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+def get_throttle(request: Request) -> SignInThrottle:
+    """The app's sign-in throttle."""
+    throttle: SignInThrottle = request.app.state.throttle
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn takes it from X-Forwarded-For only behind a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(get_now)]
+ThrottleDep = Annotated[SignInThrottle, Depends(get_throttle)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
 TokenDep = Annotated[str, Depends(oauth2_scheme)]
@@ -51,18 +74,39 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def get_current_user(token: TokenDep, session: SessionDep, settings: SettingsDep) -> User:
+async def token_user(
+    session: AsyncSession, settings: Settings, token: str, now: datetime
+) -> tuple[User, TokenClaims] | None:
+    """The active user of a valid token that is neither revoked nor voided by a later sign-out."""
+    claims = read_access_token(settings, token, now=now)
+    if claims is None or await session.get(RevokedToken, claims.jti) is not None:
+        return None
+    user = await get_active_user(session, claims.username)
+    if user is None or (user.tokens_valid_after is not None and claims.issued_at <= user.tokens_valid_after):
+        return None
+    return user, claims
+
+
+async def get_token_claims(
+    token: TokenDep, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> TokenClaims:
+    """The claims of the caller's valid bearer token (401 if it is missing, bad, expired or revoked)."""
+    found = await token_user(session, settings, token, now)
+    if found is None:
+        raise _unauthorized("invalid, expired or revoked token")
+    return found[1]
+
+
+async def get_current_user(token: TokenDep, session: SessionDep, settings: SettingsDep, now: NowDep) -> User:
     """The API caller named by a valid bearer token."""
-    username = read_access_token(settings, token)
-    if username is None:
-        raise _unauthorized("invalid or expired token")
-    user = await get_active_user(session, username)
-    if user is None:
-        raise _unauthorized("invalid or expired token")
-    return user
+    found = await token_user(session, settings, token, now)
+    if found is None:
+        raise _unauthorized("invalid, expired or revoked token")
+    return found[0]
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+TokenClaimsDep = Annotated[TokenClaims, Depends(get_token_claims)]
 
 
 def _check_roles(user: User, roles: Iterable[str]) -> User:
@@ -86,12 +130,10 @@ def require_roles(*roles: str) -> Callable[[User], Awaitable[User]]:
 # --- Pages -------------------------------------------------------------------------------------
 
 
-async def get_page_user(request: Request, session: SessionDep) -> User:
-    """The user signed in through the session cookie; 401 (a redirect to /login) if none."""
-    username = request.session.get(USER_SESSION_KEY)
-    user = await get_active_user(session, username) if isinstance(username, str) else None
+async def get_page_user(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> User:
+    """The user of a live server-side session; 401 (a redirect to /login) if none."""
+    user = await session_user(session, request.session, settings, now=now)
     if user is None:
-        request.session.pop(USER_SESSION_KEY, None)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
     return user
 

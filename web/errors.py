@@ -11,16 +11,18 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from limits.errors import StorageError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from crc.tables import User
-from web.security import USER_SESSION_KEY, get_active_user
 from web.services.errors import RETRY_LATER, InvalidFields, ServiceError, Unavailable
+from web.sessions import session_user
 from web.templating import is_htmx, render
 
 logger = logging.getLogger(__name__)
 DATABASE_DOWN = "the database is not answering; try again shortly"
+LIMITER_DOWN = "the sign-in limiter's storage is not answering; try again shortly"
 
 _FRIENDLY = {
     403: "You do not have permission to do this.",
@@ -41,12 +43,13 @@ def wants_json(request: Request) -> bool:
 
 async def _page_user(request: Request) -> User | None:
     """The signed-in user, for the navigation on error pages; None if unknown or unreachable."""
-    username = request.session.get(USER_SESSION_KEY) if "session" in request.scope else None
-    if not isinstance(username, str):
+    if "session" not in request.scope:
         return None
     try:
         async with request.app.state.sessionmaker() as session:
-            return await get_active_user(session, username)
+            return await session_user(
+                session, request.session, request.app.state.settings, now=request.app.state.clock()
+            )
     except Exception:  # an error page must render even when the database is what failed
         logger.warning("could not load the signed-in user for an error page", exc_info=True)
         return None
@@ -111,6 +114,12 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     return await _service_error(request, Unavailable(DATABASE_DOWN))
 
 
+async def _limiter_error(request: Request, exc: Exception) -> Response:
+    # Without its counters sign-in cannot be throttled, so it waits rather than going unthrottled.
+    logger.warning("rate limit storage error on %s %s: %s", request.method, request.url.path, exc)
+    return await _service_error(request, Unavailable(LIMITER_DOWN))
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if wants_json(request):
@@ -126,4 +135,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sa.exc.OperationalError, _database_error)
     app.add_exception_handler(sa.exc.InterfaceError, _database_error)
     app.add_exception_handler(sa.exc.TimeoutError, _database_error)
+    app.add_exception_handler(StorageError, _limiter_error)
     app.add_exception_handler(Exception, _server_error)

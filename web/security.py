@@ -2,6 +2,8 @@
 
 import hmac
 import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -10,29 +12,48 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.passwords import verify_password
 from crc.settings import Settings
-from crc.tables import User
+from crc.tables import User, utcnow
 
-_TOKEN_SALT = "api-token"  # noqa: S105 - a salt name, not a secret
+_TOKEN_SALT = "api-token-v2"  # noqa: S105 - a salt name, not a secret; v2 tokens carry a jti
 CSRF_SESSION_KEY = "csrf"
-USER_SESSION_KEY = "username"
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid API token says: whose it is, its id (for revoking) and when it was issued."""
+
+    username: str
+    jti: str
+    issued_at: datetime
+    expires_at: datetime
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.CRC_SECRET_KEY, salt=_TOKEN_SALT)
 
 
-def create_access_token(settings: Settings, username: str) -> str:
-    """A signed, timestamped token that names the user."""
-    return _serializer(settings).dumps(username)
+def create_access_token(settings: Settings, username: str, *, now: datetime | None = None) -> str:
+    """A signed token that names the user, with a random id and the time it was issued."""
+    issued = (now or utcnow()).timestamp()
+    return _serializer(settings).dumps({"sub": username, "jti": secrets.token_urlsafe(16), "iat": issued})
 
 
-def read_access_token(settings: Settings, token: str) -> str | None:
-    """The username in a valid, unexpired token, else None."""
+def read_access_token(settings: Settings, token: str, *, now: datetime | None = None) -> TokenClaims | None:
+    """The claims of a well-signed, unexpired token, else None (revocation is checked by the caller)."""
     try:
-        username = _serializer(settings).loads(token, max_age=settings.CRC_TOKEN_TTL_SECONDS)
-    except BadSignature:  # SignatureExpired is a BadSignature too
+        claims = _serializer(settings).loads(token)
+    except BadSignature:
         return None
-    return username if isinstance(username, str) else None
+    if not isinstance(claims, dict):
+        return None
+    username, jti, iat = claims.get("sub"), claims.get("jti"), claims.get("iat")
+    if not (isinstance(username, str) and isinstance(jti, str) and isinstance(iat, int | float)):
+        return None
+    issued_at = datetime.fromtimestamp(iat, UTC)
+    expires_at = issued_at + timedelta(seconds=settings.CRC_TOKEN_TTL_SECONDS)
+    if (now or utcnow()) >= expires_at:
+        return None
+    return TokenClaims(username, jti, issued_at, expires_at)
 
 
 async def get_active_user(session: AsyncSession, username: str) -> User | None:
@@ -69,10 +90,3 @@ def csrf_matches(session: dict[str, Any], given: str | None) -> bool:
     if not isinstance(expected, str) or not expected or not given:
         return False
     return hmac.compare_digest(expected.encode(), given.encode())
-
-
-def start_session(session: dict[str, Any], username: str) -> None:
-    """Sign the user in with a fresh session (a new CSRF token, nothing kept from before)."""
-    session.clear()
-    session[USER_SESSION_KEY] = username
-    csrf_token(session)

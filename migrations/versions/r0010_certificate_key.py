@@ -1,7 +1,7 @@
 """One certificate per member and course; stored answers for Idempotency-Key retries.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import crc.tables
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,4 @@
-"""Signing in and out of the pages (a signed session cookie)."""
+"""Signing in and out of the pages (a signed cookie naming a server-side session)."""
 
 from typing import Annotated
 
@@ -6,8 +6,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from web.deps import SessionDep
-from web.security import USER_SESSION_KEY, authenticate, start_session
+from crc.accounts import SecurityEventKind, record_security_event
+from web.deps import NowDep, SessionDep, SettingsDep, ThrottleDep, client_address
+from web.sessions import end_session, session_user, start_session
+from web.signin import SignInLocked, SignInRefused, sign_in
 from web.templating import render
 
 router = APIRouter()
@@ -21,9 +23,11 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str | None = None) -> Response:
+async def login_form(
+    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, next: str | None = None
+) -> Response:
     """The sign-in form (or the dashboard when already signed in)."""
-    if request.session.get(USER_SESSION_KEY):
+    if await session_user(session, request.session, settings, now=now):
         return RedirectResponse(_safe_next(next), status_code=303)
     return render(request, "login.html", {"next": _safe_next(next), "error": None})
 
@@ -32,21 +36,42 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 async def login(
     request: Request,
     session: SessionDep,
+    throttle: ThrottleDep,
+    now: NowDep,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """Check the password and start a fresh session."""
-    user = await authenticate(session, username=username, password=password)
-    if user is None:
-        context = {"next": _safe_next(next), "error": "Incorrect username or password.", "username": username}
-        return render(request, "login.html", context, status_code=401)
-    start_session(request.session, user.username)
+    """Check the password and start a fresh server-side session."""
+    context = {"next": _safe_next(next), "username": username}
+    try:
+        user = await sign_in(
+            session, throttle, username=username, password=password,
+            address=client_address(request), via="page",
+        )  # fmt: skip
+    except SignInLocked as locked:
+        minutes = -(-locked.retry_after // 60)  # rounded up
+        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        error = f"Too many failed sign-ins. Please wait {wait} and try again."
+        page = render(request, "login.html", {**context, "error": error}, status_code=429)
+        page.headers["Retry-After"] = str(locked.retry_after)
+        return page
+    except SignInRefused:
+        return render(
+            request, "login.html", {**context, "error": "Incorrect username or password."}, status_code=401
+        )
+    await start_session(session, request.session, user.username, now=now)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    """End the session."""
-    request.session.clear()
+async def logout(request: Request, session: SessionDep) -> Response:
+    """End the session, here and on the server, so a copy of the cookie opens nothing either."""
+    username = await end_session(session, request.session)
+    if username is not None:
+        record_security_event(
+            session, SecurityEventKind.SIGNED_OUT, username=username, actor=username,
+            address=client_address(request),
+        )  # fmt: skip
+        await session.commit()
     return RedirectResponse("/login", status_code=303)
