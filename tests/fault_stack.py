@@ -153,6 +153,12 @@ class FaultStack:
                 self.processes[name].kill()
                 self.processes[name].wait(timeout=30)
 
+    def assert_web_never_crashed(self) -> None:
+        """No request ended in an unhandled exception (a 500, or an answer cut off)."""
+        log = (self.root / "web.log").read_text(errors="replace")
+        assert "Exception in ASGI application" not in log
+        assert '" 500' not in log
+
     def logs(self) -> str:
         """The tail of every process's log, for a failure's report."""
         parts = []

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
@@ -35,10 +37,13 @@ TIMELINE = [
 KIT = {SKU_INDIVIDUAL_KIT, SKU_BALLISTIC_VEST, SKU_HELMET}
 
 
-async def started(stack: FaultStack, members: int) -> tuple[AsyncEngine, list[int]]:
-    """Migrate and populate the database, then start Temporal, the worker and the web."""
+async def started(
+    stack: FaultStack, members: int, *, test_url: str | None = None
+) -> tuple[AsyncEngine, list[int]]:
+    """Migrate and populate the database, then start Temporal, the worker and the web; the
+    test's own reads go through `test_url` (default: the app's)."""
     upgrade(stack.database_url)
-    engine = create_engine(stack.database_url)
+    engine = create_engine(test_url or stack.database_url)
     member_ids = await add_call_up_world(engine, members)
     await stack.start_temporal()
     stack.start_worker()
@@ -116,6 +121,7 @@ async def test_thirty_call_ups_survive_three_worker_kills(tmp_path: Path) -> Non
             await asyncio.gather(kill_worker_thrice(), *(c.run() for c in call_ups))
             await assert_nothing_lost_or_doubled(engine, [c.deployment_id for c in call_ups])
         assert (tmp_path / "worker.log").read_text().count("worker polling") == 4
+        stack.assert_web_never_crashed()
         await engine.dispose()
 
 
@@ -145,6 +151,7 @@ async def test_a_temporal_restart_mid_run_is_a_503_then_everything_resumes(tmp_p
             everyone = [held, late, *call_ups]
             await assert_nothing_lost_or_doubled(engine, [c.deployment_id for c in everyone])
         assert stack.running("worker") and stack.running("web")
+        stack.assert_web_never_crashed()
         await engine.dispose()
 
 
@@ -173,3 +180,54 @@ async def _answers_503_while_temporal_is_down(api: Api, approvals: list[Any], la
     listed = await api.get("/api/v1/deployments", "operations")
     # Nothing half-written: the late request left no row (its retry saves it), the others are listed.
     assert listed["total"] == 11
+
+
+def _postgres_url(server: str, schema: str, application_name: str | None) -> str:
+    """The server's URL with the test's schema as search_path, and a name to find its
+    connections by in pg_stat_activity."""
+    query = {"options": f"-csearch_path={schema}"}
+    if application_name:
+        query["application_name"] = application_name
+    return make_url(server).update_query_dict(query).render_as_string(hide_password=False)
+
+
+async def _terminate(server: str, application_name: str) -> int:
+    """Terminate every connection of the app's processes; how many there were."""
+    async with await psycopg.AsyncConnection.connect(server, autocommit=True) as conn:
+        cursor = await conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+            (application_name,),
+        )
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+async def test_terminated_postgres_connections_lose_and_double_nothing(
+    tmp_path: Path, postgres_url: str, pg_schema: str
+) -> None:
+    application_name = f"crc_{pg_schema}"
+    app_url = _postgres_url(postgres_url, pg_schema, application_name)
+    with fault_stack(tmp_path, app_url) as stack:
+        engine, member_ids = await started(stack, 10, test_url=_postgres_url(postgres_url, pg_schema, None))
+        async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
+            api = Api(http)
+            call_ups = [CallUp(api, m, f"faults-{m}") for m in member_ids]
+            terminated: list[int] = []
+
+            rounds = range(3, len(call_ups) * CallUp.STEPS - 3, 3)
+
+            async def terminate_every_third_step() -> None:
+                for done in rounds:
+                    await until("progress", _at_least(api, done), 300)
+                    terminated.append(await _terminate(postgres_url, application_name))
+
+            await asyncio.gather(terminate_every_third_step(), *(c.run() for c in call_ups))
+            await assert_nothing_lost_or_doubled(engine, [c.deployment_id for c in call_ups])
+            # A round right after another may find the pools still empty, but not all of them.
+            assert len(terminated) == len(rounds)
+            assert sum(terminated) > 0, terminated
+            print(f"terminated {terminated}; {api.unavailable} answers were 503")  # in -s output
+        assert stack.running("worker") and stack.running("web")
+        stack.assert_web_never_crashed()
+        await engine.dispose()
