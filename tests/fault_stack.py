@@ -40,7 +40,7 @@ START_TIMEOUT_S = 60.0
 # How long one step of a deployment may take, faults included (a killed worker's activities
 # move on after the 5 s heartbeat timeout, a restarted server within seconds).
 STEP_TIMEOUT_S = 120.0
-POLL_S = 0.3
+POLL_S = 0.5
 # What a user does after a 503: wait a moment and try again.
 RETRY_S = 0.5
 

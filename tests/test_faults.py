@@ -24,7 +24,7 @@ from crc.tables import CourseSession, Deployment, Event, Notification, StockItem
 from migrations import upgrade
 from tests.fault_stack import POST_CODE, STOCK, Api, CallUp, FaultStack, add_call_up_world, fault_stack, until
 
-pytestmark = pytest.mark.devserver
+pytestmark = [pytest.mark.devserver, pytest.mark.faults]
 
 # What one call-up taken to arrival leaves in the database, once and only once.
 TASKS = Counter({"approval": 3, "training_result": 1, "kit_receipt": 1, "country_clearance": 1})
@@ -127,7 +127,7 @@ async def test_thirty_call_ups_survive_three_worker_kills(tmp_path: Path) -> Non
 
 async def test_a_temporal_restart_mid_run_is_a_503_then_everything_resumes(tmp_path: Path) -> None:
     with fault_stack(tmp_path, f"sqlite:///{tmp_path / 'crc.db'}") as stack:
-        engine, member_ids = await started(stack, 12)
+        engine, member_ids = await started(stack, 8)
         async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
             api = Api(http)
             # One waits at its approvals through the outage; one is requested during it.
@@ -179,7 +179,7 @@ async def _answers_503_while_temporal_is_down(api: Api, approvals: list[Any], la
         assert response.headers.get("connection") != "close"
     listed = await api.get("/api/v1/deployments", "operations")
     # Nothing half-written: the late request left no row (its retry saves it), the others are listed.
-    assert listed["total"] == 11
+    assert listed["total"] == 7
 
 
 def _postgres_url(server: str, schema: str, application_name: str | None) -> str:
@@ -209,20 +209,20 @@ async def test_terminated_postgres_connections_lose_and_double_nothing(
     application_name = f"crc_{pg_schema}"
     app_url = _postgres_url(postgres_url, pg_schema, application_name)
     with fault_stack(tmp_path, app_url) as stack:
-        engine, member_ids = await started(stack, 10, test_url=_postgres_url(postgres_url, pg_schema, None))
+        engine, member_ids = await started(stack, 6, test_url=_postgres_url(postgres_url, pg_schema, None))
         async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:
             api = Api(http)
             call_ups = [CallUp(api, m, f"faults-{m}") for m in member_ids]
             terminated: list[int] = []
 
-            rounds = range(3, len(call_ups) * CallUp.STEPS - 3, 3)
+            rounds = range(2, len(call_ups) * CallUp.STEPS - 2, 2)
 
-            async def terminate_every_third_step() -> None:
+            async def terminate_every_second_step() -> None:
                 for done in rounds:
                     await until("progress", _at_least(api, done), 300)
                     terminated.append(await _terminate(postgres_url, application_name))
 
-            await asyncio.gather(terminate_every_third_step(), *(c.run() for c in call_ups))
+            await asyncio.gather(terminate_every_second_step(), *(c.run() for c in call_ups))
             await assert_nothing_lost_or_doubled(engine, [c.deployment_id for c in call_ups])
             # A round right after another may find the pools still empty, but not all of them.
             assert len(terminated) == len(rounds)
