@@ -2,12 +2,16 @@
 that refuses writes."""
 
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
 from temporalio.client import Client
 
-from crc.db import async_url
+from crc.db import async_url, create_engine
 from crc.settings import Settings
 from tests import factories
 from tests.web_helpers import http_client, make_app, user
@@ -73,3 +77,38 @@ async def test_a_temporal_client_not_yet_connected_is_a_503_with_retry_after(eng
         "5",
         {"detail": "Temporal is not connected; try again shortly"},
     )
+
+
+@pytest.mark.postgres
+async def test_a_connection_terminated_before_the_request_ends_is_no_crash(
+    postgres_url: str, pg_schema: str, temporal_client: Client, task_queue: str
+) -> None:
+    """pg_terminate_backend on a request's connection after its last query: closing the
+    session on the dead connection raises nothing once the answer has started."""
+    engine = create_engine(postgres_url, schema=pg_schema)
+    async with engine.begin() as conn:
+        await conn.run_sync(SQLModel.metadata.create_all)
+    await factories.add(engine, user("planning", ["planning"]))
+    terminated: list[int] = []
+
+    def terminate_once(conn: Any) -> None:
+        # Just before the session's closing rollback: the backend dies while the request holds it.
+        if not terminated:
+            pid = conn.connection.driver_connection.info.backend_pid
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            terminated.append(pid)
+
+    sa.event.listen(engine.sync_engine, "rollback", terminate_once)
+    app = make_app(engine, temporal_client, task_queue)
+    token = create_access_token(Settings(CRC_ENV="dev"), "planning")
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with http_client(app) as http:
+            listed = await http.get("/api/v1/tasks", headers=headers)
+            assert (listed.status_code, listed.json()) == (200, {"items": [], "total": 0})
+            again = await http.get("/api/v1/tasks", headers=headers)
+            assert again.status_code == 200
+    finally:
+        await engine.dispose()
+    assert len(terminated) == 1

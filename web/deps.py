@@ -1,9 +1,11 @@
 """FastAPI dependencies: settings, database session, Temporal client, the signed-in user."""
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +18,8 @@ from web.security import TokenClaims, csrf_matches, get_active_user, read_access
 from web.services.errors import Unavailable
 from web.sessions import session_user
 from web.throttle import SignInThrottle
+
+logger = logging.getLogger(__name__)
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 CSRF_HEADER = "X-CSRF-Token"
@@ -33,8 +37,19 @@ def get_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A database session for one request."""
-    async with request.app.state.sessionmaker() as session:
+    session: AsyncSession = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        try:
+            await session.close()
+        except sa.exc.DBAPIError as exc:
+            # The connection died after the request's last query (pg_terminate_backend, a
+            # failover): there is nothing left to roll back, the pool drops it, and the answer
+            # may already be on its way, so raising now would only cut it off.
+            if not exc.connection_invalidated:
+                raise
+            logger.warning("closed a request's session on a lost database connection: %s", exc.orig)
 
 
 def get_temporal_client(request: Request) -> Client:

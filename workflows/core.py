@@ -93,6 +93,12 @@ class DeploymentCore:
             today=workflow.now().date() if dated else None,
         )
 
+    def arrival_being_recorded(self) -> bool:
+        """True while the run writes "waiting for the arrival" to the read-model: the pages may
+        already offer the check-in that the run does not yet expect."""
+        s = self.state
+        return s.travel.awaiting_arrival and s.stage == Stage.TRAVEL and s.waiting_for != WaitingFor.ARRIVAL
+
     def progress(
         self,
         *,

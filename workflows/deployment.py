@@ -244,8 +244,10 @@ class DeploymentWorkflow(DeploymentCore):
         if refusal is not None:
             raise _refuse(refusal)
 
-    def _check_when(self, action: Action, *, dated: bool = False) -> None:
-        refusal = when_open(action, closed_actions(self.situation(dated=dated)))
+    def _check_when(
+        self, action: Action, *, dated: bool = False, waiting_for: WaitingFor | None = None
+    ) -> None:
+        refusal = when_open(action, closed_actions(self.situation(dated=dated, waiting_for=waiting_for)))
         if refusal is not None:
             raise _refuse(refusal)
 
@@ -303,6 +305,10 @@ class DeploymentWorkflow(DeploymentCore):
     @workflow.update(name=names.UPDATE_CHECK_IN)
     async def check_in(self, check_in: CheckIn) -> CheckInResult:
         """The arrival check-in starts DEPLOYED; later ones keep the member accounted for."""
+        # A check-in sent as soon as the read-model says "arrival" (a killed worker can stretch
+        # that moment to seconds) waits for the run to know it too.
+        if self.arrival_being_recorded():  # only then: waiting yields, reordering recorded runs
+            await workflow.wait_condition(lambda: not self.arrival_being_recorded())
         self._check_check_in(check_in)
         update = workflow.current_update_info()
         assert update is not None
@@ -320,7 +326,9 @@ class DeploymentWorkflow(DeploymentCore):
         self._check_who(Action.CHECK_IN, Actor.of(check_in.user, check_in.roles, check_in.member_id))
         if check_in.status not in CHECK_IN_STATUSES:
             raise _invalid("status must be ok or needs_help")
-        self._check_when(Action.CHECK_IN, dated=dated)
+        # Judged as the read-model shows it while the run records that it waits for the arrival.
+        waiting = WaitingFor.ARRIVAL if self.arrival_being_recorded() else None
+        self._check_when(Action.CHECK_IN, dated=dated, waiting_for=waiting)
 
     @workflow.update(name=names.UPDATE_EXTEND)
     async def request_extension(self, request: ExtensionRequest) -> DeploymentStatus:
