@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
+from sqlmodel import col, select
 from temporalio.testing import WorkflowEnvironment
 
 from crc.lifecycle_tables import CheckIn
@@ -57,6 +58,30 @@ async def _stored(life: Life, path: str, body: dict[str, Any], *, status: int | 
         created_at=utcnow() - age,
     )
     await life.w.add(row)
+
+
+async def test_a_check_in_retried_after_a_5xx_is_recorded_once(life: Life) -> None:
+    """A 5xx keeps no answer, so the retry runs again: the workflow knows it by its update id."""
+    deployment_id = await life.submit()
+    await life.to_booked(deployment_id)
+    check_ins = f"/api/v1/deployments/{deployment_id}/check-ins"
+    arrival = await _post(life, check_ins, "avery", {"status": "ok", "location": "Juba"})
+    assert arrival.status_code == 201, arrival.text
+    regular = await _post(life, check_ins, "avery", {"status": "ok", "location": "Wau"}, "regular-1")
+    assert regular.status_code == 201, regular.text
+    # As after a 503 that came once the workflow had the check-in: nothing kept under the key.
+    async with life.w.engine.begin() as conn:
+        await conn.execute(sa.delete(IdempotentResponse).where(col(IdempotentResponse.key) == "regular-1"))
+
+    retry = await _post(life, check_ins, "avery", {"status": "ok", "location": "Wau"}, "regular-1")
+
+    assert (retry.status_code, retry.json()) == (201, regular.json())
+    assert "Idempotent-Replayed" not in retry.headers  # answered by the workflow, not the table
+    assert await count_rows(life.w.engine, select(CheckIn)) == 2
+    # Another key is another check-in.
+    third = await _post(life, check_ins, "avery", {"status": "ok", "location": "Wau"}, "regular-2")
+    assert third.status_code == 201, third.text
+    assert await count_rows(life.w.engine, select(CheckIn)) == 3
 
 
 async def test_a_retried_check_in_and_extension_are_recorded_once(life: Life) -> None:

@@ -142,6 +142,12 @@ async def _reserve(session: AsyncSession, username: str, key: str, method_path: 
     raise Conflict(IN_PROGRESS)
 
 
+def update_id_for(username: str, key: str, method_path: str) -> str:
+    """The Temporal update id of a keyed request: the same for every retry of it."""
+    digest = hashlib.sha256("\0".join((username, key, method_path)).encode()).hexdigest()
+    return f"idempotent-{digest[:40]}"
+
+
 async def idempotent(
     request: Request,
     user: CurrentUser,
@@ -149,22 +155,28 @@ async def idempotent(
         str | None,
         Header(alias=HEADER, min_length=1, max_length=IDEMPOTENCY_KEY_MAX, description=DESCRIPTION),
     ] = None,
-) -> None:
-    """A route dependency: do this request once per key; a retry is answered from the first."""
+) -> str | None:
+    """A route dependency: do this request once per key; a retry is answered from the first.
+
+    Gives the update id to send to the workflow (None without a key). A retry whose first attempt
+    reached the workflow but answered 5xx (so nothing was kept here) sends the same update id, and
+    Temporal answers it with the first attempt's outcome instead of doing it again.
+    """
     if idempotency_key is None:
-        return
+        return None
     slot = request.scope.get("state", {}).get(_STATE_KEY)
     if not isinstance(slot, _Slot):
         raise RuntimeError("IdempotentResponses middleware is not installed")
     target = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
     digest = request_fingerprint(request.method, target, await request.body())
+    method_path = f"{request.method} {request.url.path}"
     async with _sessions(request)() as session:
-        slot.reservation_id = await _reserve(
-            session, user.username, idempotency_key, f"{request.method} {request.url.path}", digest
-        )
+        slot.reservation_id = await _reserve(session, user.username, idempotency_key, method_path, digest)
+    return update_id_for(user.username, idempotency_key, method_path)
 
 
-IdempotencyKey = Depends(idempotent)
+# The update id a route passes to the workflow; the dependency also makes the route idempotent.
+UpdateId = Annotated[str | None, Depends(idempotent)]
 
 
 async def _finish(

@@ -10,7 +10,7 @@ from crc.tables import User
 from web.api.responses import BY_ID, DECISION, documented
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
 from web.filters import StageFilter
-from web.idempotency import IdempotencyKey
+from web.idempotency import UpdateId
 from web.schemas import DeploymentDetail, EventPublic, Page, TaskPublic
 from web.services.deployments import MAX_OFFSET, MAX_PAGE, get_deployment_view, list_deployments
 from web.services.requests import amend_request, submit_request
@@ -80,16 +80,22 @@ async def read_deployment(deployment_id: str, session: SessionDep, user: Current
     )
 
 
-@router.post("/{deployment_id}/amend", dependencies=[IdempotencyKey], responses=DECISION)
+@router.post("/{deployment_id}/amend", responses=DECISION)
 async def amend_deployment(
     deployment_id: str,
     body: DeploymentAmend,
     session: SessionDep,
     client: TemporalClientDep,
     user: Requester,
+    update_id: UpdateId,
 ) -> DeploymentPublic:
     """The requester's changes after an approver asked for them; a new approval round opens."""
     row = await amend_request(
-        session=session, client=client, user=user, deployment_id=deployment_id, changes=body
+        session=session,
+        client=client,
+        user=user,
+        deployment_id=deployment_id,
+        changes=body,
+        update_id=update_id,
     )
     return DeploymentPublic.model_validate(row)

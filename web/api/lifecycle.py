@@ -10,7 +10,7 @@ from crc.stages import Stage
 from web.api.responses import BY_ID, DECISION
 from web.bounds import DocumentId
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
-from web.idempotency import IdempotencyKey
+from web.idempotency import UpdateId
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.lifecycle import cancel_deployment, check_in, request_extension
 from web.services.visibility import visible_document
@@ -26,13 +26,23 @@ class CheckInPublic(BaseModel):
     next_due_at: datetime | None
 
 
-@router.post("/{deployment_id}/cancel", dependencies=[IdempotencyKey], responses=DECISION)
+@router.post("/{deployment_id}/cancel", responses=DECISION)
 async def cancel(
-    deployment_id: str, body: CancelBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
+    deployment_id: str,
+    body: CancelBody,
+    session: SessionDep,
+    client: TemporalClientDep,
+    user: CurrentUser,
+    update_id: UpdateId,
 ) -> DeploymentPublic:
     """Before DEPLOYED: undo what was done and end CANCELLED. Once deployed: an early return."""
     row = await cancel_deployment(
-        session=session, client=client, user=user, deployment_id=deployment_id, reason=body.reason
+        session=session,
+        client=client,
+        user=user,
+        deployment_id=deployment_id,
+        reason=body.reason,
+        update_id=update_id,
     )
     return DeploymentPublic.model_validate(row)
 
@@ -40,11 +50,15 @@ async def cancel(
 @router.post(
     "/{deployment_id}/check-ins",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[IdempotencyKey],
     responses=DECISION,
 )
 async def create_check_in(
-    deployment_id: str, body: CheckInBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
+    deployment_id: str,
+    body: CheckInBody,
+    session: SessionDep,
+    client: TemporalClientDep,
+    user: CurrentUser,
+    update_id: UpdateId,
 ) -> CheckInPublic:
     """The first check-in after travel is booked is the arrival; later ones are the regular ones."""
     result = await check_in(
@@ -55,6 +69,7 @@ async def create_check_in(
         status=body.status,
         location=body.location,
         note=body.note,
+        update_id=update_id,
     )
     return CheckInPublic.model_validate(result.model_dump())
 
@@ -62,11 +77,15 @@ async def create_check_in(
 @router.post(
     "/{deployment_id}/extensions",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[IdempotencyKey],
     responses=DECISION,
 )
 async def create_extension(
-    deployment_id: str, body: ExtensionBody, session: SessionDep, client: TemporalClientDep, user: CurrentUser
+    deployment_id: str,
+    body: ExtensionBody,
+    session: SessionDep,
+    client: TemporalClientDep,
+    user: CurrentUser,
+    update_id: UpdateId,
 ) -> DeploymentPublic:
     """Ask Planning and Resource Management to approve a longer stay."""
     row = await request_extension(
@@ -76,6 +95,7 @@ async def create_extension(
         deployment_id=deployment_id,
         days=body.days,
         justification=body.justification,
+        update_id=update_id,
     )
     return DeploymentPublic.model_validate(row)
 

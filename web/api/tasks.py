@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from web.api.responses import DECISION
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
 from web.filters import TaskKindFilter
-from web.idempotency import IdempotencyKey
+from web.idempotency import UpdateId
 from web.schemas import Page, TaskCompletion, TaskPublic
 from web.services.tasks import complete_task, list_open_tasks
 
@@ -27,13 +27,14 @@ async def read_tasks(
     return Page(items=[TaskPublic.model_validate(t) for t in tasks], total=len(tasks))
 
 
-@router.post("/{task_id}/complete", dependencies=[IdempotencyKey], responses=DECISION)
+@router.post("/{task_id}/complete", responses=DECISION)
 async def complete(
     task_id: str,
     body: TaskCompletion,
     session: SessionDep,
     client: TemporalClientDep,
     user: CurrentUser,
+    update_id: UpdateId,
 ) -> TaskPublic:
     """Decide a task with one of its outcomes."""
     task = await complete_task(
@@ -44,5 +45,6 @@ async def complete(
         outcome=body.outcome,
         comment=body.comment,
         data=body.data,
+        update_id=update_id,
     )
     return TaskPublic.model_validate(task)

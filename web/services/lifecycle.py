@@ -14,7 +14,13 @@ from web.services.workflow_client import execute_update, rpc_refusal, update_ref
 
 
 async def cancel_deployment(
-    *, session: AsyncSession, client: Client, user: User, deployment_id: str, reason: str
+    *,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    deployment_id: str,
+    reason: str,
+    update_id: str | None = None,
 ) -> Deployment:
     """Cancel (undo, CANCELLED) before DEPLOYED, or order an early return once deployed."""
     row = await visible_deployment(session, user, deployment_id)
@@ -27,6 +33,7 @@ async def cancel_deployment(
         update = await handle.start_update(
             names.UPDATE_CANCEL,
             request,
+            id=update_id,
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=DeploymentStatus,
         )
@@ -58,6 +65,7 @@ async def check_in(
     status: str,
     location: str,
     note: str,
+    update_id: str | None = None,
 ) -> CheckInResult:
     """Record a check-in by the deployed member or Operations; the first is the arrival."""
     row = await visible_deployment(session, user, deployment_id)
@@ -77,12 +85,20 @@ async def check_in(
             note=note,
         ),
         result_type=CheckInResult,
+        update_id=update_id,
     )
     return result
 
 
 async def request_extension(
-    *, session: AsyncSession, client: Client, user: User, deployment_id: str, days: int, justification: str
+    *,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    deployment_id: str,
+    days: int,
+    justification: str,
+    update_id: str | None = None,
 ) -> Deployment:
     """Ask Planning and Resource Management to approve a longer stay."""
     row = await visible_deployment(session, user, deployment_id)
@@ -101,5 +117,6 @@ async def request_extension(
             justification=justification,
         ),
         result_type=DeploymentStatus,
+        update_id=update_id,
     )
     return await visible_deployment(session, user, deployment_id)

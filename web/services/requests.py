@@ -131,6 +131,7 @@ async def amend_request(
     user: User,
     deployment_id: str,
     changes: DeploymentAmend,
+    update_id: str | None = None,
 ) -> Deployment:
     """Send the requester's amendment to the workflow, which opens a new approval round."""
     row = await visible_deployment(session, user, deployment_id)
@@ -152,6 +153,7 @@ async def amend_request(
         update=names.UPDATE_AMEND,
         arg=amendment,
         result_type=DeploymentStatus,
+        update_id=update_id,
     )
     fresh = await session.get(Deployment, deployment_id, populate_existing=True)
     assert fresh is not None

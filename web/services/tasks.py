@@ -111,6 +111,7 @@ async def complete_task(
     comment: str | None = None,
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
+    update_id: str | None = None,
 ) -> Task:
     """Decide a task; the workflow's update validator has the last word.
 
@@ -145,6 +146,7 @@ async def complete_task(
         update=names.UPDATE_DECIDE,
         arg=decision,
         result_type=DecisionResult,
+        update_id=update_id,
     )
     try:
         # A decided task needs no claim any more.

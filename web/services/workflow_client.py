@@ -65,12 +65,21 @@ async def start_deployment_workflow(client: Client, *, request: DeploymentReques
 
 
 async def execute_update(
-    client: Client, *, workflow_id: str, update: str, arg: Any, result_type: type
+    client: Client,
+    *,
+    workflow_id: str,
+    update: str,
+    arg: Any,
+    result_type: type,
+    update_id: str | None = None,
 ) -> Any:
-    """Send an update to the deployment's workflow; refusals become ServiceErrors."""
+    """Send an update to the deployment's workflow; refusals become ServiceErrors.
+
+    An update sent again with the same `update_id` gets the first one's outcome, not a second run.
+    """
     handle = client.get_workflow_handle(workflow_id)
     try:
-        return await handle.execute_update(update, arg, result_type=result_type)
+        return await handle.execute_update(update, arg, id=update_id, result_type=result_type)
     except WorkflowUpdateFailedError as err:
         raise update_refusal(err) from err
     except WorkflowUpdateRPCTimeoutOrCancelledError as err:
