@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from crc.accounts import UnknownUser, sign_out_everywhere
 from crc.roles import Role
 from crc.tables import User
+from web.api.responses import documented
 from web.deps import NowDep, SessionDep, client_address, require_roles
 
 router = APIRouter(tags=["users"])
@@ -21,13 +22,7 @@ class SignedOut(BaseModel):
     sessions_ended: int
 
 
-@router.post(
-    "/users/{username}/sign-out",
-    responses={
-        403: {"description": "The caller is not an admin"},
-        404: {"description": "No user has this username"},
-    },
-)
+@router.post("/users/{username}/sign-out", responses=documented(403, 404))
 async def sign_out_user(
     username: str, admin: AdminUser, request: Request, session: SessionDep, now: NowDep
 ) -> SignedOut:
