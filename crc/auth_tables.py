@@ -30,14 +30,15 @@ class RevokedToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
-class RateLimitCounter(SQLModel, table=True):
-    """One `limits` counter (crc.rate_limit_storage): hits in the window that ends at `expires_at`."""
+class RateLimitHit(SQLModel, table=True):
+    """One hit of a `limits` moving window (crc.rate_limit_storage): a failed sign-in, or a lock."""
 
-    __tablename__ = "rate_limit_counter"
+    __tablename__ = "rate_limit_hit"
+    __table_args__ = (sa.Index("ix_rate_limit_hit_key_at", "key", "at"),)
 
-    key: str = Field(primary_key=True, max_length=255)
-    hits: int = 0
-    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255)
+    at: datetime = Field(sa_type=UTCDateTime)
 
 
 class SecurityEvent(SQLModel, table=True):

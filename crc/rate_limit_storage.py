@@ -5,18 +5,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from limits.aio.storage import Storage
-from sqlalchemy.dialects import postgresql, sqlite
+from limits.aio.storage import MovingWindowSupport, Storage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crc.auth_tables import RateLimitCounter
+from crc.auth_tables import RateLimitHit
 from crc.tables import utcnow
 
-_COUNTER = RateLimitCounter.__table__  # type: ignore[attr-defined]
+_HIT = RateLimitHit.__table__  # type: ignore[attr-defined]
+_FIXED_WINDOW = "this storage keeps moving windows only: use limits' MovingWindowRateLimiter"
 
 
-class DatabaseStorage(Storage):
-    """Fixed-window counters in the rate_limit_counter table (SQLite or PostgreSQL)."""
+class DatabaseStorage(Storage, MovingWindowSupport):
+    """Moving windows as one row per hit in the rate_limit_hit table (SQLite or PostgreSQL)."""
 
     STORAGE_SCHEME = ["async+crc-database"]  # registered with limits; built with an engine, not a URI
 
@@ -37,40 +37,42 @@ class DatabaseStorage(Storage):
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return sa.exc.SQLAlchemyError
 
-    def _upsert(self) -> Any:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(_COUNTER)
-
-    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        """Add `amount` hits to the key's window, opening a window of `expiry` seconds if none is open."""
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        """Record `amount` hits unless that would put more than `limit` in the last `expiry` seconds."""
         now = self.clock()
-        insert = self._upsert().values(key=key, hits=amount, expires_at=now + timedelta(seconds=expiry))
-        # One atomic statement per hit: concurrent processes add up instead of overwriting.
-        upsert = insert.on_conflict_do_update(
-            index_elements=[_COUNTER.c.key], set_={"hits": _COUNTER.c.hits + amount}
-        ).returning(_COUNTER.c.hits)
         async with self.engine.begin() as conn:
-            # Ended windows go first, this key's among them, so its count starts again from zero.
-            await conn.execute(sa.delete(_COUNTER).where(_COUNTER.c.expires_at <= now))
-            return int((await conn.execute(upsert)).scalar_one())
+            # The delete comes first: on SQLite it takes the write lock, so the count and the insert
+            # below are not interleaved with another process's.
+            await conn.execute(
+                sa.delete(_HIT).where(_HIT.c.key == key, _HIT.c.at <= now - timedelta(seconds=expiry))
+            )
+            held = (await conn.execute(sa.select(sa.func.count()).where(_HIT.c.key == key))).scalar_one()
+            if held + amount > limit:
+                return False
+            await conn.execute(sa.insert(_HIT), [{"key": key, "at": now}] * amount)
+            return True
 
-    async def _row(self, key: str) -> sa.Row[Any] | None:
-        query = sa.select(_COUNTER.c.hits, _COUNTER.c.expires_at).where(
-            _COUNTER.c.key == key, _COUNTER.c.expires_at > self.clock()
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """(when the oldest hit in the last `expiry` seconds happened, how many hits there are)."""
+        now = self.clock()
+        query = sa.select(sa.func.min(_HIT.c.at), sa.func.count()).where(
+            _HIT.c.key == key, _HIT.c.at > now - timedelta(seconds=expiry)
         )
         async with self.engine.connect() as conn:
-            return (await conn.execute(query)).first()
+            oldest, hits = (await conn.execute(query)).one()
+        return (oldest or now).timestamp(), int(hits)
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Not kept: the fixed-window strategies need counters this storage does not have."""
+        raise NotImplementedError(_FIXED_WINDOW)
 
     async def get(self, key: str) -> int:
-        """The hits in the key's open window (0 when none is open)."""
-        row = await self._row(key)
-        return int(row.hits) if row else 0
+        """Not kept (fixed windows only)."""
+        raise NotImplementedError(_FIXED_WINDOW)
 
     async def get_expiry(self, key: str) -> float:
-        """When the key's window ends, as a Unix time (now when none is open)."""
-        row = await self._row(key)
-        ends: datetime = row.expires_at if row else self.clock()
-        return ends.timestamp()
+        """Not kept (fixed windows only)."""
+        raise NotImplementedError(_FIXED_WINDOW)
 
     async def check(self) -> bool:
         """True when the database answers."""
@@ -79,11 +81,11 @@ class DatabaseStorage(Storage):
         return True
 
     async def reset(self) -> int | None:
-        """Forget every counter."""
+        """Forget every hit."""
         async with self.engine.begin() as conn:
-            return (await conn.execute(sa.delete(_COUNTER))).rowcount
+            return (await conn.execute(sa.delete(_HIT))).rowcount
 
     async def clear(self, key: str) -> None:
-        """Forget one counter."""
+        """Forget one key's hits."""
         async with self.engine.begin() as conn:
-            await conn.execute(sa.delete(_COUNTER).where(_COUNTER.c.key == key))
+            await conn.execute(sa.delete(_HIT).where(_HIT.c.key == key))

@@ -104,6 +104,17 @@ async def test_failures_count_within_fifteen_minutes(world: World, clock: Movabl
     assert (await _sign_in(world.http, "planning", PASSWORD)).status_code == 200
 
 
+async def test_any_five_failures_within_fifteen_minutes_lock(world: World, clock: MovableClock) -> None:
+    """A moving window: a fixed one opened by the first failure would have ended before the fifth."""
+    await _fail(world.http, "planning", 1)
+    clock.advance(minutes=10)
+    await _fail(world.http, "planning", 2)
+    clock.advance(minutes=6)  # the first failure is 16 minutes old: two left in the window
+    await _fail(world.http, "planning", 3)
+    locked = await _sign_in(world.http, "planning", PASSWORD)
+    assert (locked.status_code, locked.headers["Retry-After"]) == (429, "900")
+
+
 async def test_a_lock_is_per_username(world: World, clock: MovableClock) -> None:
     await _fail(world.http, "planning", 5)
     assert (await _sign_in(world.http, "operations", PASSWORD)).status_code == 200

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import Storage
-from limits.aio.strategies import FixedWindowRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,7 +31,7 @@ class SignInThrottle:
     """Counts failed sign-ins per username and per client address, and locks either after too many."""
 
     def __init__(self, storage: Storage, now: Callable[[], float]) -> None:
-        self.limiter = FixedWindowRateLimiter(storage)
+        self.limiter = MovingWindowRateLimiter(storage)
         self.now = now
 
     async def retry_after(self, username: str, address: str) -> int | None:
@@ -39,7 +39,7 @@ class SignInThrottle:
         waits = []
         for _, kind, key in _targets(username, address):
             lock = await self.limiter.get_window_stats(_LOCK, "sign-in-lock", kind, key)
-            if lock.remaining == 0:
+            if lock.remaining <= 0:
                 # Rounded to the millisecond first, so float noise never adds a whole second.
                 waits.append(max(1, math.ceil(round(lock.reset_time - self.now(), 3))))
         return max(waits, default=None)
@@ -49,7 +49,7 @@ class SignInThrottle:
         locked = False
         for item, kind, key in _targets(username, address):
             await self.limiter.hit(item, "sign-in-failures", kind, key)
-            if (await self.limiter.get_window_stats(item, "sign-in-failures", kind, key)).remaining == 0:
+            if (await self.limiter.get_window_stats(item, "sign-in-failures", kind, key)).remaining <= 0:
                 await self.limiter.hit(_LOCK, "sign-in-lock", kind, key)
                 # Counting starts afresh once the lock ends.
                 await self.limiter.clear(item, "sign-in-failures", kind, key)

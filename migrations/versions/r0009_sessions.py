@@ -44,15 +44,13 @@ def upgrade() -> None:
     op.create_index(op.f("ix_revoked_token_username"), "revoked_token", ["username"], unique=False)
     op.create_index(op.f("ix_revoked_token_expires_at"), "revoked_token", ["expires_at"], unique=False)
     op.create_table(
-        "rate_limit_counter",
+        "rate_limit_hit",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("hits", sa.Integer(), nullable=False),
-        sa.Column("expires_at", _TIME, nullable=False),
-        sa.PrimaryKeyConstraint("key"),
+        sa.Column("at", _TIME, nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        op.f("ix_rate_limit_counter_expires_at"), "rate_limit_counter", ["expires_at"], unique=False
-    )
+    op.create_index("ix_rate_limit_hit_key_at", "rate_limit_hit", ["key", "at"], unique=False)
     op.create_table(
         "security_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -71,7 +69,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("security_event")
-    op.drop_table("rate_limit_counter")
+    op.drop_table("rate_limit_hit")
     op.drop_table("revoked_token")
     op.drop_table("user_session")
     with op.batch_alter_table("user") as batch:
