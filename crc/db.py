@@ -88,3 +88,15 @@ def is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
     if isinstance(orig, sqlite3.IntegrityError):
         return "UNIQUE" in str(orig)
     return getattr(orig, "sqlstate", None) == "23505"
+
+
+async def commit_unless_duplicate(session: AsyncSession) -> bool:
+    """Commit; False (rolled back) when a unique key refused it, as when a racing twin got there first."""
+    try:
+        await session.commit()
+    except sa.exc.IntegrityError as err:
+        await session.rollback()
+        if not is_unique_violation(err):
+            raise
+        return False
+    return True

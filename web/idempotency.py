@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, Request
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, delete, select, update
@@ -25,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crc.db import is_unique_violation
+from crc.db import commit_unless_duplicate
 from crc.tables import IdempotentResponse, utcnow
 from web.deps import CurrentUser
 from web.services.errors import Conflict, FieldError, InvalidFields
@@ -86,14 +85,7 @@ def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
 
 async def _insert(session: AsyncSession, row: IdempotentResponse) -> bool:
     session.add(row)
-    try:
-        await session.commit()
-    except sa.exc.IntegrityError as err:
-        await session.rollback()
-        if not is_unique_violation(err):
-            raise
-        return False
-    return True
+    return await commit_unless_duplicate(session)
 
 
 async def _take_over(session: AsyncSession, row_id: int, created_at: datetime, now: datetime) -> bool:

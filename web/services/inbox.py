@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crc.db import is_unique_violation
+from crc.db import commit_unless_duplicate
 from crc.lifecycle_tables import KitReservation
 from crc.settings import Settings
 from crc.tables import Deployment, Member, Post, Task, TaskClaim, User
@@ -211,12 +211,7 @@ async def claim_task(
         if replaced.rowcount == 0:
             await session.rollback()
             return await _after_race(session, user=user, task_id=task_id, now=now)
-    try:
-        await session.commit()
-    except sa.exc.IntegrityError as err:
-        await session.rollback()
-        if not is_unique_violation(err):
-            raise
+    if not await commit_unless_duplicate(session):
         return await _after_race(session, user=user, task_id=task_id, now=now)
     return claim
 

@@ -3,14 +3,13 @@
 import uuid
 from datetime import UTC, date, datetime
 
-import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from crc import names
-from crc.db import is_unique_violation, lock_for_write
+from crc.db import commit_unless_duplicate, lock_for_write
 from crc.permissions import Situation, closed_actions
 from crc.progress import Action, WaitingFor
 from crc.requests import DeploymentAmend, DeploymentCreate
@@ -98,15 +97,10 @@ async def submit_request(
         idempotency_key=idempotency_key,
     )
     session.add(row)
-    try:
-        await session.commit()
-    except sa.exc.IntegrityError as err:
-        await session.rollback()
-        if not is_unique_violation(err):
-            raise
+    if not await commit_unless_duplicate(session):
         winner = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
-        if winner is None:
-            raise
+        if winner is None:  # only the Idempotency-Key's unique key can refuse a new uuid
+            raise RuntimeError("a unique key refused a new deployment that no Idempotency-Key explains")
         await _ensure_started(session, client, settings, winner)
         return winner, False
 
