@@ -5,6 +5,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -193,9 +194,20 @@ def search_attributes() -> None:
         client = await worker_module.connect(settings)
         return await worker_module.register_search_attributes(client, settings.TEMPORAL_NAMESPACE)
 
-    if not asyncio.run(register()):
-        raise typer.Exit(1)
-    typer.echo(f"The deployment search attributes are registered in namespace {settings.TEMPORAL_NAMESPACE}.")
+    registered = asyncio.run(register())
+    if registered:
+        namespace = settings.TEMPORAL_NAMESPACE
+        typer.echo(f"The deployment search attributes are registered in namespace {namespace}.")
+    _exit_skipping_teardown(0 if registered else 1)
+
+
+def _exit_skipping_teardown(code: int) -> NoReturn:
+    """Exit at once: the Temporal client's Rust threads can abort a short-lived process's interpreter
+    teardown ("PyGILState_Release ... finalizing", temporalio/sdk-python#300) after its work is done."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 # --- crc users: the account actions the session rules need -------------------------------------
