@@ -63,12 +63,22 @@ async def _user(db: AsyncSession, username: str) -> User:
     return user
 
 
-async def _end_everything(db: AsyncSession, user: User, now: datetime) -> int:
-    """Delete the user's page sessions and void their API tokens; how many sessions ended."""
-    ended = await db.exec(sa.delete(UserSession).where(col(UserSession.username) == user.username))
-    user.tokens_valid_after = now
+async def _end_everything(
+    db: AsyncSession, user: User, kind: SecurityEventKind, *, actor: str, address: str, now: datetime | None
+) -> int:
+    """Delete the user's page sessions, void their API tokens, audit why and commit with the change
+    the caller made to the user; how many sessions ended."""
+    ended = int(
+        (await db.exec(sa.delete(UserSession).where(col(UserSession.username) == user.username))).rowcount
+    )
+    user.tokens_valid_after = now or utcnow()
     db.add(user)
-    return int(ended.rowcount)
+    record_security_event(
+        db, kind, username=user.username, actor=actor, address=address,
+        detail=f"{ended} page sessions ended; API tokens void",
+    )  # fmt: skip
+    await db.commit()
+    return ended
 
 
 async def sign_out_everywhere(
@@ -76,13 +86,9 @@ async def sign_out_everywhere(
 ) -> int:
     """End every page session and API token of the user; the number of page sessions ended."""
     user = await _user(db, username)
-    ended = await _end_everything(db, user, now or utcnow())
-    record_security_event(
-        db, SecurityEventKind.SIGNED_OUT_EVERYWHERE, username=username, actor=actor, address=address,
-        detail=f"{ended} page sessions ended; API tokens void",
-    )  # fmt: skip
-    await db.commit()
-    return ended
+    return await _end_everything(
+        db, user, SecurityEventKind.SIGNED_OUT_EVERYWHERE, actor=actor, address=address, now=now
+    )
 
 
 async def disable_user(
@@ -91,12 +97,7 @@ async def disable_user(
     """Stop the user signing in, and end their sessions and tokens now."""
     user = await _user(db, username)
     user.is_active = False
-    ended = await _end_everything(db, user, now or utcnow())
-    record_security_event(
-        db, SecurityEventKind.USER_DISABLED, username=username, actor=actor, address=address,
-        detail=f"{ended} page sessions ended; API tokens void",
-    )  # fmt: skip
-    await db.commit()
+    await _end_everything(db, user, SecurityEventKind.USER_DISABLED, actor=actor, address=address, now=now)
 
 
 async def set_password(
@@ -111,12 +112,7 @@ async def set_password(
     """Give the user a new password; their sessions and tokens end, so the old one opens nothing."""
     user = await _user(db, username)
     user.password_hash = await asyncio.to_thread(hash_password, password)
-    ended = await _end_everything(db, user, now or utcnow())
-    record_security_event(
-        db, SecurityEventKind.PASSWORD_SET, username=username, actor=actor, address=address,
-        detail=f"{ended} page sessions ended; API tokens void",
-    )  # fmt: skip
-    await db.commit()
+    await _end_everything(db, user, SecurityEventKind.PASSWORD_SET, actor=actor, address=address, now=now)
 
 
 async def users_with_password(db: AsyncSession, passwords: Iterable[str]) -> list[str]:
