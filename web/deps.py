@@ -102,22 +102,27 @@ async def token_user(
     return user, claims
 
 
-async def get_token_claims(
+async def _bearer(
     token: TokenDep, session: SessionDep, settings: SettingsDep, now: NowDep
-) -> TokenClaims:
-    """The claims of the caller's valid bearer token (401 if it is missing, bad, expired or revoked)."""
+) -> tuple[User, TokenClaims]:
+    """The caller and their token's claims (401 if it is missing, bad, expired or revoked)."""
     found = await token_user(session, settings, token, now)
     if found is None:
         raise _unauthorized("invalid, expired or revoked token")
-    return found[1]
+    return found
 
 
-async def get_current_user(token: TokenDep, session: SessionDep, settings: SettingsDep, now: NowDep) -> User:
+_BearerDep = Annotated[tuple[User, TokenClaims], Depends(_bearer)]
+
+
+async def get_token_claims(bearer: _BearerDep) -> TokenClaims:
+    """The claims of the caller's valid bearer token."""
+    return bearer[1]
+
+
+async def get_current_user(bearer: _BearerDep) -> User:
     """The API caller named by a valid bearer token."""
-    found = await token_user(session, settings, token, now)
-    if found is None:
-        raise _unauthorized("invalid, expired or revoked token")
-    return found[0]
+    return bearer[0]
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
