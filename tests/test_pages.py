@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from temporalio.client import Client
 
-from crc.stages import Stage
 from crc.tables import Deployment
 from tests.web_helpers import (
     World,
@@ -130,7 +129,7 @@ async def test_request_form_shows_each_error_and_keeps_input(world: World) -> No
         }
         response = await browser.post("/deployments/new", data=data)
         assert response.status_code == 422
-        errors = re.findall(r'<p class="field-error" id="([a-z_]+)-error">', response.text)
+        errors = re.findall(r'<span class="usa-error-message" id="([a-z_]+)-error">', response.text)
         assert sorted(errors) == ["duration_days", "justification", "sector"]
         assert 'value="Typed role &amp; title"' in response.text
         assert 'value="400"' in response.text
@@ -138,7 +137,7 @@ async def test_request_form_shows_each_error_and_keeps_input(world: World) -> No
             "/deployments/new", data={**data, "start_date": "someday", "duration_days": "x"}
         )
         assert unreadable.status_code == 422
-        errors = re.findall(r'<p class="field-error" id="([a-z_]+)-error">', unreadable.text)
+        errors = re.findall(r'<span class="usa-error-message" id="([a-z_]+)-error">', unreadable.text)
         # What cannot be read is reported with the rest of the model's refusals, all at once.
         assert sorted(errors) == ["duration_days", "justification", "sector", "start_date"]
     assert await count_rows(world.engine, select(Deployment)) == 0
@@ -179,7 +178,7 @@ async def test_deployment_page_polls_until_terminal(world: World) -> None:
         rejected = await world.complete(tasks["chief_of_mission"]["id"], "chief_of_mission", "reject")
         assert rejected.status_code == 200
         done = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
-        assert Stage.REJECTED in done.text
+        assert '<span class="usa-tag bg-secondary-dark">Rejected</span>' in done.text
         assert "hx-trigger" not in done.text
 
 
