@@ -10,6 +10,7 @@ from sqlmodel import select
 from temporalio.client import Client
 
 from crc.tables import Deployment
+from tests.page_alerts import page_alerts
 from tests.web_helpers import (
     World,
     count_rows,
@@ -113,6 +114,11 @@ async def test_request_form_submits(world: World) -> None:
         page = await browser.get(location)
         assert page.status_code == 200
         assert world.member.name in page.text
+        submitted = f"{data['role_title']} at {data['post_code']} from {data['start_date']}"
+        assert page_alerts(page.text) == [
+            ("success", f"Request submitted: {submitted}. It now waits for approval.")
+        ]
+        assert page_alerts((await browser.get(location)).text) == []  # shown once
     assert await count_rows(world.engine, select(Deployment)) == 1
 
 
@@ -289,6 +295,10 @@ async def test_requester_amends_from_the_page(world: World) -> None:
             303,
             f"/deployments/{created['id']}",
         )
+        landed = await browser.get(done.headers["location"])
+        assert page_alerts(landed.text) == [
+            ("success", "Amendment sent: the request is back with the approvers.")
+        ]
     await world.open_tasks(created["id"], 3)
     amended = await world.deployment(created["id"])
     assert (amended["justification"], amended["duration_days"], amended["revision"]) == (

@@ -17,6 +17,7 @@ from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.tables import Certificate, Course, Event, Member, Post, Task
 from tests import factories
+from tests.page_alerts import page_alerts
 from tests.web_helpers import World, a_post, csrf_of, open_task, user, web_world
 from web.services.deployment_list import NOT_A_CURSOR
 from web.services.requests import today_utc
@@ -280,6 +281,9 @@ async def test_requester_cancels_through_the_workflow(world: World) -> None:
             data={"reason": "Post closed", "csrf_token": csrf_of(page.text)},
         )
         assert (response.status_code, response.headers["location"]) == (303, f"/deployments/{created['id']}")
+        landed = await browser.get(response.headers["location"])
+        released = "Deployment cancelled: seats, kit, bookings and clearance are being released."
+        assert page_alerts(landed.text) == [("success", released)]
     done = await world.wait_for(created["id"], lambda d: d["stage"] == Stage.CANCELLED)
     assert done["open_tasks"] == []
 
@@ -490,6 +494,7 @@ async def test_admin_edits_a_member_with_per_field_errors(world: World) -> None:
             },
         )
         assert (good.status_code, good.headers["location"]) == (303, "/members")
+        assert page_alerts((await browser.get("/members")).text) == [("success", "Saved Avery Q. Quinn.")]
     async with session_factory(world.engine)() as session:
         member = await session.get(Member, world.member.id)
     assert member is not None
@@ -531,7 +536,9 @@ async def test_admin_edits_a_post_with_per_field_errors(world: World) -> None:
                 "post_differential_pct": "25",
             },
         )
-        assert good.status_code == 303
+        assert (good.status_code, good.headers["location"]) == (303, "/posts")
+        saved = [("success", f"Saved post {world.post.code}.")]
+        assert page_alerts((await browser.get("/posts")).text) == saved
     async with session_factory(world.engine)() as session:
         post = await session.get(Post, world.post.code)
     assert post is not None
