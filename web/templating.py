@@ -14,6 +14,7 @@ from crc.roles import ROLE_LABELS, Role
 from crc.stages import TERMINAL
 from crc.tables import User
 from crc.tasks import event_label, outcome_label, outcome_past, spec_of
+from web.flash import pop_flashes
 from web.security import csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -54,6 +55,12 @@ def _role_label(value: str) -> str:
     return ROLE_LABELS[Role(value)] if value in Role._value2member_map_ else _label(value)
 
 
+def _options(values: Any, words: str = "label") -> list[tuple[str, str]]:
+    """(value, words) pairs for a select or radio group, the words from the named filter."""
+    to_words = templates.env.filters[words]
+    return [(str(v), str(to_words(v))) for v in values]
+
+
 def _overdue(value: datetime | None) -> bool:
     return value is not None and value < datetime.now(UTC)
 
@@ -63,6 +70,7 @@ templates.env.filters.update(
     age=_age,
     money=_money,
     label=_label,
+    options=_options,
     # Words from the task-kind, event and role tables (crc.tasks, crc.events, crc.roles).
     role_label=_role_label,
     task_label=lambda kind: spec_of(kind).label,
@@ -75,6 +83,8 @@ templates.env.globals.update(
     terminal_stages={str(s) for s in TERMINAL},
     task_spec=spec_of,
     clearance_levels=[level.value for level in ClearanceLevel if level != ClearanceLevel.NONE],
+    # base.html pops the flash messages, so only a full page (not an htmx fragment) uses them up.
+    pop_flashes=pop_flashes,
 )
 
 
@@ -92,6 +102,7 @@ def render(
         "user": user,
         "csrf_token": csrf_token(request.session) if "session" in request.scope else "",
         "htmx": is_htmx(request),
+        "demo_env": bool(getattr(getattr(request.app.state, "settings", None), "is_dev", False)),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
