@@ -1,5 +1,6 @@
 """Jinja2 templates: one template, two renderings (the page, or its fragment for htmx)."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from crc.domain import ClearanceLevel
+from crc.events import SYSTEM_ACTOR, SYSTEM_ACTOR_NAME, check_in_status_label
 from crc.roles import ROLE_LABELS, Role
 from crc.stages import TERMINAL
 from crc.tables import User
@@ -54,6 +56,16 @@ def _role_label(value: str) -> str:
     return ROLE_LABELS[Role(value)] if value in Role._value2member_map_ else _label(value)
 
 
+def _person(username: str | None, people: Mapping[str, str] | None = None) -> str:
+    """A username as a name: from `people` (web.services.people.full_names), "CRC system" for the
+    system, else the username itself."""
+    if not username:
+        return "—"
+    if username == SYSTEM_ACTOR:
+        return SYSTEM_ACTOR_NAME
+    return (people or {}).get(username, username)
+
+
 def _overdue(value: datetime | None) -> bool:
     return value is not None and value < datetime.now(UTC)
 
@@ -69,6 +81,9 @@ templates.env.filters.update(
     outcome_label=outcome_label,
     outcome_past=outcome_past,
     event_label=event_label,
+    check_in_status=check_in_status_label,
+    # An event's or task's actor by name: `e.actor | person(view.people)`.
+    person=_person,
 )
 templates.env.tests["overdue"] = _overdue
 templates.env.globals.update(

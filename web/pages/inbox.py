@@ -24,6 +24,7 @@ from web.services.inbox import (
     load_inbox,
     unclaim_task,
 )
+from web.services.people import full_names
 from web.services.tasks import complete_task
 from web.templating import page_or_fragment, render
 
@@ -108,6 +109,7 @@ async def _answer_row(
         name = "partials/task_row_missing.html"
     else:
         context["row"] = await inbox_row(session, task, user=user, now=now)
+        context["people"] = await full_names(session, [task.completed_by])
         name = "partials/task_row.html" if task.status == "open" else "partials/task_row_done.html"
     return render(request, name, context, user=user, status_code=status_code)
 
