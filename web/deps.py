@@ -16,7 +16,7 @@ from crc.settings import Settings
 from crc.tables import User
 from web.security import TokenClaims, csrf_matches, get_active_user, read_access_token
 from web.services.errors import Unavailable
-from web.sessions import session_user
+from web.sessions import SESSION_ID_KEY, session_user
 from web.throttle import SignInThrottle
 
 logger = logging.getLogger(__name__)
@@ -181,4 +181,8 @@ async def verify_csrf(request: Request) -> None:
             value = (await request.form()).get(CSRF_FIELD)
             given = value if isinstance(value, str) else None
     if not csrf_matches(request.session, given):
+        if given and SESSION_ID_KEY not in request.session and request.url.path != "/login":
+            # A page of a session that has since ended (signed out in another tab, expired
+            # cookie): sign in again, rather than a refusal that reads like an attack.
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "your session ended; sign in again")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or invalid CSRF token")
