@@ -116,7 +116,9 @@ async def test_a_page_post_after_expiry_goes_to_sign_in_keeping_the_comment(
         assert _comment_in_row((await browser.get("/inbox?sort=age")).text, task.id) == "Not this quarter"
 
 
-async def test_a_page_of_a_session_signed_out_elsewhere_is_not_a_csrf_refusal(world: World) -> None:
+async def test_a_page_of_a_session_signed_out_elsewhere_is_refused_with_a_way_to_sign_in(
+    world: World,
+) -> None:
     task = await _a_task(world)
     async with world.signed_in("planning") as browser:
         token = csrf_of((await browser.get("/inbox")).text)
@@ -124,14 +126,25 @@ async def test_a_page_of_a_session_signed_out_elsewhere_is_not_a_csrf_refusal(wo
         answer = await browser.post(
             f"/inbox/tasks/{task.id}", data={"outcome": "approve", "comment": "ok"}, headers=_htmx(token)
         )
-        assert answer.status_code == 401
-        assert answer.headers["HX-Retarget"] == "#page-alerts"
-        assert ENDED in answer.text and "CSRF" not in answer.text
-        page = await browser.post(f"/inbox/tasks/{task.id}", data={"outcome": "approve", "csrf_token": token})
-        assert (page.status_code, page.headers["location"]) == (303, "/login")
-        # Without the token at all it is still refused as a forgery would be.
+        # Still the contract's 403 for a POST without a valid token, but it says what to do.
+        assert answer.status_code == 403
+        assert (answer.headers["HX-Retarget"], answer.headers["HX-Reswap"]) == ("#page-alerts", "innerHTML")
+        assert ENDED in answer.text and "CSRF" not in answer.text and "<tr" not in answer.text
+        page = await browser.post(
+            f"/inbox/tasks/{task.id}",
+            data={"outcome": "approve", "comment": "Later", "csrf_token": token},
+            headers={"Referer": "http://test/inbox?sort=age"},
+        )
+        assert page.status_code == 403
+        assert f"{ENDED} What you typed is kept." in page.text
+        assert 'name="next" value="/inbox?sort=age"' in page.text
+        assert "invalid CSRF token" not in page.text
+        assert (await _sign_in(browser, "/inbox?sort=age")).headers["location"] == "/inbox?sort=age"
+        assert _comment_in_row((await browser.get("/inbox")).text, task.id) == "Later"
+        # Without the token at all it is refused as a forgery would be.
         forged = await browser.post(f"/inbox/tasks/{task.id}", data={"outcome": "approve"})
         assert forged.status_code == 403
+        assert ENDED not in forged.text and "invalid CSRF token" in forged.text
 
 
 @pytest.mark.parametrize(

@@ -170,6 +170,11 @@ def require_page_roles(*roles: str) -> Callable[[User], Awaitable[User]]:
     return dependency
 
 
+class SessionGone(HTTPException):
+    """A form from a page whose session has since ended (signed out in another tab, the cookie
+    gone): still refused (403), but answered with a way to sign in again, not as an attack."""
+
+
 async def verify_csrf(request: Request) -> None:
     """Refuse a state-changing page request without this session's CSRF token (403)."""
     if request.method not in _UNSAFE_METHODS:
@@ -182,7 +187,5 @@ async def verify_csrf(request: Request) -> None:
             given = value if isinstance(value, str) else None
     if not csrf_matches(request.session, given):
         if given and SESSION_ID_KEY not in request.session and request.url.path != "/login":
-            # A page of a session that has since ended (signed out in another tab, expired
-            # cookie): sign in again, rather than a refusal that reads like an attack.
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "your session ended; sign in again")
+            raise SessionGone(status.HTTP_403_FORBIDDEN, "your session ended; sign in again")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or invalid CSRF token")

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from crc.tables import User
+from web.deps import SessionGone
 from web.expiry import session_ended
 from web.services.errors import RETRY_LATER, InvalidFields, ServiceError, Unavailable
 from web.sessions import session_user
@@ -75,8 +76,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if wants_json(request):
         return await http_exception_handler(request, exc)
-    if exc.status_code == 401:
-        return await session_ended(request)
+    if exc.status_code == 401 or isinstance(exc, SessionGone):
+        return await session_ended(request, status_code=exc.status_code)
     return await _error_page(request, exc.status_code, exc.detail)
 
 

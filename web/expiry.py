@@ -54,43 +54,51 @@ def sign_in_url(target: str) -> str:
     return f"/login?next={quote(target, safe='/')}"
 
 
-async def _keep_comment(
-    request: Request, response: Response, settings: Settings, ended_user: str | None
-) -> None:
+async def _typed_comment(request: Request) -> tuple[str, str] | None:
+    """(task id, comment) of a decision form that carried one, else None."""
     found = _DECISION_PATH.match(request.url.path)
     if request.method != "POST" or found is None:
-        return
+        return None
     try:
         form = await request.form()
     except Exception:  # a body that cannot be read: sign-in still answers, without the draft
         logger.warning("could not read the form of a request after its session ended", exc_info=True)
-        return
+        return None
     comment = form.get("comment")
-    if isinstance(comment, str):
-        keep_draft(request, response, settings, task_id=found.group(1), comment=comment, username=ended_user)
+    return (found.group(1), comment) if isinstance(comment, str) and comment.strip() else None
 
 
-async def session_ended(request: Request) -> Response:
+async def session_ended(request: Request, *, status_code: int = 401) -> Response:
     """Sign in again: htmx gets an alert in the page's alert region (never in a row) once a session
-    ended or for a change it sent, else HX-Redirect; a page gets a redirect. `next` comes back."""
+    ended or for a change it sent, else HX-Redirect; a page gets a redirect. `next` comes back.
+
+    A form refused for its CSRF token (403: its session is gone) gets the sign-in page itself."""
     settings: Settings = request.app.state.settings
     session = request.session if "session" in request.scope else {}
     ended_user = session.get(ENDED_KEY)
     ended_user = ended_user if isinstance(ended_user, str) else None
-    target = sign_in_url(where_they_were(request))
+    back_to = where_they_were(request)
+    target = sign_in_url(back_to)
+    draft = await _typed_comment(request)
+    typed = draft is not None
     response: Response
     if is_htmx(request) and (request.method != "GET" or ended_user is not None):
-        typed = bool(_DECISION_PATH.match(request.url.path))
         response = render(
             request,
             "partials/session_ended.html",
             {"message": SESSION_ENDED, "sign_in_url": target, "kept": typed},
-            status_code=401,
+            status_code=status_code,
             headers={"HX-Retarget": "#page-alerts", "HX-Reswap": "innerHTML"},
         )
+    elif status_code == 403:
+        notice = SESSION_ENDED + (" What you typed is kept." if typed else "")
+        context = {"next": back_to, "error": None, "notice": notice}
+        response = render(request, "login.html", context, status_code=status_code)
     elif is_htmx(request):
         response = Response(status_code=401, headers={"HX-Redirect": target})
     else:
         response = RedirectResponse(target, status_code=303)
-    await _keep_comment(request, response, settings, ended_user)
+    if draft is not None:
+        task_id, comment = draft
+        keep_draft(request, response, settings, task_id=task_id, comment=comment, username=ended_user)
     return response
