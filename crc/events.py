@@ -81,3 +81,16 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.CANCELLED: "Cancelled",
     EventKind.DECISION_WITHDRAWN: "Decision withdrawn",
 }
+
+
+# Who an event's actor is when no person acted (timers, the workflow itself), and how it reads.
+SYSTEM_ACTOR = "system"
+SYSTEM_ACTOR_NAME = "CRC system"
+
+# How a check-in's status reads (crc.types.CheckIn.status).
+CHECK_IN_STATUS_LABELS: dict[str, str] = {"ok": "OK", "needs_help": "Needs help"}
+
+
+def check_in_status_label(status: str) -> str:
+    """How a check-in's status reads ("OK", "Needs help")."""
+    return CHECK_IN_STATUS_LABELS.get(status, status.replace("_", " ").capitalize())

@@ -166,7 +166,7 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             title_variants={
                 Role.PLANNING: "Operational fit: {member} to {post} as {role_title}",
                 Role.RESOURCE_MANAGEMENT: "Budget: {member} to {post}, estimate ${estimate:,.2f}",
-                Role.CHIEF_OF_MISSION: "Country clearance: {member} to {post}",
+                Role.CHIEF_OF_MISSION: "Post approval: {member} to {post}",
                 Role.HOME_AGENCY: "Release by {agency}: {member} to {post}",
             },
             decision_events={
@@ -220,7 +220,7 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             label="Country clearance for travel",
             roles=(Role.CHIEF_OF_MISSION,),
             outcomes=(Outcome.APPROVE, Outcome.REJECT),
-            title="{urgent}Country clearance for {member}, arriving {place} {arrival}",
+            title="{urgent}Country clearance for travel: {member}, arriving {place} {arrival}",
             comment_required=frozenset({Outcome.REJECT}),
         ),
         _spec(

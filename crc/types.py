@@ -69,6 +69,7 @@ class Decision(BaseModel):
     outcome: str
     user: str
     roles: list[str]
+    user_name: str = ""  # the user's full name, for the words of the timeline
     member_id: int | None = None  # the roster member the user is, for the member's own tasks
     comment: str | None = None
     data: dict[str, Any] | None = None
@@ -93,6 +94,7 @@ class CancelRequest(BaseModel):
     user: str
     roles: list[str]
     reason: str
+    user_name: str = ""  # the user's full name, for the words of the timeline
 
 
 class CheckIn(BaseModel):
@@ -121,6 +123,7 @@ class ExtensionRequest(BaseModel):
     roles: list[str]
     member_id: int | None = None
     days: int
+    user_name: str = ""  # the user's full name, for the words of the timeline
     justification: str
 
 
@@ -350,3 +353,8 @@ class PostRules(BaseModel):
 
 
 DeploymentRequest.model_rebuild()
+
+
+def name_of(person: Decision | CancelRequest | ExtensionRequest) -> str:
+    """Who acted, as the timeline words it: their full name, else their username."""
+    return person.user_name or person.user

@@ -13,7 +13,7 @@ from crc.domain import SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT
 from crc.tables import Member
 from tests import factories
 from tests.lifecycle_world import STOCK, add_world, enrolments, seats_taken, skip_to, stock_levels
-from tests.web_helpers import World, user, web_world
+from tests.web_helpers import World, csrf_of, user, web_world
 
 FULL_STOCK = {SKU_INDIVIDUAL_KIT: STOCK, SKU_BALLISTIC_VEST: STOCK, SKU_HELMET: STOCK}
 
@@ -219,3 +219,33 @@ async def test_a_member_sees_only_their_own_tasks(life: Life) -> None:
     assert listed.json() == {"items": [], "total": 0}  # the demo `member` is someone else
     refused = await life.w.complete(receipt["id"], "member", "acknowledge")
     assert refused.status_code == 403
+
+
+async def test_timeline_names_the_member_who_asked_for_an_extension(life: Life) -> None:
+    deployment_id = await life.submit()
+    await life.to_booked(deployment_id)
+    await life.post(f"/api/v1/deployments/{deployment_id}/check-ins", "avery", {"status": "ok"})
+    async with life.w.signed_in("avery") as member:
+        page = await member.get(f"/deployments/{deployment_id}")
+        asked = await member.post(
+            f"/deployments/{deployment_id}/extension",
+            data={"days": "14", "justification": "Elections slipped", "csrf_token": csrf_of(page.text)},
+        )
+        assert asked.status_code == 303, asked.text
+    detail = await life.w.wait_for(
+        deployment_id, lambda d: any(t["kind"] == "extension" for t in d["open_tasks"])
+    )
+    requested = next(e for e in detail["timeline"] if e["kind"] == "extension_requested")
+    assert (requested["actor"], requested["message"]) == (
+        "avery",
+        "Avery Quinn asked for a 14-day extension: Elections slipped",
+    )
+    async with life.w.signed_in("requester") as requester:
+        timeline = (await requester.get(f"/deployments/{deployment_id}")).text
+    assert (
+        '<span class="kind">Extension requested</span> Avery Quinn asked for a 14-day extension: '
+        "Elections slipped <small>by Avery Quinn</small>"
+    ) in timeline
+    assert "Arrival check-in: OK <small>by Avery Quinn</small>" in timeline
+    assert "by system" not in timeline
+    assert "<small>by CRC system</small>" in timeline

@@ -108,3 +108,10 @@ async def test_cookie_is_httponly_and_lax(world: World) -> None:
     assert "httponly" in cookie
     assert "samesite=lax" in cookie
     assert "secure" not in cookie  # CRC_COOKIE_SECURE is off in dev
+
+
+async def test_pages_are_not_kept_by_the_browser_but_static_files_are(world: World) -> None:
+    # no-store: Back asks the server again, so a page never shows a task as it was before a decision.
+    assert (await world.http.get("/login")).headers["cache-control"] == "no-store"
+    assert "no-store" not in (await world.http.get("/static/htmx.min.js")).headers.get("cache-control", "")
+    assert "cache-control" not in (await world.http.get("/healthz")).headers

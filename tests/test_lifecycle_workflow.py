@@ -454,7 +454,7 @@ async def test_clearance_inside_lead_time_is_flagged_urgent_not_refused(
     async for r in _launch(temporal_env, engine, task_queue, start_in_days=8):
         await r.driver.to_travel()
         clearance = await r.driver.task("country_clearance")
-        expedited = "EXPEDITED, inside the lead time: Country clearance for Avery Quinn"
+        expedited = "EXPEDITED, inside the lead time: Country clearance for travel: Avery Quinn"
         assert clearance.title.startswith(expedited)
         async with session_factory(engine)() as session:
             row = (await session.exec(select(CountryClearance))).one()
@@ -600,7 +600,7 @@ async def test_concurrent_check_ins_all_persist(run: Run) -> None:
     assert len({r.key for r in rows}) == 11  # the arrival and ten others, each its own key
     events = await db_events(run.engine, run.deployment_id)
     assert sorted(e.message for e in events if e.kind == "check_in") == sorted(
-        f"Check-in at Site {i}: ok" for i in range(10)
+        f"Check-in at Site {i}: OK" for i in range(10)
     )
 
 

@@ -69,9 +69,12 @@ async def test_htmx_config_swaps_refusals(world: World) -> None:
     page = await world.http.get("/login")
     found = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", page.text)
     assert found
-    rules = json.loads(found.group(1))["responseHandling"]
-    swapped = [r["code"] for r in rules if r["swap"]]
-    assert "^(403|404|409|422|503)$" in swapped
+    config = json.loads(found.group(1))
+    swapped = [r["code"] for r in config["responseHandling"] if r["swap"]]
+    # 401 too: a request after the session ended swaps its alert into #page-alerts.
+    assert "^(401|403|404|409|422|503)$" in swapped
+    # Back re-fetches a pushed URL, so the page (every filter select) comes from the server.
+    assert (config["historyCacheSize"], config["refreshOnHistoryMiss"]) == (0, True)
     assert "default-src 'self'" in page.headers["content-security-policy"]
 
 

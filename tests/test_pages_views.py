@@ -162,7 +162,7 @@ async def test_page_shows_facts_open_tasks_and_timeline(world: World) -> None:
     text = page.text
     assert "Budget approval" in text and "Resource Management" in text
     assert '<span class="usa-tag bg-secondary-dark">Overdue</span>' in text
-    assert '<span class="text-base">by planning</span>' in text and "<blockquote>Fits</blockquote>" in text
+    assert '<span class="text-base">by Planning</span>' in text and "<blockquote>Fits</blockquote>" in text
     assert "<dt>Cost estimate</dt><dd>—</dd>" in text
     assert "<dt>Actual cost</dt><dd>—</dd>" in text
     assert world.member.name in text and world.post.country in text

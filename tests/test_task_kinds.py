@@ -41,7 +41,7 @@ TITLES: dict[TaskKind, tuple[dict[str, Any], str]] = {
     TaskKind.KIT_RECEIPT: ({"items": "1 x Helmet"}, "Acknowledge receipt of your kit: 1 x Helmet"),
     TaskKind.COUNTRY_CLEARANCE: (
         {"urgent": "", "member": "Ana Ruiz", "place": "Juba", "arrival": "2027-01-04"},
-        "Country clearance for Ana Ruiz, arriving Juba 2027-01-04",
+        "Country clearance for travel: Ana Ruiz, arriving Juba 2027-01-04",
     ),
     TaskKind.BOOKING_REFUSED: (
         {"direction": "outbound", "reason": "no seats"},
@@ -121,7 +121,7 @@ def test_approval_titles_differ_by_office() -> None:
     assert {office: spec.title_for(office, **facts) for office in spec.roles} == {
         Role.PLANNING: "Operational fit: Ana Ruiz to JUB as Adviser",
         Role.RESOURCE_MANAGEMENT: "Budget: Ana Ruiz to JUB, estimate $12,345.50",
-        Role.CHIEF_OF_MISSION: "Country clearance: Ana Ruiz to JUB",
+        Role.CHIEF_OF_MISSION: "Post approval: Ana Ruiz to JUB",
         Role.HOME_AGENCY: "Release by USAID: Ana Ruiz to JUB",
     }
 

@@ -37,6 +37,10 @@ _CSP = (
 )
 _CDN_PAGES = ("/docs", "/redoc")
 _HSTS = b"max-age=31536000; includeSubDomains"
+# Pages are never kept by the browser, so Back asks the server again and shows a decision made
+# since (the back/forward cache would show the page as it was, buttons and all).
+_NO_STORE = b"no-store"
+_STATIC = "/static/"
 
 
 class SecurityHeaders:
@@ -54,13 +58,18 @@ class SecurityHeaders:
             return
 
         wanted = dict(self.headers)
-        if not str(scope.get("path", "")).startswith(_CDN_PAGES):
+        path = str(scope.get("path", ""))
+        if not path.startswith(_CDN_PAGES):
             wanted[b"content-security-policy"] = _CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
+                headers = {name.lower(): value for name, value in message.get("headers", [])}
+                present = set(headers)
                 extra = [(k, v) for k, v in wanted.items() if k not in present]
+                is_html = headers.get(b"content-type", b"").startswith(b"text/html")
+                if is_html and b"cache-control" not in present and not path.startswith(_STATIC):
+                    extra.append((b"cache-control", _NO_STORE))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

@@ -16,7 +16,7 @@ from crc.settings import Settings
 from crc.tables import User
 from web.security import TokenClaims, csrf_matches, get_active_user, read_access_token
 from web.services.errors import Unavailable
-from web.sessions import session_user
+from web.sessions import SESSION_ID_KEY, session_user
 from web.throttle import SignInThrottle
 
 logger = logging.getLogger(__name__)
@@ -170,6 +170,11 @@ def require_page_roles(*roles: str) -> Callable[[User], Awaitable[User]]:
     return dependency
 
 
+class SessionGone(HTTPException):
+    """A form from a page whose session has since ended (signed out in another tab, the cookie
+    gone): still refused (403), but answered with a way to sign in again, not as an attack."""
+
+
 async def verify_csrf(request: Request) -> None:
     """Refuse a state-changing page request without this session's CSRF token (403)."""
     if request.method not in _UNSAFE_METHODS:
@@ -181,4 +186,6 @@ async def verify_csrf(request: Request) -> None:
             value = (await request.form()).get(CSRF_FIELD)
             given = value if isinstance(value, str) else None
     if not csrf_matches(request.session, given):
+        if given and SESSION_ID_KEY not in request.session and request.url.path != "/login":
+            raise SessionGone(status.HTTP_403_FORBIDDEN, "your session ended; sign in again")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or invalid CSRF token")

@@ -10,15 +10,17 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from limits.errors import StorageError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from crc.tables import User
+from web.deps import SessionGone
+from web.expiry import session_ended
 from web.services.errors import RETRY_LATER, InvalidFields, ServiceError, Unavailable
 from web.sessions import session_user
-from web.templating import is_htmx, render
+from web.templating import render
 
 logger = logging.getLogger(__name__)
 DATABASE_DOWN = "the database is not answering; try again shortly"
@@ -70,21 +72,12 @@ async def _error_page(request: Request, status_code: int, detail: object) -> Res
     )
 
 
-def _sign_in_redirect(request: Request) -> Response:
-    target = "/login"
-    if request.method == "GET" and request.url.path not in ("/", "/login"):
-        target = f"/login?next={request.url.path}"
-    if is_htmx(request):
-        return Response(status_code=401, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
-
-
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if wants_json(request):
         return await http_exception_handler(request, exc)
-    if exc.status_code == 401:
-        return _sign_in_redirect(request)
+    if exc.status_code == 401 or isinstance(exc, SessionGone):
+        return await session_ended(request, status_code=exc.status_code)
     return await _error_page(request, exc.status_code, exc.detail)
 
 

@@ -14,6 +14,8 @@ from crc.tables import User
 from web.security import csrf_token, get_active_user
 
 SESSION_ID_KEY = "sid"
+# Set in the cookie (to the username) when a session expires, so the next page says so.
+ENDED_KEY = "ended"
 # last_seen_at is written at most this often, so reading pages does not write on every request.
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -66,6 +68,7 @@ async def session_user(
     if _expired(row, settings, now):
         record_security_event(db, SecurityEventKind.SESSION_EXPIRED, username=row.username, actor="system")
         await end_session(db, cookie)
+        cookie[ENDED_KEY] = row.username
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now

@@ -1,5 +1,6 @@
 """Jinja2 templates: one template, two renderings (the page, or its fragment for htmx)."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from crc.domain import ClearanceLevel
+from crc.events import SYSTEM_ACTOR, SYSTEM_ACTOR_NAME, check_in_status_label
 from crc.roles import ROLE_LABELS, Role
 from crc.stages import TERMINAL
 from crc.tables import User
@@ -61,6 +63,16 @@ def _options(values: Any, words: str = "label") -> list[tuple[str, str]]:
     return [(str(v), str(to_words(v))) for v in values]
 
 
+def _person(username: str | None, people: Mapping[str, str] | None = None) -> str:
+    """A username as a name: from `people` (web.services.people.full_names), "CRC system" for the
+    system, else the username itself."""
+    if not username:
+        return "—"
+    if username == SYSTEM_ACTOR:
+        return SYSTEM_ACTOR_NAME
+    return (people or {}).get(username, username)
+
+
 def _overdue(value: datetime | None) -> bool:
     return value is not None and value < datetime.now(UTC)
 
@@ -77,6 +89,9 @@ templates.env.filters.update(
     outcome_label=outcome_label,
     outcome_past=outcome_past,
     event_label=event_label,
+    check_in_status=check_in_status_label,
+    # An event's or task's actor by name: `e.actor | person(view.people)`.
+    person=_person,
 )
 templates.env.tests["overdue"] = _overdue
 templates.env.globals.update(

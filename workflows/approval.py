@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.stages import Stage
     from crc.state import end_date_of
     from crc.tasks import Outcome, TaskKind
-    from crc.types import ApprovalPolicy, CostRequest, Decision, DeploymentRequest, TaskView
+    from crc.types import ApprovalPolicy, CostRequest, Decision, DeploymentRequest, TaskView, name_of
 
 from workflows.core import Cancelled, DeploymentCore
 from workflows.pipeline import StageStep, Transition
@@ -246,7 +246,7 @@ def _expired(reason: str) -> Transition:
 
 def _decision_reason(prefix: str, decision: Decision) -> str:
     comment = f": {decision.comment}" if decision.comment else ""
-    return f"{prefix} by {decision.user}{comment}"
+    return f"{prefix} by {name_of(decision)}{comment}"
 
 
 STEP = StageStep(Stage.APPROVAL, "Awaiting approvals", WaitingFor.APPROVALS, run_approval)

@@ -8,7 +8,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.travel import TravelActivities
-    from crc.events import EventKind
+    from crc.events import EventKind, check_in_status_label
     from crc.lifecycle import CheckInRecord
     from crc.roles import Role
     from crc.tasks import TaskKind
@@ -47,7 +47,7 @@ async def record(wf: DeploymentCore, check_in: CheckIn, *, key: str) -> CheckInR
     where = f" at {check_in.location}" if check_in.location else ""
     await wf.log(
         EventKind.ARRIVAL_CHECK_IN if arrival else EventKind.CHECK_IN,
-        f"{'Arrival check-in' if arrival else 'Check-in'}{where}: {check_in.status}",
+        f"{'Arrival check-in' if arrival else 'Check-in'}{where}: {check_in_status_label(check_in.status)}",
         actor=check_in.user,
         comment=check_in.note or None,
     )

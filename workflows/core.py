@@ -9,7 +9,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
-    from crc.events import EventKind
+    from crc.events import SYSTEM_ACTOR, EventKind
     from crc.names import task_id
     from crc.permissions import Situation, closed_actions
     from crc.progress import WaitingFor
@@ -163,7 +163,7 @@ class DeploymentCore:
         kind: str,
         message: str,
         *,
-        actor: str = "system",
+        actor: str = SYSTEM_ACTOR,
         stage: Stage | None = None,
         comment: str | None = None,
         data: dict[str, Any] | None = None,
@@ -279,7 +279,12 @@ class DeploymentCore:
         )
 
     async def open_tasks(
-        self, tasks: list[TaskView], message: str, kind: EventKind = EventKind.TASKS_OPENED
+        self,
+        tasks: list[TaskView],
+        message: str,
+        kind: EventKind = EventKind.TASKS_OPENED,
+        *,
+        actor: str = SYSTEM_ACTOR,
     ) -> None:
         """Put tasks in the inbox with one event that says why; decisions are taken from then on."""
         # Known at once, so a decision sent as soon as the inbox lists a task is accepted; it waits
@@ -291,7 +296,7 @@ class DeploymentCore:
             OpenTasks(
                 deployment_id=self.request.deployment_id,
                 tasks=tasks,
-                event=self.event(kind, message),
+                event=self.event(kind, message, actor=actor),
                 progress=self.progress(),
             ),
         )
@@ -392,5 +397,7 @@ class DeploymentCore:
     def cancel_with(self, decision: Decision, reason: str) -> NoReturn:
         """A decision that ends the deployment (deny, fail twice, refuse clearance): cancel."""
         self.state.acted.add(decision.task_id)
-        self.state.cancel = CancelRequest(user=decision.user, roles=decision.roles, reason=reason)
+        self.state.cancel = CancelRequest(
+            user=decision.user, roles=decision.roles, reason=reason, user_name=decision.user_name
+        )
         raise Cancelled

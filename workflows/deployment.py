@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from crc.progress import Action, WaitingFor
     from crc.readiness import clearance_renewal_problem
-    from crc.roles import ESCALATION_ROLE, ROLE_LABELS
+    from crc.roles import ESCALATION_ROLE, ROLE_LABELS, Role
     from crc.stages import TERMINAL, Stage
     from crc.state import DeploymentInput, Hold
     from crc.task_forms import VettingClearance
@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         ReleaseTask,
         TaskView,
         Withdrawal,
+        name_of,
     )
 
 from workflows import (
@@ -185,7 +186,9 @@ class DeploymentWorkflow(DeploymentCore):
         office = ROLE_LABELS[task.role]
         by_director = acting_role(_actor(decision), task, self._parties()) == ESCALATION_ROLE
         on_behalf = f" (decided by the {office} director after escalation)" if by_director else ""
-        message = f"{office} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
+        # The member's own tasks read with their name ("Maria Delgado acknowledged: ...").
+        doer = self.request.member_name if task.role == Role.MEMBER else office
+        message = f"{doer} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
         await self.act(
             ReadModelActivities.complete_task,
             CompleteTask(
@@ -368,7 +371,7 @@ class DeploymentWorkflow(DeploymentCore):
         self._check_cancel(request)
         reason = request.reason.strip()
         if self.state.stage != Stage.DEPLOYED:
-            reason = f"Cancelled by {request.user}: {reason}"
+            reason = f"Cancelled by {name_of(request)}: {reason}"
         self.state.cancel = request.model_copy(update={"reason": reason})
         self.wakeups += 1
         await workflow.wait_condition(

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.roles import Role
     from crc.stages import Stage
     from crc.tasks import Outcome, TaskKind
-    from crc.types import CostRequest, Decision, ExtensionRequest, TaskView
+    from crc.types import CostRequest, Decision, ExtensionRequest, TaskView, name_of
 
 from workflows.core import DeploymentCore
 
@@ -66,6 +66,12 @@ async def check_and_open_extension(wf: DeploymentCore, request: ExtensionRequest
     await open_extension(wf, request, offices=offices, estimate=estimate.total_usd)
 
 
+def _asker(wf: DeploymentCore, request: ExtensionRequest) -> str:
+    """Who asked, by name: the deployed member themselves, or the user who asked for them."""
+    own = request.member_id is not None and request.member_id == wf.request.member_id
+    return wf.request.member_name if own else name_of(request)
+
+
 async def open_extension(
     wf: DeploymentCore,
     request: ExtensionRequest,
@@ -99,8 +105,9 @@ async def open_extension(
     ]
     await wf.open_tasks(
         tasks,
-        f"Extension of {request.days} days requested by {request.user}: {request.justification}",
+        f"{_asker(wf, request)} asked for a {request.days}-day extension: {request.justification}",
         kind=EventKind.EXTENSION_REQUESTED,
+        actor=request.user,
     )
 
 
@@ -114,7 +121,9 @@ async def extension_decided(wf: DeploymentCore, task: TaskView, decision: Decisi
             Stage.DEPLOYED,
             state.status,
             wf.event(
-                EventKind.EXTENSION_REJECTED, f"Extension rejected by {decision.user}", actor=decision.user
+                EventKind.EXTENSION_REJECTED,
+                f"Extension rejected by {name_of(decision)}",
+                actor=decision.user,
             ),
             waiting_for=WaitingFor.CHECK_INS,
         )

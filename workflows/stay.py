@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.roles import ESCALATION_ROLE, ROLE_LABELS
     from crc.stages import Stage
     from crc.tasks import Outcome, TaskKind
-    from crc.types import TaskView
+    from crc.types import TaskView, name_of
 
 from workflows.core import DeploymentCore, start_of_day
 from workflows.extension import extension_decided
@@ -162,7 +162,7 @@ async def _curtail(wf: DeploymentCore) -> None:
         "Early return",
         wf.event(
             EventKind.CURTAILED,
-            f"Early return ordered by {state.cancel.user}: {state.cancel.reason}",
+            f"Early return ordered by {name_of(state.cancel)}: {state.cancel.reason}",
             actor=state.cancel.user,
         ),
         waiting_for=WaitingFor.WORKFLOW,

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.stages import Stage
     from crc.state import end_date_of
     from crc.tasks import Outcome, TaskKind
-    from crc.types import Amendment, TaskView
+    from crc.types import Amendment, TaskView, name_of
 
 from workflows.core import DeploymentCore, start_of_day
 from workflows.pipeline import StageStep, Transition
@@ -152,7 +152,7 @@ async def _ask_for_later_start(wf: DeploymentCore, course: str, offer: CourseSea
     )
     decision = await wf.answer(task)
     if decision.outcome == Outcome.CANCEL or offer is None:
-        wf.cancel_with(decision, f"Cancelled by {decision.user}: no {course} session before the start")
+        wf.cancel_with(decision, f"Cancelled by {name_of(decision)}: no {course} session before the start")
     wf.handled(task)
     new_start = offer.ends_on + timedelta(days=1)
     wf.request = wf.request.model_copy(update={"start_date": new_start})

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.progress import WaitingFor
     from crc.stages import Stage
     from crc.tasks import Outcome, TaskKind
+    from crc.types import name_of
 
 from workflows.core import Cancelled, DeploymentCore, start_of_day
 from workflows.pipeline import StageStep, Transition
@@ -52,7 +53,8 @@ async def run_travel(wf: DeploymentCore) -> Transition:
     await wf.set_status("Waiting for country clearance", WaitingFor.COUNTRY_CLEARANCE)
     decision = await wf.answer(clearance)
     if decision.outcome == Outcome.REJECT:
-        wf.cancel_with(decision, f"Country clearance refused by {decision.user}: {decision.comment or ''}")
+        refused = f"Country clearance refused by {name_of(decision)}: {decision.comment or ''}"
+        wf.cancel_with(decision, refused)
     await _record_clearance(wf, "approved", urgent)
     wf.handled(clearance)
 
@@ -126,7 +128,7 @@ async def _await_arrival(wf: DeploymentCore) -> None:
         if wf.unhandled(task):
             decision = state.answers[task.id]
             if decision.outcome == Outcome.CANCEL:
-                wf.cancel_with(decision, f"Cancelled by {decision.user}: the member never arrived")
+                wf.cancel_with(decision, f"Cancelled by {name_of(decision)}: the member never arrived")
             wf.handled(task)
     await wf.withdraw_open_tasks("Arrived", tasks=[task])
 
@@ -191,7 +193,7 @@ async def book_travel(
             )
         decision = await wf.answer(task)
         if decision.outcome == Outcome.CANCEL:
-            wf.cancel_with(decision, f"Cancelled by {decision.user}: travel could not be booked")
+            wf.cancel_with(decision, f"Cancelled by {name_of(decision)}: travel could not be booked")
         wf.handled(task)
         if say_so:
             await wf.set_status(*previous)

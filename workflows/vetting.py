@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.roles import Role
     from crc.stages import Stage
     from crc.tasks import Outcome, TaskKind
-    from crc.types import TaskView
+    from crc.types import TaskView, name_of
 
 from workflows.core import DeploymentCore
 from workflows.pipeline import StageStep, Transition
@@ -58,7 +58,8 @@ async def run_vetting(wf: DeploymentCore) -> Transition:
         task, decision = answered
         check = next(c for c, t in reviews.items() if t.id == task.id)
         if decision.outcome == Outcome.DENY:
-            wf.cancel_with(decision, f"Vetting denied by {decision.user}: {decision.comment or task.title}")
+            denied = f"Vetting denied by {name_of(decision)}: {decision.comment or task.title}"
+            wf.cancel_with(decision, denied)
         data = decision.data or {}
         if data.get("valid_until"):
             await wf.act(

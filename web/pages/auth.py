@@ -8,19 +8,17 @@ from starlette.responses import Response
 
 from crc.accounts import SecurityEventKind, record_security_event
 from web.deps import NowDep, SessionDep, SettingsDep, ThrottleDep, client_address
+from web.drafts import has_drafts
+from web.expiry import SESSION_ENDED, safe_next
 from web.flash import flash
-from web.sessions import end_session, session_user, start_session
+from web.sessions import ENDED_KEY, end_session, session_user, start_session
 from web.signin import SignInLocked, SignInRefused, sign_in
 from web.templating import render
 
 router = APIRouter()
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a local path, so the login form cannot send anyone elsewhere."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/"
+_safe_next = safe_next
 
 
 @router.get("/login")
@@ -30,7 +28,10 @@ async def login_form(
     """The sign-in form (or the dashboard when already signed in)."""
     if await session_user(session, request.session, settings, now=now):
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+    notice = None
+    if request.session.pop(ENDED_KEY, None) is not None or has_drafts(request, settings):
+        notice = SESSION_ENDED + (" What you typed is kept." if has_drafts(request, settings) else "")
+    return render(request, "login.html", {"next": _safe_next(next), "error": None, "notice": notice})
 
 
 @router.post("/login")

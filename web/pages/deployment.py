@@ -21,7 +21,8 @@ from crc.stages import LIFECYCLE, TERMINAL, Stage
 from crc.tables import Deployment, User
 from crc.tasks import TaskKind
 from web.bounds import DocumentId
-from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
+from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, require_page_roles
+from web.drafts import take_drafts
 from web.flash import flash
 from web.pages.common import nav, see_other
 from web.pages.forms import AMEND_FIELDS, form_values, parse_form
@@ -109,7 +110,12 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
 
 @router.get("/deployments/{deployment_id}")
 async def deployment(
-    request: Request, deployment_id: str, session: SessionDep, user: PageUser, seen: str = ""
+    request: Request,
+    deployment_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    seen: str = "",
 ) -> Response:
     """One deployment; htmx polls its status fragment until it reaches a terminal stage.
 
@@ -117,6 +123,9 @@ async def deployment(
     (facts, documents and the actions that fit now), still without reloading the page.
     """
     context = await _context(session, user, deployment_id)
+    # Comments typed when the session had ended, by task id, for its decision forms (web.drafts);
+    # the inbox takes them, so they are read here without being dropped.
+    context["drafts"] = take_drafts(request, settings, user.username)
     d = context["d"]
     # `seen` is "STAGE:waiting_for" as the page last showed it (or just the stage).
     if is_htmx(request) and seen and seen != (f"{d.stage}:{d.waiting_for}" if ":" in seen else d.stage):

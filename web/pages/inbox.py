@@ -12,6 +12,7 @@ from starlette.responses import Response
 from crc.tables import Task, User
 from crc.tasks import spec_of
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep
+from web.drafts import forget_drafts, take_drafts
 from web.filters import PageInboxSort, PageStage, PageTaskKind
 from web.pages.common import nav
 from web.pages.forms import parse_values
@@ -24,6 +25,7 @@ from web.services.inbox import (
     load_inbox,
     unclaim_task,
 )
+from web.services.people import full_names
 from web.services.tasks import complete_task
 from web.templating import page_or_fragment, render
 
@@ -45,6 +47,7 @@ def _filters(kind: str, stage: str, post: str, overdue: str, q: str, sort: str) 
 async def inbox(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     user: PageUser,
     kind: PageTaskKind = "",
     stage: PageStage = "",
@@ -58,7 +61,12 @@ async def inbox(
     now = datetime.now(UTC)
     found = await load_inbox(session, user=user, filters=filters, now=now)
     context = {"inbox": found, "rows": found.rows, "filters": filters, "now": now, "inbox_count": found.total}
-    return page_or_fragment(request, "inbox.html", "partials/inbox_table.html", context, user=user)
+    # Comments typed when the session had ended come back into their rows once (web.drafts).
+    context["drafts"] = drafts = take_drafts(request, settings, user.username)
+    page = page_or_fragment(request, "inbox.html", "partials/inbox_table.html", context, user=user)
+    if drafts:
+        forget_drafts(page, settings)
+    return page
 
 
 def _data(task: Task, form: FormData) -> dict[str, Any]:
@@ -108,6 +116,7 @@ async def _answer_row(
         name = "partials/task_row_missing.html"
     else:
         context["row"] = await inbox_row(session, task, user=user, now=now)
+        context["people"] = await full_names(session, [task.completed_by])
         name = "partials/task_row.html" if task.status == "open" else "partials/task_row_done.html"
     return render(request, name, context, user=user, status_code=status_code)
 

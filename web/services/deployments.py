@@ -1,6 +1,6 @@
 """Reading deployments from the read-model: lists, one with its history, counts by stage."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import col, func, select
@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.stages import Stage
 from crc.tables import Deployment, Event, Member, Post, Task, User
+from web.services.people import full_names
 from web.services.visibility import visible_deployment, visible_to
 
 MAX_PAGE = 200
@@ -23,6 +24,8 @@ class DeploymentView:
     post: Post | None
     timeline: list[Event]
     open_tasks: list[Task]
+    # username -> full name of each actor in the timeline (web.services.people).
+    people: dict[str, str] = field(default_factory=dict)
 
 
 def _conditions(*, stage: str | None, post_code: str | None, member_id: int | None) -> list[Any]:
@@ -85,6 +88,7 @@ async def get_deployment_view(session: AsyncSession, user: User, deployment_id: 
         post=await session.get(Post, deployment.post_code),
         timeline=list(timeline),
         open_tasks=await open_tasks_of(session, deployment_id),
+        people=await full_names(session, (e.actor for e in timeline)),
     )
 
 

@@ -28,7 +28,9 @@ async def cancel_deployment(
     workflow_id = row.workflow_id
     await session.commit()  # hold no connection while the workflow undoes what was done
     handle = client.get_workflow_handle(workflow_id)
-    request = CancelRequest(user=user.username, roles=list(user.roles), reason=reason)
+    request = CancelRequest(
+        user=user.username, user_name=user.full_name, roles=list(user.roles), reason=reason
+    )
     try:
         update = await handle.start_update(
             names.UPDATE_CANCEL,
@@ -113,6 +115,7 @@ async def request_extension(
             user=user.username,
             roles=list(user.roles),
             member_id=user.member_id,
+            user_name=user.full_name,
             days=days,
             justification=justification,
         ),

@@ -154,6 +154,7 @@ async def complete_task(
         task_id=task.id,
         outcome=outcome,
         user=user.username,
+        user_name=user.full_name,
         roles=list(user.roles),
         member_id=user.member_id,
         scopes=user.scopes,

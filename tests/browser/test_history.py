@@ -1,0 +1,83 @@
+"""The Back button: a decided task does not come back as open, and filters come back from the URL
+(pages are not kept by the browser, and htmx asks the server again for a pushed filter URL)."""
+
+import re
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser.helpers import SLOW_MS, LiveStack, signed_in
+
+pytestmark = pytest.mark.browser
+
+MEMBER = "Elena Petrenko"
+FILTERED_MEMBER = "Marcus Johnson"
+
+
+async def _inbox(page: Page) -> None:
+    nav = page.get_by_role("navigation", name="Main")
+    await nav.get_by_role("link", name=re.compile(r"^Inbox\b")).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Inbox")
+
+
+async def test_back_after_a_decision_shows_it_decided(browser: Browser, live_stack: LiveStack) -> None:
+    deployment = await live_stack.submit(MEMBER, "KBP", "Customs reform adviser")
+    await live_stack.wait_for_tasks("planning", deployment["id"], 1)
+    async with signed_in(browser, live_stack, "planning") as page:
+        await _inbox(page)
+        row = page.get_by_role("row").filter(has=page.get_by_role("link", name=MEMBER, exact=True))
+        await expect(row).to_have_count(1)
+        await row.get_by_role("textbox", name="Comment").fill("Fits the plan")
+        await row.get_by_role("button", name="Approve").click()
+        await expect(row.get_by_role("status")).to_contain_text("Approved by", timeout=SLOW_MS)
+        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Deployments").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Deployments"))
+
+        await page.go_back()
+        await expect(page).to_have_url(re.compile(r"/inbox$"))
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Inbox")
+        # Asked of the server again: the task is no longer open, so no button can decide it.
+        back_row = page.get_by_role("row").filter(has=page.get_by_role("link", name=MEMBER, exact=True))
+        await expect(back_row.get_by_role("button", name="Approve")).to_have_count(0)
+        await expect(back_row.get_by_role("button", name="Reject")).to_have_count(0)
+
+
+async def test_back_after_filter_changes_restores_every_select(
+    browser: Browser, live_stack: LiveStack
+) -> None:
+    deployment = await live_stack.submit(FILTERED_MEMBER, "DIL", "Port logistics adviser")
+    await live_stack.wait_for_tasks("planning", deployment["id"], 1)
+    async with signed_in(browser, live_stack, "planning") as page:
+        await _inbox(page)
+        kind, post = page.get_by_label("Kind", exact=True), page.get_by_label("Post", exact=True)
+        sort = page.get_by_label("Sort by", exact=True)
+        await kind.select_option("approval")
+        await expect(page).to_have_url(re.compile(r"[?&]kind=approval\b"))
+        await post.select_option("DIL")
+        await expect(page).to_have_url(re.compile(r"[?&]post=DIL\b"))
+        await sort.select_option("age")
+        await expect(page).to_have_url(re.compile(r"[?&]sort=age\b"))
+        await expect(kind).to_have_value("approval")
+
+        await page.go_back()
+        await expect(page).to_have_url(re.compile(r"[?&]post=DIL\b"))
+        await expect(page).not_to_have_url(re.compile(r"sort=age"))
+        await expect(sort).to_have_value("due")
+        await expect(post).to_have_value("DIL")
+        await expect(kind).to_have_value("approval")
+
+        await page.go_back()
+        await expect(page).to_have_url(re.compile(r"[?&]kind=approval\b"))
+        await expect(page).not_to_have_url(re.compile(r"post=DIL"))
+        await expect(post).to_have_value("")
+        await expect(kind).to_have_value("approval")
+
+        await page.go_back()
+        await expect(page).to_have_url(re.compile(r"/inbox$"))
+        await expect(kind).to_have_value("")
+        await expect(sort).to_have_value("due")
+
+        await page.go_forward()
+        await expect(page).to_have_url(re.compile(r"[?&]kind=approval\b"))
+        await expect(kind).to_have_value("approval")
+        await expect(post).to_have_value("")
