@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt chromium
+.PHONY: help run test lint fmt chromium vendor-api-docs
 
 help:
 	@echo "make run   - migrate, seed demo data, start Temporal, the worker and the web app"
@@ -59,3 +59,7 @@ chromium:
 fmt: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Refresh the vendored Swagger UI and ReDoc (pinned in the script) from the npm registry; by hand only.
+vendor-api-docs:
+	scripts/vendor-api-docs.sh
