@@ -183,16 +183,17 @@ async def guard_outside_requests(context: BrowserContext) -> BrowserContext:
 
 # axe-core's tags for WCAG 2.0 and 2.1, levels A and AA: what Section 508 asks of the pages.
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-_AXE = Axe()  # axe-playwright-python's bundled axe.min.js: nothing downloads
+_AXE = Axe()  # for axe-playwright-python's bundled axe.min.js: nothing downloads
 
 
 async def accessibility_violations(page: Page, label: str) -> list[str]:
     """One line per axe-core violation of WCAG 2.1 A/AA on the page as it is now."""
-    results = await _AXE.run(
-        page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
-    )
+    if not await page.evaluate("() => typeof window.axe === 'object'"):  # once per page load
+        await page.evaluate(_AXE.axe_script)
+    options = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
+    results: dict[str, Any] = await page.evaluate("options => axe.run(document, options)", options)
     lines = []
-    for violation in results.response["violations"]:
+    for violation in results["violations"]:
         targets = [", ".join(map(str, node["target"])) for node in violation["nodes"][:3]]
         lines.append(
             f"{label}: {violation['id']} ({violation['impact']}) {violation['help']}"
