@@ -61,6 +61,8 @@ fmt: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Refresh the vendored U.S. Web Design System (pinned in the script); never part of run or test.
+# Refresh the vendored front-end assets (USWDS, Swagger UI, ReDoc; versions pinned in the
+# scripts) from the npm registry; by hand only, never part of run or test.
 vendor:
 	scripts/vendor_uswds.sh
+	scripts/vendor-api-docs.sh

@@ -31,11 +31,10 @@ _SECURITY_HEADERS = {
     b"x-frame-options": b"DENY",
     b"referrer-policy": b"same-origin",
 }
-# Our pages load nothing from elsewhere; FastAPI's /docs pages load Swagger UI from a CDN.
+# Our pages load nothing from elsewhere (the API docs set a policy of their own, web.docs).
 _CSP = (
     b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
-_CDN_PAGES = ("/docs", "/redoc")
 _HSTS = b"max-age=31536000; includeSubDomains"
 # Pages are never kept by the browser, so Back asks the server again and shows a decision made
 # since (the back/forward cache would show the page as it was, buttons and all).
@@ -57,10 +56,9 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        wanted = dict(self.headers)
+        # A response's own policy wins (see send_with_headers): the API docs set a looser one.
+        wanted = {**self.headers, b"content-security-policy": _CSP}
         path = str(scope.get("path", ""))
-        if not path.startswith(_CDN_PAGES):
-            wanted[b"content-security-policy"] = _CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -113,14 +111,14 @@ def create_app(
 ) -> FastAPI:
     """The web app; tests pass their own engine and Temporal client."""
     settings = settings or get_settings()
-    # Outside dev the API docs are routes of ours (web.docs) that need a signed-in admin.
+    # The API docs are routes of ours (web.docs) on vendored assets; outside dev they need an admin.
     public_docs = settings.is_dev or settings.CRC_PUBLIC_API_DOCS
     app = FastAPI(
         title="CRC deployments",
         summary="Civilian Response Corps deployment lifecycles and approvals",
         lifespan=_lifespan,
-        docs_url="/docs" if public_docs else None,
-        redoc_url="/redoc" if public_docs else None,
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if public_docs else None,
     )
     app.state.settings = settings
@@ -146,7 +144,6 @@ def create_app(
     app.include_router(api_router)
     app.include_router(health_router)
     app.include_router(pages_router)
-    if not public_docs:
-        app.include_router(docs_router)
+    app.include_router(docs_router(public=public_docs))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -13,16 +13,17 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from crc.db import create_engine, create_sync_engine
 from crc.seed import seed_demo
 from crc.settings import Settings
 from migrations import upgrade
-from tests.browser.helpers import DEMO_PASSWORD, LiveStack
+from tests.browser.helpers import DEMO_PASSWORD, LiveStack, guard_outside_requests, outside_requests
 from tests.conftest import start_dev_server
 from tests.web_helpers import terminate_workflows
 from web.app import create_app
@@ -71,15 +72,36 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
+def _guard_every_context(chromium: Browser) -> None:
+    """Route every context the tests create through the outside-request guard, however made."""
+    new_context = chromium.new_context
+
+    async def guarded_new_context(**options: Any) -> BrowserContext:
+        # Service workers would fetch past the context's routes.
+        return await guard_outside_requests(await new_context(**{"service_workers": "block", **options}))
+
+    setattr(chromium, "new_context", guarded_new_context)  # noqa: B010 - mypy refuses a method assignment
+
+
 @pytest.fixture(scope="package")
 async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for the session; its contexts refuse requests to other hosts."""
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        _guard_every_context(chromium)
         try:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def no_outside_requests() -> Iterator[None]:
+    """Fail the test if a page it drove asked another host for anything (the app works offline)."""
+    outside_requests.clear()
+    yield
+    refused, outside_requests[:] = list(outside_requests), []
+    assert not refused, "pages asked hosts other than the app's:\n" + "\n".join(refused)
 
 
 @pytest.fixture(scope="package")

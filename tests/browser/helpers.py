@@ -1,4 +1,5 @@
-"""Helpers for the browser tests: the live stack's handles, signing in, and API shortcuts."""
+"""Helpers for the browser tests: the live stack's handles, signing in, API shortcuts, the guard
+against requests to other hosts, and the accessibility checks (axe-core, phone width)."""
 
 import asyncio
 import os
@@ -8,9 +9,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-from playwright.async_api import Browser, Page, ViewportSize, expect
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Route, ViewportSize, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from temporalio.client import Client
@@ -21,6 +24,7 @@ from web.services.requests import today_utc
 
 DEMO_PASSWORD = "demo"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 # Each run saves its screenshots as artifacts (git ignores tests/artifacts/); with
 # CRC_UPDATE_SCREENSHOTS=1 they replace the README's copies in docs/screenshots.
 _ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +150,74 @@ async def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / name
     await page.screenshot(path=str(path), full_page=False)
     return path
+
+
+# The hosts the app is served from; a page that asks any other host for anything fails its test.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+# What the guard refused since the current test began (tests/browser/conftest.py checks it).
+outside_requests: list[str] = []
+
+
+async def _refuse_outside(route: Route) -> None:
+    url = route.request.url
+    if urlsplit(url).hostname in LOCAL_HOSTS:
+        await route.fallback()
+        return
+    outside_requests.append(f"{route.request.method} {url}")
+    await route.abort("blockedbyclient")
+
+
+def _record_policy_refusal(message: ConsoleMessage) -> None:
+    # The pages' content security policy stops most outside loads before they reach the route
+    # below; Chromium then says so on the console, and that counts as the same failure.
+    if message.type == "error" and "Content Security Policy" in message.text:
+        outside_requests.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+
+async def guard_outside_requests(context: BrowserContext) -> BrowserContext:
+    """Make the context abort, and record, every request to a host other than the app's."""
+    await context.route("**/*", _refuse_outside)
+    context.on("console", _record_policy_refusal)
+    return context
+
+
+# axe-core's tags for WCAG 2.0 and 2.1, levels A and AA: what Section 508 asks of the pages.
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+_AXE = Axe()  # for axe-playwright-python's bundled axe.min.js: nothing downloads
+
+
+async def accessibility_violations(page: Page, label: str) -> list[str]:
+    """One line per axe-core violation of WCAG 2.1 A/AA on the page as it is now."""
+    if not await page.evaluate("() => typeof window.axe === 'object'"):  # once per page load
+        await page.evaluate(_AXE.axe_script)
+    options = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
+    results: dict[str, Any] = await page.evaluate("options => axe.run(document, options)", options)
+    lines = []
+    for violation in results["violations"]:
+        targets = [", ".join(map(str, node["target"])) for node in violation["nodes"][:3]]
+        lines.append(
+            f"{label}: {violation['id']} ({violation['impact']}) {violation['help']}"
+            f" - {len(violation['nodes'])} element(s), e.g. {' | '.join(targets)}"
+        )
+    return lines
+
+
+async def assert_accessible(page: Page, label: str) -> None:
+    """Fail, listing each violation, unless axe-core finds none at WCAG 2.1 A and AA."""
+    found = await accessibility_violations(page, label)
+    assert not found, "axe-core found WCAG 2.1 A/AA violations:\n" + "\n".join(found)
+
+
+async def horizontal_overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the window (0: no horizontal scroll)."""
+    overflow: int = await page.evaluate(
+        "() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
+    )
+    return overflow
+
+
+async def assert_no_horizontal_scroll(page: Page) -> None:
+    """Fail if the page scrolls sideways at the phone width (390 px)."""
+    await page.set_viewport_size(PHONE)
+    overflow = await horizontal_overflow(page)
+    assert overflow == 0, f"{page.url} is {overflow} px wider than a {PHONE['width']} px phone"
