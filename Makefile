@@ -7,13 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt chromium
+.PHONY: help run test lint fmt chromium vendor
 
 help:
 	@echo "make run   - migrate, seed demo data, start Temporal, the worker and the web app"
 	@echo "make test  - ruff, mypy (strict on the production code) and the whole pytest suite"
 	@echo "make lint  - ruff and mypy only"
 	@echo "make fmt   - format the code and apply safe lint fixes"
+	@echo "make vendor - refresh the vendored USWDS copy in web/static/uswds from npm (needs npm)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -59,3 +60,7 @@ chromium:
 fmt: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Refresh the vendored U.S. Web Design System (pinned in the script); never part of run or test.
+vendor:
+	scripts/vendor_uswds.sh

@@ -14,6 +14,7 @@ from crc.roles import ROLE_LABELS, Role
 from crc.stages import TERMINAL
 from crc.tables import User
 from crc.tasks import event_label, outcome_label, outcome_past, spec_of
+from web.flash import pop_flashes
 from web.security import csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -75,6 +76,8 @@ templates.env.globals.update(
     terminal_stages={str(s) for s in TERMINAL},
     task_spec=spec_of,
     clearance_levels=[level.value for level in ClearanceLevel if level != ClearanceLevel.NONE],
+    # base.html pops the flash messages, so only a full page (not an htmx fragment) uses them up.
+    pop_flashes=pop_flashes,
 )
 
 
@@ -92,6 +95,7 @@ def render(
         "user": user,
         "csrf_token": csrf_token(request.session) if "session" in request.scope else "",
         "htmx": is_htmx(request),
+        "demo_env": bool(getattr(getattr(request.app.state, "settings", None), "is_dev", False)),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
