@@ -16,6 +16,7 @@ from crc.tables import Deployment, Task, User
 from crc.tasks import outcome_past, spec_of
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep
 from web.filters import PageInboxSort, PageInboxView, PageStage, PageTaskKind
+from web.flash import flash
 from web.pages.common import nav
 from web.pages.forms import parse_values
 from web.schemas import TaskCompletion
@@ -39,7 +40,6 @@ from web.templating import is_htmx, page_or_fragment, render
 router = APIRouter()
 
 # Kept in the session between a form's POST and the page it redirects to (no JavaScript).
-NOTICE_KEY = "inbox_notice"
 RESULTS_KEY = "inbox_bulk_results"
 PLACES = ("row", "deployment")
 
@@ -103,7 +103,6 @@ async def _inbox_context(
         "saved_error": None,
         "saved_name": "",
         "row_errors": {},
-        "notice": request.session.pop(NOTICE_KEY, None) if "session" in request.scope else None,
         "bulk_results": request.session.pop(RESULTS_KEY, None) if "session" in request.scope else None,
     }
 
@@ -318,7 +317,7 @@ async def _refused(
 ) -> Response:
     if not is_htmx(request) and err.status_code not in (403, 404):
         if place == "deployment" and deployment_id:
-            request.session[NOTICE_KEY] = f"Not decided: {_message(err)}"
+            flash(request, f"Not decided: {_message(err)}", kind="error")
             return RedirectResponse(f"/deployments/{deployment_id}", status_code=303)
         return await _page_with_error(request, session, user, task_id, err, typed)
     message, field_errors = _split(err)
@@ -338,7 +337,7 @@ async def _refused(
 def _after_decision(request: Request, place: str, task: Task) -> Response:
     """Post/redirect/get for a decision sent without htmx, saying what was decided."""
     done = outcome_past(task.outcome) if task.outcome else "decided"
-    request.session[NOTICE_KEY] = f"You {done} {task.title}."
+    flash(request, f"You {done} {task.title}.")
     url = f"/deployments/{task.deployment_id}" if place == "deployment" else "/inbox"
     return RedirectResponse(url, status_code=303)
 
@@ -425,7 +424,7 @@ async def save(request: Request, session: SessionDep, user: PageUser) -> Respons
         context["saved_error"] = err.by_field().get("name", _message(err))
         context["saved_name"] = name
         return render(request, "inbox.html", context, user=user, status_code=err.status_code)
-    request.session[NOTICE_KEY] = f"Filter saved: {name.strip()}."
+    flash(request, f"Filter saved: {name.strip()}.")
     return RedirectResponse(f"/inbox?{query}" if query else "/inbox", status_code=303)
 
 
@@ -437,5 +436,5 @@ def _without_page(filters: InboxFilters) -> dict[str, str]:
 async def delete(request: Request, filter_id: int, session: SessionDep, user: PageUser) -> Response:
     """Delete one of the user's saved filters."""
     await delete_filter(session, user, filter_id)
-    request.session[NOTICE_KEY] = "Saved filter deleted."
+    flash(request, "Saved filter deleted.")
     return RedirectResponse("/inbox", status_code=303)
