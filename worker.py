@@ -51,6 +51,8 @@ def activities_for(engine: AsyncEngine, travel_provider: TravelProvider | None =
         read_model.append_event,
         read_model.open_tasks,
         read_model.complete_task,
+        read_model.hold_task,
+        read_model.release_task,
         read_model.close_tasks,
         read_model.notify_role,
         read_model.estimate_cost,

@@ -16,12 +16,17 @@ from crc.types import (
     CostRequest,
     EventAppend,
     EventRecord,
+    HoldTask,
     NotifyRole,
     OpenTasks,
     PostRules,
     Progress,
+    ReleaseTask,
     StageChange,
 )
+
+# A task's held decision, cleared (it took effect, was withdrawn, or the task was closed).
+_NOT_HELD = {"held_by": None, "held_outcome": None, "held_until": None}
 
 
 async def _set_progress(session: AsyncSession, deployment_id: str, progress: Progress | None) -> None:
@@ -132,10 +137,33 @@ class ReadModelActivities:
                     data=request.data,
                     completed_by=request.completed_by,
                     completed_at=request.completed_at,
+                    **_NOT_HELD,
                 )
             )
             await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
+
+    @activity.defn(name="hold_task")
+    async def hold_task(self, request: HoldTask) -> None:
+        """Show an open task's decision as held in its undo window (pages refuse others meanwhile)."""
+        async with self._sessions.begin() as session:
+            await session.exec(
+                sa.update(Task)
+                .where(col(Task.id) == request.task_id, col(Task.status) == "open")
+                .values(
+                    held_by=request.held_by,
+                    held_outcome=request.held_outcome,
+                    held_until=request.held_until,
+                )
+            )
+
+    @activity.defn(name="release_task")
+    async def release_task(self, request: ReleaseTask) -> None:
+        """Clear a task's held decision (the task stays as it is), logging why if told."""
+        async with self._sessions.begin() as session:
+            await session.exec(sa.update(Task).where(col(Task.id) == request.task_id).values(**_NOT_HELD))
+            if request.event is not None:
+                await _append_event(session, request.deployment_id, request.event)
 
     @activity.defn(name="close_tasks")
     async def close_tasks(self, request: CloseTasks) -> None:
@@ -145,7 +173,9 @@ class ReadModelActivities:
                 await session.exec(
                     sa.update(Task)
                     .where(col(Task.id).in_(request.task_ids), col(Task.status) == "open")
-                    .values(status="cancelled", completed_at=request.event.at, completed_by="system")
+                    .values(
+                        status="cancelled", completed_at=request.event.at, completed_by="system", **_NOT_HELD
+                    )
                 )
             await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)

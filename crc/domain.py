@@ -56,6 +56,8 @@ SECTORS: tuple[str, ...] = (
 
 MIN_DURATION_DAYS = 1
 MAX_DURATION_DAYS = 365
+# The longest the workflow holds a decision so that its maker may undo it.
+MAX_UNDO_SECONDS = 60
 # Standby members deploy within 30 days: a sooner start needs an urgent justification.
 STANDBY_NOTICE_DAYS = 30
 # Post (hardship) differential is paid only after this many days on detail.

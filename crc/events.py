@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     COMPLETED = "completed"
     COMPENSATED = "compensated"
     CANCELLED = "cancelled"
+    DECISION_WITHDRAWN = "decision.withdrawn"
 
 
 EVENT_LABELS: dict[EventKind, str] = {
@@ -78,4 +79,5 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.COMPLETED: "Completed",
     EventKind.COMPENSATED: "Undone",
     EventKind.CANCELLED: "Cancelled",
+    EventKind.DECISION_WITHDRAWN: "Decision withdrawn",
 }

@@ -10,6 +10,7 @@ UPDATE_AMEND = "amend"
 UPDATE_CANCEL = "cancel"
 UPDATE_CHECK_IN = "check_in"
 UPDATE_EXTEND = "request_extension"
+UPDATE_WITHDRAW = "withdraw"  # undo a decision still held in its undo window
 QUERY_STATUS = "status"
 
 # Fixed namespace so task ids derived inside the workflow are the same on every replay.
@@ -40,4 +41,7 @@ ERR_NOT_REQUESTER = "NotRequester"  # 403
 ERR_NOT_NOW = "NotNow"  # 409: the deployment is not at a stage where this can happen
 ERR_NOT_ALLOWED = "NotAllowed"  # 403: the caller may not do this to this deployment
 ERR_NOT_ELIGIBLE = "NotEligible"  # 409: the deployment fails a rule for this (e.g. a longer stay)
+ERR_TASK_HELD = "TaskHeld"  # 409: someone decided the task a moment ago; it may still be undone
+ERR_NOT_HELD = "NotHeld"  # 409: no decision on the task waits to take effect
+ERR_NOT_HOLDER = "NotHolder"  # 403: a held decision is undone only by whoever took it
 ERR_MISSING_ROW = "MissingRow"  # an activity found no row where one must exist; retrying won't help

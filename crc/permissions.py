@@ -304,6 +304,11 @@ def may_act_on(actor: Actor, task: TaskFacts, parties: Parties) -> Refusal | Non
     return None
 
 
+def decided_moments_ago(held_by: str) -> Refusal:
+    """Why a task whose decision is still held (and may be undone) takes no other decision."""
+    return Refusal(names.ERR_TASK_HELD, f"{held_by} decided this task a moment ago")
+
+
 def may_take_over(actor: Actor, task: TaskFacts, parties: Parties) -> bool:
     """True when the actor, a director of the task's office who may decide it, takes over claims."""
     return (
@@ -322,9 +327,11 @@ def check_decision(
     comment: str | None,
     data: Mapping[str, object] | None,
     today: date | None = None,
+    reasons: bool = True,
 ) -> Refusal | None:
     """Why the decision may not be taken, or None: the task, the actor, its day (judged only with
-    `today`, the deployment's clock), the outcome, the data."""
+    `today`, the deployment's clock), the outcome, its reason (unless `reasons` is False), the
+    data."""
     if task is None:
         return Refusal(names.ERR_UNKNOWN_TASK, "no task has this id")
     if task.status != "open":
@@ -337,7 +344,7 @@ def check_decision(
     if outcome not in task.outcomes:
         return Refusal(names.ERR_UNKNOWN_OUTCOME, f"must be one of: {', '.join(task.outcomes)}")
     spec = spec_of(task.kind)
-    if outcome in spec.comment_required and not (comment or "").strip():
+    if reasons and outcome in spec.comment_required and not (comment or "").strip():
         return Refusal(names.ERR_COMMENT_REQUIRED, "say why in the comment")
     problems = spec.data_errors(data)
     if problems:

@@ -41,6 +41,15 @@ class ApprovalState(BaseModel):
     amendments_applied: int = 0
 
 
+class Hold(BaseModel):
+    """A decision the workflow holds before acting on it, until `until` unless withdrawn."""
+
+    user: str
+    outcome: str
+    until: datetime
+    withdrawn: bool = False
+
+
 class EquippingState(BaseModel):
     """The kit reserved for the member (what must come back)."""
 
@@ -88,6 +97,8 @@ class DeploymentState(BaseModel):
     acted: set[str] = Field(default_factory=set)
     # Tasks whose inbox rows are being written: decisions on them wait until they exist.
     opening: set[str] = Field(default_factory=set)
+    # Decisions held in their undo window, by task id (empty but for a few seconds at a time).
+    holds: dict[str, Hold] = Field(default_factory=dict)
     cancel: CancelRequest | None = None
     # What to undo if cancelled, in the order it was done.
     compensations: list[str] = Field(default_factory=list)

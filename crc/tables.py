@@ -228,6 +228,10 @@ class Task(SQLModel, table=True):
     created_at: datetime = _timestamp()
     completed_by: str | None = Field(default=None, max_length=64)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A decision the workflow holds in its undo window: who took it, which, until when.
+    held_by: str | None = Field(default=None, max_length=64)
+    held_outcome: str | None = Field(default=None, max_length=32)
+    held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Event(SQLModel, table=True):

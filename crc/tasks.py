@@ -174,6 +174,7 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
                 Outcome.REJECT: EventKind.REJECTED,
                 Outcome.REQUEST_CHANGES: EventKind.CHANGES_REQUESTED,
             },
+            comment_required=frozenset({Outcome.REJECT, Outcome.REQUEST_CHANGES}),
         ),
         _spec(
             kind=TaskKind.VETTING_REVIEW,
@@ -220,6 +221,7 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             roles=(Role.CHIEF_OF_MISSION,),
             outcomes=(Outcome.APPROVE, Outcome.REJECT),
             title="{urgent}Country clearance for {member}, arriving {place} {arrival}",
+            comment_required=frozenset({Outcome.REJECT}),
         ),
         _spec(
             kind=TaskKind.BOOKING_REFUSED,
@@ -260,6 +262,7 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
                 "estimated": "Extension of {days} days for {member} ({post}), to {new_end}; "
                 "estimate ${estimate:,.2f} (+${increase:,.2f})"
             },
+            comment_required=frozenset({Outcome.REJECT}),
         ),
         _spec(
             kind=TaskKind.KIT_RETURN,

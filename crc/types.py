@@ -75,6 +75,16 @@ class Decision(BaseModel):
     # The scope of each scoped role the user holds (crc.roles.SCOPED_ROLES); a role not named
     # here covers all, as every role did before scopes existed.
     scopes: dict[str, list[str]] = Field(default_factory=dict)
+    # Hold the decision this long (Temporal time) before acting, so its maker can withdraw it.
+    undo_seconds: int = 0
+
+
+class Withdrawal(BaseModel):
+    """Someone undoing their own decision while the workflow still holds it."""
+
+    task_id: str
+    user: str
+    roles: list[str]
 
 
 class CancelRequest(BaseModel):
@@ -277,6 +287,23 @@ class CompleteTask(BaseModel):
     data: dict[str, Any] | None = None
     event: EventRecord
     progress: Progress | None = None
+
+
+class HoldTask(BaseModel):
+    """Show a decision as held on its task (it takes effect at `held_until` unless withdrawn)."""
+
+    task_id: str
+    held_by: str
+    held_outcome: str
+    held_until: datetime
+
+
+class ReleaseTask(BaseModel):
+    """Clear a task's held decision; with an event when its maker withdrew it."""
+
+    deployment_id: str
+    task_id: str
+    event: EventRecord | None = None
 
 
 class CloseTasks(BaseModel):

@@ -147,14 +147,26 @@ class Driver:
         return [t for t in current.open_tasks if t.kind == kind]
 
     async def complete(
-        self, kind: str, outcome: str, *, role: str | None = None, data: dict[str, Any] | None = None
+        self,
+        kind: str,
+        outcome: str,
+        *,
+        role: str | None = None,
+        data: dict[str, Any] | None = None,
+        comment: str | None = None,
     ) -> DecisionResult:
         """Complete the open task of `kind` as an officer of its role (or the member)."""
         task = await self.task(kind)
-        return await self.decide(task, outcome, role=role, data=data)
+        return await self.decide(task, outcome, role=role, data=data, comment=comment)
 
     async def decide(
-        self, task: TaskView, outcome: str, *, role: str | None = None, data: dict[str, Any] | None = None
+        self,
+        task: TaskView,
+        outcome: str,
+        *,
+        role: str | None = None,
+        data: dict[str, Any] | None = None,
+        comment: str | None = None,
     ) -> DecisionResult:
         role = role or task.role
         return await self.handle.execute_update(
@@ -166,6 +178,7 @@ class Driver:
                 roles=[role],
                 member_id=self.request.member_id if role == "member" else None,
                 data=data,
+                comment=comment,
             ),
             result_type=DecisionResult,
         )

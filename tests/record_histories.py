@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import SQLModel
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateStage
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -28,7 +28,7 @@ from crc.db import create_engine
 from crc.progress import WaitingFor
 from crc.search_attributes import ensure_registered
 from crc.stages import Stage
-from crc.types import Amendment, DeploymentOutcome, LifecyclePolicy
+from crc.types import Amendment, Decision, DeploymentOutcome, LifecyclePolicy, Withdrawal
 from tests import factories
 from tests.lifecycle_world import Driver, RefusesOutboundOnce, add_world
 from tests.workflow_helpers import amend, decide, start, wait_until
@@ -55,7 +55,9 @@ async def completed_with_early_return(d: Driver, env: WorkflowEnvironment) -> No
 
 async def amended_then_cancelled_in_training(d: Driver, env: WorkflowEnvironment) -> None:
     tasks = await d.tasks("approval", 3)
-    await decide(d.handle, tasks[0].id, "request_changes", user="p1", roles=[tasks[0].role])
+    await decide(
+        d.handle, tasks[0].id, "request_changes", user="p1", roles=[tasks[0].role], comment="Shorter"
+    )
     await wait_until(d.handle, lambda s: s.waiting_for == WaitingFor.AMENDMENT)
     await amend(d.handle, Amendment(user="req.user", duration_days=50, comment="Shorter"))
     await d.approve_all()
@@ -135,6 +137,34 @@ async def booking_refused_then_completed(d: Driver, env: WorkflowEnvironment) ->
     await d.complete("medical_out_processing", "done")
 
 
+async def decisions_held_withdrawn_and_standing(d: Driver, env: WorkflowEnvironment) -> None:
+    tasks = await d.tasks("approval", 3)
+    planning = next(t for t in tasks if t.role == "planning")
+
+    def held(outcome: str, comment: str | None = None) -> Decision:
+        return Decision(
+            task_id=planning.id,
+            outcome=outcome,
+            user="p1",
+            roles=["planning"],
+            comment=comment,
+            undo_seconds=10,
+        )
+
+    first = await d.handle.start_update(
+        names.UPDATE_DECIDE, held("approve"), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    )
+    await d.handle.execute_update(
+        names.UPDATE_WITHDRAW, Withdrawal(task_id=planning.id, user="p1", roles=["planning"])
+    )
+    await first.result()
+    second = await d.handle.start_update(
+        names.UPDATE_DECIDE, held("reject", "Not this quarter"), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    )
+    await env.sleep(timedelta(seconds=11))
+    await second.result()
+
+
 @dataclass(frozen=True)
 class Recording:
     """One path through the lifecycle to record: the scenario and the world it needs."""
@@ -160,6 +190,7 @@ SCENARIOS: dict[str, Recording] = {
     "escalated_then_rejected": Recording(escalated_then_rejected),
     "stay_with_alerts_and_help": Recording(stay_with_alerts_and_help),
     "no_show_then_arrived": Recording(no_show_then_arrived),
+    "decisions_held_withdrawn_and_standing": Recording(decisions_held_withdrawn_and_standing),
 }
 
 

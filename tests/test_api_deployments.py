@@ -180,7 +180,7 @@ async def test_overlapping_deployment_refused(world: World) -> None:
     await world.submit(start_date=days_ahead(40), duration_days=5)
     # A rejected deployment no longer holds the member.
     tasks = await world.open_tasks(first["id"], 3)
-    rejected = await world.complete(tasks["planning"]["id"], "planning", "reject")
+    rejected = await world.complete(tasks["planning"]["id"], "planning", "reject", comment="Not this quarter")
     assert rejected.status_code == 200
     assert (await world.deployment(first["id"]))["stage"] == Stage.REJECTED
     await world.submit(start_date=days_ahead(10), duration_days=30)

@@ -225,4 +225,5 @@ async def test_openapi_documents_the_header_on_every_state_changing_post(life: L
         "/api/v1/deployments/{deployment_id}/check-ins",
         "/api/v1/deployments/{deployment_id}/extensions",
         "/api/v1/tasks/{task_id}/complete",
+        "/api/v1/tasks/{task_id}/undo",
     }

@@ -261,7 +261,9 @@ async def test_unamended_request_expires(
     async with build_worker(client, engine, task_queue=task_queue):
         handle = await start(client, task_queue, request)
         tasks = await open_tasks_by_role(handle, 3)
-        await decide(handle, tasks["planning"], "request_changes", user="p1", roles=["planning"])
+        await decide(
+            handle, tasks["planning"], "request_changes", user="p1", roles=["planning"], comment="Shorter"
+        )
         await temporal_env.sleep(timedelta(hours=2, minutes=1))
         outcome = await handle.result()
         assert (outcome.stage, outcome.reason) == (Stage.EXPIRED, "Not amended in time")
@@ -320,7 +322,9 @@ async def test_amendment_in_the_past_is_refused(
     async with build_worker(temporal_client, engine, task_queue=task_queue):
         handle = await start(temporal_client, task_queue, request)
         tasks = await open_tasks_by_role(handle, 3)
-        await decide(handle, tasks["planning"], "request_changes", user="p1", roles=["planning"])
+        await decide(
+            handle, tasks["planning"], "request_changes", user="p1", roles=["planning"], comment="Shorter"
+        )
         past = await refusal(
             amend(handle, Amendment(user="req.user", start_date=date.today() - timedelta(days=3)))
         )

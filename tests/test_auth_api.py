@@ -20,6 +20,7 @@ PROTECTED = [
     ("POST", "/api/v1/deployments/some-id/amend"),
     ("GET", "/api/v1/tasks"),
     ("POST", "/api/v1/tasks/some-id/complete"),
+    ("POST", "/api/v1/tasks/some-id/undo"),
 ]
 
 

@@ -250,7 +250,8 @@ DOCUMENTED = {
         "503",
     },
     ("GET", "/api/v1/tasks"): {"200", "401", "422", "503"},
-    ("POST", "/api/v1/tasks/{task_id}/complete"): {"200", *DECISION},
+    ("POST", "/api/v1/tasks/{task_id}/complete"): {"200", "202", *DECISION},
+    ("POST", "/api/v1/tasks/{task_id}/undo"): {"200", *DECISION},
     ("GET", "/healthz"): {"200", "503"},
 }
 

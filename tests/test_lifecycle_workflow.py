@@ -476,7 +476,7 @@ async def test_clearance_refused_cancels_and_undoes_everything(run: Run) -> None
     await run.driver.pass_training(2)
     await run.driver.complete("kit_receipt", "acknowledge")
     assert await stock_levels(run.engine) == {k: STOCK - 1 for k in FULL_STOCK}
-    await run.driver.complete("country_clearance", "reject")
+    await run.driver.complete("country_clearance", "reject", comment="No clearance this month")
     outcome = await run.outcome()
     assert outcome.stage == Stage.CANCELLED
     assert await stock_levels(run.engine) == FULL_STOCK

@@ -176,7 +176,9 @@ async def test_deployment_page_polls_until_terminal(world: World) -> None:
         assert fragment.text.lstrip().startswith('<section id="deployment-status"')
         assert 'hx-trigger="load delay:3s"' in fragment.text
         tasks = await world.open_tasks(created["id"], 3)
-        rejected = await world.complete(tasks["chief_of_mission"]["id"], "chief_of_mission", "reject")
+        rejected = await world.complete(
+            tasks["chief_of_mission"]["id"], "chief_of_mission", "reject", comment="No clearance"
+        )
         assert rejected.status_code == 200
         done = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
         assert Stage.REJECTED in done.text

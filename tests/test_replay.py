@@ -55,6 +55,8 @@ def test_histories_are_recorded() -> None:
         "escalated_then_rejected",
     }
     assert _paths("20261130b") == _paths("20261130") | {"stay_with_alerts_and_help", "no_show_then_arrived"}
+    # Decisions held for their undo window: one withdrawn, one left to take effect.
+    assert _paths("20261130c") == {"decisions_held_withdrawn_and_standing"}
 
 
 def test_every_patch_is_in_a_recorded_history() -> None:

@@ -152,7 +152,7 @@ async def test_a_request_returned_for_changes_expires_unamended_at_twice_the_due
 ) -> None:
     async with deployment(temporal_env, engine, task_queue) as d:  # Active: approvals due in 24 hours
         planning = next(t for t in await d.tasks(TaskKind.APPROVAL, 3) if t.role == "planning")
-        await d.decide(planning, "request_changes")
+        await d.decide(planning, "request_changes", comment="Shorter")
         returned = await event_time(engine, d, EventKind.RETURNED_FOR_CHANGES)
         outcome = await d.handle.result()  # the requester never amends
         assert (outcome.stage, outcome.reason) == (Stage.EXPIRED, "Not amended in time")

@@ -186,6 +186,28 @@ def test_a_required_comment_is_enforced_by_the_shared_rule(monkeypatch: pytest.M
     assert check_decision(officer, task, parties, outcome="clear", comment=None, data=None) is None
 
 
+def test_saying_no_needs_a_reason() -> None:
+    required = {kind: spec.comment_required for kind, spec in TASK_KINDS.items() if spec.comment_required}
+    assert required == {
+        TaskKind.APPROVAL: {Outcome.REJECT, Outcome.REQUEST_CHANGES},
+        TaskKind.COUNTRY_CLEARANCE: {Outcome.REJECT},
+        TaskKind.EXTENSION: {Outcome.REJECT},
+        TaskKind.NEEDS_HELP: {Outcome.RESOLVED},
+    }
+    task = _task(TaskKind.APPROVAL)
+    planner = Actor.of("p1", ["planning"])
+    parties = Parties(requested_by="req", member_id=1, post_code="JUB", member_agency="State")
+    for outcome in ("reject", "request_changes"):
+        refused = check_decision(planner, task, parties, outcome=outcome, comment=" ", data=None)
+        assert refused is not None and refused.code == names.ERR_COMMENT_REQUIRED
+        # The workflow handler's re-check leaves reasons to its validator (recorded runs replay).
+        assert (
+            check_decision(planner, task, parties, outcome=outcome, comment=None, data=None, reasons=False)
+            is None
+        )
+    assert check_decision(planner, task, parties, outcome="approve", comment=None, data=None) is None
+
+
 # --- through the API: 422 naming the field, before the workflow hears of it -----------------
 
 

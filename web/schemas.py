@@ -6,7 +6,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crc.domain import MAX_DURATION_DAYS
+from crc.domain import MAX_DURATION_DAYS, MAX_UNDO_SECONDS
 from crc.fields import OneOf, Text, WholeNumber
 from crc.requests import JUSTIFICATION_MAX, Comment, DeploymentPublic
 from crc.roles import SCOPE_ALL
@@ -121,6 +121,10 @@ class TaskPublic(BaseModel):
     created_at: datetime
     completed_by: str | None
     completed_at: datetime | None
+    # A decision the workflow holds in its undo window (POST .../undo withdraws it); else null.
+    held_by: str | None = None
+    held_outcome: str | None = None
+    held_until: datetime | None = None
 
 
 class DeploymentDetail(DeploymentPublic):
@@ -136,6 +140,8 @@ class TaskCompletion(BaseModel):
     outcome: str
     comment: Comment = None
     data: dict[str, Any] | None = None
+    # Hold the decision this long before it takes effect, so POST .../undo can withdraw it.
+    undo_seconds: Annotated[int, WholeNumber(0, MAX_UNDO_SECONDS)] = 0
 
 
 class CancelBody(BaseModel):

@@ -1,12 +1,15 @@
 """DeploymentWorkflow: one durable workflow per deployment, the source of truth for its stage."""
 
+from contextlib import suppress
+from datetime import timedelta
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
     from crc import names, stages
-    from crc.domain import MAX_DURATION_DAYS, MIN_DURATION_DAYS
+    from crc.domain import MAX_DURATION_DAYS, MAX_UNDO_SECONDS, MIN_DURATION_DAYS
     from crc.events import EventKind
     from crc.permissions import (
         Actor,
@@ -15,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         acting_role,
         check_decision,
         closed_actions,
+        decided_moments_ago,
         when_open,
         who_may,
     )
@@ -22,9 +26,9 @@ with workflow.unsafe.imports_passed_through():
     from crc.readiness import clearance_renewal_problem
     from crc.roles import ESCALATION_ROLE, ROLE_LABELS
     from crc.stages import TERMINAL, Stage
-    from crc.state import DeploymentInput
+    from crc.state import DeploymentInput, Hold
     from crc.task_forms import VettingClearance
-    from crc.tasks import TASK_KINDS, Outcome, TaskKind, outcome_past
+    from crc.tasks import TASK_KINDS, Outcome, TaskKind, outcome_label, outcome_past
     from crc.types import (
         Amendment,
         CancelRequest,
@@ -36,6 +40,10 @@ with workflow.unsafe.imports_passed_through():
         DeploymentOutcome,
         DeploymentStatus,
         ExtensionRequest,
+        HoldTask,
+        ReleaseTask,
+        TaskView,
+        Withdrawal,
     )
 
 from workflows import (
@@ -167,6 +175,8 @@ class DeploymentWorkflow(DeploymentCore):
         # Re-checked here: two updates accepted together both pass the validator.
         self._check_decision(decision)
         task = state.tasks[decision.task_id]
+        if decision.undo_seconds > 0 and await self._held_back(decision, task):
+            return DecisionResult(task=task, stage=state.stage, status=state.status)
         task.status = "completed"
         task.outcome = decision.outcome
         task.completed_by = decision.user
@@ -207,13 +217,56 @@ class DeploymentWorkflow(DeploymentCore):
             await workflow.wait_condition(lambda: task.id in state.acted or state.stage in TERMINAL)
         return DecisionResult(task=task, stage=state.stage, status=state.status)
 
+    async def _held_back(self, decision: Decision, task: TaskView) -> bool:
+        """Hold the decision for its undo window; True if its maker withdrew it (the task is open
+        again), False if it is to take effect now. Refused if the task was closed meanwhile."""
+        state = self.state
+        hold = Hold(
+            user=decision.user,
+            outcome=decision.outcome,
+            until=workflow.now() + timedelta(seconds=decision.undo_seconds),
+        )
+        state.holds[task.id] = hold
+        deployment_id = self.request.deployment_id
+        await self.act(
+            ReadModelActivities.hold_task,
+            HoldTask(task_id=task.id, held_by=hold.user, held_outcome=hold.outcome, held_until=hold.until),
+        )
+        left = (hold.until - workflow.now()).total_seconds()
+        if left > 0:
+            # A cancellation or expiry closes the task meanwhile: nothing of the decision stays.
+            with suppress(TimeoutError):
+                await workflow.wait_condition(lambda: hold.withdrawn or task.status != "open", timeout=left)
+        # A withdrawal accepted as the window closed still wins: its maker was told it could.
+        if hold.withdrawn and task.status == "open":
+            message = (
+                f"{hold.user} withdrew their decision to {outcome_label(hold.outcome).lower()}: {task.title}"
+            )
+            event = self.event(EventKind.DECISION_WITHDRAWN, message, actor=hold.user)
+            await self.act(
+                ReadModelActivities.release_task,
+                ReleaseTask(deployment_id=deployment_id, task_id=task.id, event=event),
+            )
+            del state.holds[task.id]
+            return True
+        del state.holds[task.id]
+        if task.status != "open":  # close_tasks cleared the row's hold with the task
+            raise _refuse(
+                Refusal(
+                    names.ERR_TASK_NOT_OPEN, f"the task was {task.status} before the decision took effect"
+                )
+            )
+        return False
+
     @decide.validator
     def _validate_decide(self, decision: Decision) -> None:
         self._check_decision(decision, dated=True)
 
     def _check_decision(self, decision: Decision, *, dated: bool = False) -> None:
-        """The decision rule; `dated` (the validator) also judges its day. The handler's re-check
-        leaves dates out: time only moves on, and runs recorded before the rule must replay."""
+        """The decision rule; `dated` (the validator) also judges its day and its reason. The
+        handler's re-check leaves dates out: time only moves on, and runs recorded before the rule
+        must replay; and reasons too: the validator judged this same decision's comment, and runs
+        recorded before a reject needed one must replay."""
         task = self.state.tasks.get(decision.task_id)
         refusal = check_decision(
             _actor(decision),
@@ -223,10 +276,16 @@ class DeploymentWorkflow(DeploymentCore):
             comment=decision.comment,
             data=decision.data,
             today=workflow.now().date() if dated else None,
+            reasons=dated,
         )
         if refusal is not None:
             raise _refuse(refusal)
         assert task is not None
+        hold = self.state.holds.get(task.id)
+        if hold is not None:  # another decision is held in its undo window
+            raise _refuse(decided_moments_ago(hold.user))
+        if not 0 <= decision.undo_seconds <= MAX_UNDO_SECONDS:
+            raise _invalid(f"undo_seconds must be 0 to {MAX_UNDO_SECONDS}")
         missing = set((decision.data or {}).get("missing_skus", [])) - set(self.state.equipping.kit_skus)
         if task.kind == TaskKind.KIT_RETURN and missing:
             raise _invalid(f"missing_skus must be among {', '.join(self.state.equipping.kit_skus)}")
@@ -238,6 +297,31 @@ class DeploymentWorkflow(DeploymentCore):
             )
             if problem is not None:
                 raise _invalid(problem)
+
+    @workflow.update(name=names.UPDATE_WITHDRAW)
+    async def withdraw(self, withdrawal: Withdrawal) -> TaskView:
+        """Undo a decision still held in its undo window; returns once the task is open again."""
+        self._check_withdrawal(withdrawal)
+        holds = self.state.holds
+        holds[withdrawal.task_id].withdrawn = True
+        await workflow.wait_condition(lambda: withdrawal.task_id not in holds)
+        return self.state.tasks[withdrawal.task_id]
+
+    @withdraw.validator
+    def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
+        self._check_withdrawal(withdrawal)
+
+    def _check_withdrawal(self, withdrawal: Withdrawal) -> None:
+        task = self.state.tasks.get(withdrawal.task_id)
+        if task is None:
+            raise _refuse(Refusal(names.ERR_UNKNOWN_TASK, "no task has this id"))
+        hold = self.state.holds.get(task.id)
+        if hold is None:
+            if task.status == "open":
+                raise _refuse(Refusal(names.ERR_NOT_HELD, "there is no decision on this task to undo"))
+            raise _refuse(Refusal(names.ERR_NOT_HELD, "the decision has already taken effect"))
+        if hold.user != withdrawal.user:
+            raise _refuse(Refusal(names.ERR_NOT_HOLDER, f"only {hold.user} may undo their decision"))
 
     def _check_who(self, action: Action, actor: Actor) -> None:
         refusal = who_may(action, actor, self._parties())

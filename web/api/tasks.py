@@ -1,17 +1,25 @@
-"""Tasks: the caller's open tasks, and completing one."""
+"""Tasks: the caller's open tasks, completing one, and undoing a decision still held."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, status
 
 from web.api.responses import DECISION
 from web.deps import CurrentUser, SessionDep, TemporalClientDep
 from web.filters import TaskKindFilter
 from web.idempotency import UpdateId
 from web.schemas import Page, TaskCompletion, TaskPublic
-from web.services.tasks import complete_task, list_open_tasks
+from web.services.tasks import complete_task, list_open_tasks, withdraw_decision
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+HELD: dict[int | str, dict[str, Any]] = {
+    status.HTTP_202_ACCEPTED: {
+        "model": TaskPublic,
+        "description": "With undo_seconds: the decision is accepted and held; the task, still open, "
+        "shows held_by, held_outcome and held_until (POST /tasks/{id}/undo withdraws it until then)",
+    }
+}
 
 
 @router.get("")
@@ -27,16 +35,17 @@ async def read_tasks(
     return Page(items=[TaskPublic.model_validate(t) for t in tasks], total=len(tasks))
 
 
-@router.post("/{task_id}/complete", responses=DECISION)
+@router.post("/{task_id}/complete", responses={**DECISION, **HELD})
 async def complete(
     task_id: str,
     body: TaskCompletion,
+    response: Response,
     session: SessionDep,
     client: TemporalClientDep,
     user: CurrentUser,
     update_id: UpdateId,
 ) -> TaskPublic:
-    """Decide a task with one of its outcomes."""
+    """Decide a task with one of its outcomes: at once (200), or held for `undo_seconds` (202)."""
     task = await complete_task(
         session=session,
         client=client,
@@ -46,5 +55,25 @@ async def complete(
         comment=body.comment,
         data=body.data,
         update_id=update_id,
+        undo_seconds=body.undo_seconds,
+    )
+    if body.undo_seconds > 0:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return TaskPublic.model_validate(task)
+
+
+@router.post("/{task_id}/undo", responses=DECISION)
+async def undo(
+    task_id: str,
+    session: SessionDep,
+    client: TemporalClientDep,
+    user: CurrentUser,
+    update_id: UpdateId,
+) -> TaskPublic:
+    """Withdraw the caller's decision on a task while it is held: the task, open again.
+
+    409 when no decision waits to take effect, 403 when it is someone else's."""
+    task = await withdraw_decision(
+        session=session, client=client, user=user, task_id=task_id, update_id=update_id
     )
     return TaskPublic.model_validate(task)

@@ -32,6 +32,9 @@ _REFUSALS: dict[str, type[ServiceError]] = {
     names.ERR_NOT_ALLOWED: Forbidden,
     names.ERR_NOT_NOW: Conflict,
     names.ERR_NOT_ELIGIBLE: Conflict,
+    names.ERR_TASK_HELD: Conflict,
+    names.ERR_NOT_HELD: Conflict,
+    names.ERR_NOT_HOLDER: Forbidden,
 }
 # Refusals about one field of the request body.
 _FIELD_REFUSALS = {

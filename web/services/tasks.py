@@ -1,6 +1,6 @@
 """The inbox: open tasks a user may act on, and deciding them through the workflow."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,12 +14,12 @@ from crc.permissions import Actor
 from crc.roles import ESCALATION_ROLE, SCOPED_ROLES, Role, ScopeKind
 from crc.tables import Deployment, Task, TaskClaim, User
 from crc.tasks import spec_of
-from crc.types import Decision, DecisionResult
+from crc.types import Decision, DecisionResult, TaskView, Withdrawal
 from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
 from web.services.claims import refuse_if_held
-from web.services.errors import Conflict, NotFound, Unavailable
-from web.services.visibility import SCOPED_COLUMNS
-from web.services.workflow_client import execute_update
+from web.services.errors import Conflict, Forbidden, NotFound, Unavailable
+from web.services.visibility import SCOPED_COLUMNS, user_can_see
+from web.services.workflow_client import execute_update, start_update
 
 MAX_TASKS = 500
 DECIDED_UNCONFIRMED = (
@@ -101,6 +101,22 @@ async def open_task_for(session: AsyncSession, *, user: User, task_id: str) -> t
     return task, deployment
 
 
+def refuse_if_decided(task: Task, now: datetime) -> None:
+    """409 naming who decided the task, while the workflow holds their decision (it may be undone)."""
+    if task.held_by is not None and task.held_until is not None and task.held_until > now:
+        raise refusal_error(permissions.decided_moments_ago(task.held_by))
+
+
+def _held(task: Task, decision: Decision, until: datetime) -> Task:
+    """The open task as the workflow now holds the decision (its row may not say so yet)."""
+    fields = task.model_dump() | {
+        "held_by": decision.user,
+        "held_outcome": decision.outcome,
+        "held_until": until,
+    }
+    return Task.model_validate(fields)
+
+
 async def complete_task(
     *,
     session: AsyncSession,
@@ -112,15 +128,21 @@ async def complete_task(
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
     update_id: str | None = None,
+    undo_seconds: int = 0,
 ) -> Task:
     """Decide a task; the workflow's update validator has the last word.
 
     The same rules (crc.permissions) are checked here first from the read-model, for quick, clear
     answers; and a task claimed in the inbox stays its holder's until the claim lapses (through
     the API as well), unless a director of its office takes it over.
+
+    With `undo_seconds`, the workflow holds the decision that long before acting on it; this
+    returns as soon as the workflow has accepted it: the task, still open, with the hold on it.
     """
+    now = now or datetime.now(UTC)
     task, deployment = await open_task_for(session, user=user, task_id=task_id)
-    await refuse_if_held(session, user=user, task=task, deployment=deployment, now=now or datetime.now(UTC))
+    refuse_if_decided(task, now)
+    await refuse_if_held(session, user=user, task=task, deployment=deployment, now=now)
     refusal = permissions.check_decision(
         actor_of(user), task, parties_of(deployment), outcome=outcome, comment=comment, data=data
     )
@@ -137,9 +159,15 @@ async def complete_task(
         scopes=user.scopes,
         comment=comment or None,
         data=parsed or None,
+        undo_seconds=undo_seconds,
     )
     workflow_id = deployment.workflow_id
     await session.commit()  # end the read; hold no connection while the workflow works
+    if undo_seconds > 0:
+        await start_update(
+            client, workflow_id=workflow_id, update=names.UPDATE_DECIDE, arg=decision, update_id=update_id
+        )
+        return _held(task, decision, now + timedelta(seconds=undo_seconds))
     await execute_update(
         client,
         workflow_id=workflow_id,
@@ -158,3 +186,42 @@ async def complete_task(
         raise Unavailable(DECIDED_UNCONFIRMED) from err
     assert done is not None
     return done
+
+
+async def withdraw_decision(
+    *, session: AsyncSession, client: Client, user: User, task_id: str, update_id: str | None = None
+) -> Task:
+    """Undo the user's decision on a task while the workflow still holds it: the task, open again.
+
+    404 for a task the user may not see, 403 for someone else's decision, 409 when there is none
+    to undo (the workflow's validator has the last word: the read-model may not show a hold yet).
+    """
+    task = await session.get(Task, task_id, populate_existing=True)
+    deployment = None if task is None else await session.get(Deployment, task.deployment_id)
+    if task is None or deployment is None or not await user_can_see(session, user, deployment):
+        raise NotFound("no task has this id")
+    if task.status == "completed":
+        raise Conflict("the decision has already taken effect")
+    if task.status != "open":
+        raise Conflict(f"the task is already {task.status}")
+    if task.held_by is not None and task.held_by != user.username:
+        raise Forbidden(f"only {task.held_by} may undo their decision")
+    withdrawal = Withdrawal(task_id=task.id, user=user.username, roles=list(user.roles))
+    workflow_id = deployment.workflow_id
+    await session.commit()  # end the read; hold no connection while the workflow works
+    await execute_update(
+        client,
+        workflow_id=workflow_id,
+        update=names.UPDATE_WITHDRAW,
+        arg=withdrawal,
+        result_type=TaskView,
+        update_id=update_id,
+    )
+    try:
+        reopened = await session.get(Task, task_id, populate_existing=True)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
+        raise Unavailable(
+            "the decision was withdrawn, but the database did not answer to confirm it"
+        ) from err
+    assert reopened is not None
+    return reopened

@@ -8,6 +8,7 @@ from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -80,6 +81,31 @@ async def execute_update(
     handle = client.get_workflow_handle(workflow_id)
     try:
         return await handle.execute_update(update, arg, id=update_id, result_type=result_type)
+    except WorkflowUpdateFailedError as err:
+        raise update_refusal(err) from err
+    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+        raise Unavailable("the workflow did not answer in time; try again shortly") from err
+    except RPCError as err:
+        raise rpc_refusal(err) from err
+
+
+async def start_update(
+    client: Client, *, workflow_id: str, update: str, arg: Any, update_id: str | None = None
+) -> None:
+    """Send an update and return once the workflow has accepted it (its validator passed), without
+    waiting for its result; refusals become ServiceErrors as with execute_update.
+
+    Sent again with the same `update_id`, it finds the first one instead of starting another.
+    """
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        started = await handle.start_update(
+            update, arg, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
+        # A refused update comes back with its outcome already (the SDK keeps it on the handle, and
+        # has no public way to ask): result() raises the refusal without another call.
+        if getattr(started, "_known_outcome", None) is not None:
+            await started.result()
     except WorkflowUpdateFailedError as err:
         raise update_refusal(err) from err
     except WorkflowUpdateRPCTimeoutOrCancelledError as err:
