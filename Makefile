@@ -14,7 +14,7 @@ help:
 	@echo "make test  - ruff, mypy (strict on the production code) and the whole pytest suite"
 	@echo "make lint  - ruff and mypy only"
 	@echo "make fmt   - format the code and apply safe lint fixes"
-	@echo "make vendor - refresh the vendored USWDS copy in web/static/uswds from npm (needs npm)"
+	@echo "make vendor - refresh the vendored USWDS, Swagger UI and ReDoc from npm (needs npm)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \

@@ -301,3 +301,15 @@ class IdempotentResponse(SQLModel, table=True):
     status_code: int | None = None
     body: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _timestamp(index=True)
+
+
+class SavedFilter(SQLModel, table=True):
+    """An inbox filter a user named, kept as its URL query so it can be shared as a link."""
+
+    __table_args__ = (sa.UniqueConstraint("username", "name", name="uq_saved_filter_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=60)
+    query: str = Field(max_length=1000)
+    created_at: datetime = _timestamp()

@@ -449,13 +449,15 @@ def page_cases(world: World) -> list[Hostile]:
 
 
 _FIELD_ERROR = re.compile(r'<span class="usa-error-message" id="([a-z_-]+)-error">')
+# An inbox decision's field error: its id names the field and the task ("comment-<task id>-error").
+_TASK_FIELD_ERROR = re.compile(r'<span class="usa-error-message" id="([a-z_]+)-[0-9a-f-]{36}-error">')
 # An error page's detail and an inbox row's alert say "field: what is wrong; field: ...".
-_NAMED = re.compile(r'<p class="(?:detail|alert)"(?: role="alert")?>([^<]*)</p>')
+_NAMED = re.compile(r'<p class="(?:detail|alert|usa-alert__text)"(?: role="alert")?>([^<]*)</p>')
 
 
 def fields_named(page: str) -> tuple[str, ...]:
     """The fields a page marks as wrong, in its form or in its message."""
-    marked = _FIELD_ERROR.findall(page)
+    marked = _FIELD_ERROR.findall(page) + _TASK_FIELD_ERROR.findall(page)
     for message in _NAMED.findall(page):
         marked += [part.split(": ")[0] for part in html.unescape(message).split("; ") if ": " in part]
     return tuple(marked)

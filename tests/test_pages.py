@@ -260,9 +260,12 @@ async def test_inbox_decides_in_place(world: World) -> None:
         # The navigation's count swaps out of band: no task is left for planning.
         assert '<span id="inbox-count" class="count" hx-swap-oob="true">' in done.text
         assert '<span class="visually-hidden">(</span>0<' in done.text
+        # A second click shows the decision taken, not an error.
         again = await browser.post(path, data={"outcome": "approve"}, headers=HTMX | {"X-CSRF-Token": token})
-        assert again.status_code == 409
-        assert "the task is already completed" in again.text
+        assert again.status_code == 200
+        assert again.text.lstrip().startswith(f'<tr id="task-{task_id}" class="done"')
+        assert "Fits the plan" in again.text
+        assert 'role="alert"' not in again.text
     async with world.signed_in("resource_management") as other:
         token = csrf_of((await other.get("/inbox")).text)
         wrong = await other.post(

@@ -4,6 +4,7 @@ Tasks here are read-model rows written by the test (no workflow behind them): en
 page shows and refuses before it asks the workflow. Deciding through the workflow is in test_pages.
 """
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -71,7 +72,13 @@ async def two_tasks(world: World) -> tuple[Task, Task]:
 
 async def test_inbox_lists_marks_and_sorts(world: World) -> None:
     overdue, later = await two_tasks(world)
-    soon = open_task(overdue.deployment_id, title="Budget check", due_at=NOW + timedelta(hours=5))
+    # Due in 5 hours of the 25 it was given: inside the last quarter, so due soon.
+    soon = open_task(
+        overdue.deployment_id,
+        title="Budget check",
+        due_at=NOW + timedelta(hours=5),
+        created_at=NOW - timedelta(hours=20),
+    )
     await world.add(soon)
     async with world.signed_in("planning") as browser:
         page = await browser.get("/inbox")
@@ -83,7 +90,7 @@ async def test_inbox_lists_marks_and_sorts(world: World) -> None:
     assert f'<tr id="task-{soon.id}" class="due-soon"' in page.text
     assert f'<tr id="task-{later.id}" class=""' in page.text
     assert nav_count(page.text) == 3
-    assert row_ids(by_age.text) == [later.id, overdue.id, soon.id]  # oldest first
+    assert row_ids(by_age.text) == [later.id, soon.id, overdue.id]  # oldest first
     assert '<option value="age" selected>' in by_age.text
 
 
@@ -91,6 +98,7 @@ async def test_inbox_lists_marks_and_sorts(world: World) -> None:
     ("query", "expected"),
     [
         ("overdue=1", ["overdue"]),
+        ("view=overdue", ["overdue"]),
         ("kind=training_schedule", ["later"]),
         ("stage=APPROVAL", ["overdue"]),
         ("post={post}", ["overdue"]),
@@ -234,8 +242,8 @@ async def test_after_action_report_needs_its_text(world: World) -> None:
     async with world.signed_in("avery") as browser:
         page = await browser.get("/inbox")
         assert row_ids(page.text) == [report.id]
-        assert f'<label for="report-{report.id}">After-action report</label>' in page.text
-        assert f'<textarea id="report-{report.id}" name="report"' in page.text
+        assert f'<label class="usa-label" for="report-{report.id}">After-action report</label>' in page.text
+        assert f'<textarea class="usa-textarea" id="report-{report.id}" name="report"' in page.text
         token = csrf_of(page.text)
         response = await browser.post(
             f"/inbox/tasks/{report.id}",
@@ -245,7 +253,7 @@ async def test_after_action_report_needs_its_text(world: World) -> None:
     assert response.status_code == 422
     assert response.text.lstrip().startswith(f'<tr id="task-{report.id}"')
     assert "report: write the report before marking it done" in response.text
-    assert 'value="typed &lt;b&gt;comment&lt;/b&gt;"' in response.text  # kept, and escaped
+    assert ">typed &lt;b&gt;comment&lt;/b&gt;</textarea>" in response.text  # kept, and escaped
     assert nav_count(response.text) == 1
     # The requester of a deployment never sees the member's task.
     async with world.signed_in("planning") as browser:
@@ -265,7 +273,10 @@ async def test_vetting_clear_takes_a_valid_until_date(world: World) -> None:
     await world.add(review)
     async with world.signed_in("security") as browser:
         page = await browser.get("/inbox")
-        assert f'<input id="valid-until-{review.id}" name="valid_until" type="date"' in page.text
+        assert (
+            f'<input class="usa-input" id="valid-until-{review.id}" name="valid_until" type="date"'
+            in page.text
+        )
         assert ">Clear</button>" in page.text and ">Deny</button>" in page.text
         response = await browser.post(
             f"/inbox/tasks/{review.id}",
@@ -295,7 +306,10 @@ async def test_kit_return_lists_the_kit_to_tick(world: World) -> None:
     async with world.signed_in("logistics") as browser:
         page = await browser.get("/inbox")
         assert page.text.count('name="missing_skus"') == 2
-    legend = "<legend>Missing items (with Missing and none ticked, all of it is missing)</legend>"
+    legend = (
+        '<legend class="usa-legend">'
+        "Missing items (with Missing and none ticked, all of it is missing)</legend>"
+    )
     assert legend in page.text
 
 
@@ -313,10 +327,13 @@ async def test_history_restore_gets_the_whole_page(world: World) -> None:
     await two_tasks(world)
     async with world.signed_in("planning") as browser:
         restored = await browser.get(
-            "/inbox?overdue=1", headers=HTMX | {"HX-History-Restore-Request": "true"}
+            "/inbox?view=overdue&post=XYZ", headers=HTMX | {"HX-History-Restore-Request": "true"}
         )
     assert restored.text.lstrip().startswith("<!doctype html>")
-    assert '<input type="checkbox" name="overdue" value="1" checked>' in restored.text
+    assert '<input type="hidden" name="view" value="overdue">' in restored.text
+    assert re.search(
+        r'<a href="/inbox\?view=overdue[^"]*" class="usa-button" aria-current="page">Overdue', restored.text
+    )
 
 
 async def test_a_course_result_waits_for_its_last_day_with_its_buttons_disabled(world: World) -> None:
@@ -344,8 +361,8 @@ async def test_a_course_result_waits_for_its_last_day_with_its_buttons_disabled(
     async with world.signed_in("training") as browser:
         page = (await browser.get("/inbox")).text
     assert (
-        f'<button type="submit" name="outcome" value="pass" class="outcome-pass" disabled '
+        f'<button type="submit" name="outcome" value="pass" class="usa-button outcome-pass" disabled '
         f'aria-describedby="opens-{result.id}">Pass</button>'
     ) in page
-    assert f'<small class="muted" id="opens-{result.id}">Opens on {tomorrow}</small>' in page
+    assert f'<span class="usa-hint" id="opens-{result.id}">Opens on {tomorrow}</span>' in page
     assert f'id="opens-{today.id}"' not in page  # its last day has come: open

@@ -107,5 +107,5 @@ async def test_a_refused_decision_answers_in_our_words_on_the_api_and_the_page(w
         token = csrf_of((await browser.get("/inbox")).text)
         page = await browser.post(f"/inbox/tasks/{task.id}", data={"outcome": "approve", "csrf_token": token})
     assert page.status_code == 400
-    assert f'<p class="alert" role="alert">{ENGINE_REFUSED}</p>' in page.text
+    assert f'<p class="usa-alert__text" role="alert">{ENGINE_REFUSED}</p>' in page.text
     assert "Blob" not in page.text

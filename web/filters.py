@@ -11,7 +11,7 @@ from crc.domain import AGENCIES, SECTORS, Component
 from crc.fields import A_DATE, BLANK_IS_NONE, OneOf
 from crc.stages import Stage
 from crc.tasks import TaskKind
-from web.services.inbox import SORTS
+from web.services.inbox import SORTS, VIEWS
 
 STAGES = tuple(str(s) for s in Stage)
 TASK_KINDS = tuple(str(k) for k in TaskKind)
@@ -31,3 +31,4 @@ PageAgency = Annotated[str, OneOf(AGENCIES, blank=True)]
 PageInboxSort = Annotated[str, OneOf(SORTS)]
 # A date a page's filter was given: empty for none, else a date (YYYY-MM-DD), not silently dropped.
 PageDate = Annotated[Annotated[date, A_DATE] | None, BLANK_IS_NONE]
+PageInboxView = Annotated[str, OneOf(VIEWS, blank=True)]

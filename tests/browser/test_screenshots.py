@@ -37,7 +37,7 @@ async def test_inbox_and_dashboard_screenshots(browser: Browser, live_stack: Liv
             await expect(row).to_contain_text(f"Operational fit: {member}")
             await expect(row).to_contain_text(role_title)
             await expect(row.get_by_role("button", name="Approve")).to_have_count(1)
-        await expect(page.get_by_role("button", name="Approve")).to_have_count(planning_tasks)
+        await expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(planning_tasks)
         await screenshot(page, "inbox.png")
         await page.set_viewport_size(PHONE)
         await screenshot(page, "inbox-phone.png")

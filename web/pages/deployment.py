@@ -1,7 +1,7 @@
 """One deployment's page: stage bar, facts, timeline, open tasks, documents, and the actions the
 signed-in user may take (amend, cancel, request an extension, check in). Polls while it moves."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -30,6 +30,7 @@ from web.schemas import CancelBody, CheckInBody, ExtensionBody
 from web.services.access import actions_for, actor_of, parties_of
 from web.services.deployments import DeploymentView, get_deployment_view
 from web.services.errors import InvalidFields, ServiceError
+from web.services.inbox import rows_to_decide
 from web.services.lifecycle import cancel_deployment, check_in, request_extension
 from web.services.requests import amend_request, today_utc
 from web.services.visibility import may_read_document, visible_document
@@ -105,6 +106,11 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
         "typed": {},
         "action_error": {},
         "max_days": MAX_DURATION_DAYS,
+        # The decision form of each open task the viewer may decide (partials/open_task_forms.html).
+        "open_task_forms": await rows_to_decide(
+            session, user=user, deployment_id=d.id, now=datetime.now(UTC)
+        ),
+        "now": datetime.now(UTC),
     }
 
 

@@ -1,7 +1,9 @@
-"""The inbox page's queries: open tasks with their deployment, filtered and sorted; claims."""
+"""The inbox page's queries: open tasks with their deployment, in views, filtered, sorted and
+paged; claims; the facts beside a decision."""
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -10,36 +12,48 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crc.db import commit_unless_duplicate
 from crc.lifecycle_tables import KitReservation
 from crc.settings import Settings
-from crc.tables import Deployment, Member, Post, Task, TaskClaim, User
+from crc.tables import Deployment, Event, Member, Post, Task, TaskClaim, User
 from crc.tasks import TaskKind
 from web.services.claims import claim_expiry, live_claim, may_take_over_from, refuse_if_held
 from web.services.errors import Conflict
 from web.services.tasks import list_open_tasks, open_task_for
 
-DUE_SOON = timedelta(hours=24)
 SORTS = ("due", "age")
+# "All my offices" is the default view; the others narrow it (their counts show on the page).
+VIEWS = ("all", "mine", "unclaimed", "overdue")
+PAGE_SIZE = 50
+HISTORY_SHOWN = 8
 
 
 @dataclass(frozen=True)
 class InboxFilters:
     """What the inbox shows, as the URL's query says it."""
 
+    view: str = "all"
     kind: str = ""
     stage: str = ""
     post: str = ""
-    overdue: bool = False
     q: str = ""
     sort: str = "due"
+    page: int = 1
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters (only those set)."""
         params = {"kind": self.kind, "stage": self.stage, "post": self.post, "q": self.q}
         found = {k: v for k, v in params.items() if v}
-        if self.overdue:
-            found["overdue"] = "1"
+        if self.view != "all":
+            found = {"view": self.view, **found}
         if self.sort != "due":
             found["sort"] = self.sort
+        if self.page > 1:
+            found["page"] = str(self.page)
         return found
+
+    def url(self, **changes: str | int) -> str:
+        """The inbox URL of these filters with some changed (a new view or filter starts at page 1)."""
+        changed = replace(self, **{"page": 1, **changes})  # type: ignore[arg-type]
+        query = urlencode(changed.query())
+        return f"/inbox?{query}" if query else "/inbox"
 
 
 @dataclass
@@ -57,20 +71,54 @@ class InboxRow:
 
     def urgency(self, now: datetime) -> str:
         """'overdue', 'due-soon' or ''."""
-        due = self.task.due_at
-        if due is None:
-            return ""
-        if due < now:
-            return "overdue"
-        return "due-soon" if due - now < DUE_SOON else ""
+        return urgency(self.task, now)
+
+    def mine(self, user: User) -> bool:
+        """Claimed by the user (a claim that still holds)."""
+        return self.claim is not None and self.claim.username == user.username
+
+    def bulk_approvable(self, user: User) -> bool:
+        """An approval the user may approve in bulk: not held by someone else, open now."""
+        held_by_other = self.claim is not None and not self.mine(user) and not self.may_take_over
+        return self.task.kind == TaskKind.APPROVAL and "approve" in self.task.outcomes and not held_by_other
+
+
+def urgency(task: Task, now: datetime) -> str:
+    """'overdue' past the due time; 'due-soon' in the last quarter of the time between the task's
+    creation and its due time (an urgent task is not "due soon" from its first minute); else ''."""
+    due = task.due_at
+    if due is None:
+        return ""
+    if due < now:
+        return "overdue"
+    return "due-soon" if (due - now) * 4 <= due - task.created_at else ""
+
+
+@dataclass(frozen=True)
+class ViewCounts:
+    """How many open tasks each view holds."""
+
+    all: int = 0
+    mine: int = 0
+    unclaimed: int = 0
+    overdue: int = 0
+
+    def of(self, view: str) -> int:
+        """The count of a view by its name."""
+        return int(getattr(self, view))
 
 
 @dataclass(frozen=True)
 class Inbox:
-    """The rows shown, and the choices the filters offer (from all the user's open tasks)."""
+    """One page of rows, how many match, the views' counts, and the choices the filters offer
+    (from all the user's open tasks)."""
 
     rows: list[InboxRow]
     total: int
+    matched: int
+    page: int
+    pages: int
+    counts: ViewCounts
     kinds: list[str]
     stages: list[str]
     posts: list[str]
@@ -148,31 +196,97 @@ def _sort_key_due(row: InboxRow) -> tuple[bool, datetime, datetime]:
     return (row.task.due_at is None, row.task.due_at or far, row.task.created_at)
 
 
-async def load_inbox(session: AsyncSession, *, user: User, filters: InboxFilters, now: datetime) -> Inbox:
-    """The user's open tasks (at most a few hundred, by role), filtered and sorted for the page."""
-    tasks = await list_open_tasks(
-        session, user=user, kind=filters.kind or None, overdue=filters.overdue, now=now
+def _in_view(row: InboxRow, view: str, *, user: User, now: datetime) -> bool:
+    if view == "mine":
+        return row.mine(user)
+    if view == "unclaimed":
+        return row.claim is None
+    if view == "overdue":
+        return row.task.due_at is not None and row.task.due_at < now
+    return True
+
+
+def _counts(rows: list[InboxRow], *, user: User, now: datetime) -> ViewCounts:
+    def n(view: str) -> int:
+        return sum(1 for r in rows if _in_view(r, view, user=user, now=now))
+
+    return ViewCounts(all=len(rows), mine=n("mine"), unclaimed=n("unclaimed"), overdue=n("overdue"))
+
+
+async def view_counts(session: AsyncSession, *, user: User, now: datetime) -> ViewCounts:
+    """The views' counts alone (for the counts an action swaps in)."""
+    tasks = await list_open_tasks(session, user=user)
+    task_ids = [t.id for t in tasks]
+    claims = (await session.exec(select(TaskClaim).where(col(TaskClaim.task_id).in_(task_ids)))).all()
+    held = {c.task_id: c.username for c in claims if c.expires_at > now}
+    return ViewCounts(
+        all=len(tasks),
+        mine=sum(1 for t in tasks if held.get(t.id) == user.username),
+        unclaimed=sum(1 for t in tasks if t.id not in held),
+        overdue=sum(1 for t in tasks if t.due_at is not None and t.due_at < now),
     )
-    everything = await list_open_tasks(session, user=user) if (filters.kind or filters.overdue) else tasks
-    rows = [r for r in await _rows(session, tasks, user=user, now=now) if _matches(r, filters)]
+
+
+async def load_inbox(session: AsyncSession, *, user: User, filters: InboxFilters, now: datetime) -> Inbox:
+    """One page of the user's open tasks (at most a few hundred, by role) in the view, filtered and
+    sorted, with every view's count."""
+    everything = await _rows(session, await list_open_tasks(session, user=user), user=user, now=now)
+    rows = [
+        r
+        for r in everything
+        if _in_view(r, filters.view, user=user, now=now)
+        and (not filters.kind or r.task.kind == filters.kind)
+        and _matches(r, filters)
+    ]
     if filters.sort == "age":
         rows.sort(key=lambda r: r.task.created_at)  # oldest first: the longest waiting
     else:
         rows.sort(key=_sort_key_due)
+    pages = max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(filters.page, 1), pages)
     return Inbox(
-        rows=rows,
+        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         total=len(everything),
-        kinds=sorted({t.kind for t in everything}),
-        stages=sorted({t.stage for t in everything}),
-        posts=sorted({d.post_code for d in await _deployments_of(session, everything)}),
+        matched=len(rows),
+        page=page,
+        pages=pages,
+        counts=_counts(everything, user=user, now=now),
+        kinds=sorted({r.task.kind for r in everything}),
+        stages=sorted({r.task.stage for r in everything}),
+        posts=sorted({r.deployment.post_code for r in everything}),
     )
 
 
-async def _deployments_of(session: AsyncSession, tasks: list[Task]) -> list[Deployment]:
-    ids = {t.deployment_id for t in tasks}
-    if not ids:
-        return []
-    return list((await session.exec(select(Deployment).where(col(Deployment.id).in_(ids)))).all())
+async def rows_to_decide(
+    session: AsyncSession, *, user: User, deployment_id: str, now: datetime
+) -> list[InboxRow]:
+    """The deployment's open tasks the user may decide, as inbox rows (for the deployment page)."""
+    tasks = await list_open_tasks(session, user=user, deployment_id=deployment_id)
+    return await _rows(session, tasks, user=user, now=now)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an approver reads before deciding: the vetting findings and the recent history."""
+
+    findings: list[Task]
+    history: list[Event]
+
+
+async def facts_of(session: AsyncSession, deployment_id: str) -> Facts:
+    """The deployment's vetting findings (its vetting reviews) and its latest events, newest first."""
+    findings = await session.exec(
+        select(Task)
+        .where(Task.deployment_id == deployment_id, Task.kind == TaskKind.VETTING_REVIEW)
+        .order_by(col(Task.created_at))
+    )
+    history = await session.exec(
+        select(Event)
+        .where(Event.deployment_id == deployment_id)
+        .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
+        .limit(HISTORY_SHOWN)
+    )
+    return Facts(findings=list(findings.all()), history=list(history.all()))
 
 
 async def inbox_row(session: AsyncSession, task: Task, *, user: User, now: datetime) -> InboxRow:
