@@ -1,7 +1,7 @@
 """Saved inbox filters, per user.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 15:00:00
 """
 
