@@ -152,7 +152,7 @@ async def test_cancel_before_deployed_undoes_and_is_refused_twice(life: Life) ->
     assert cancelled.status_code == 200, cancelled.text
     assert (cancelled.json()["stage"], cancelled.json()["status"]) == (
         "CANCELLED",
-        "Cancelled by requester: Post closed",
+        "Cancelled by Requester: Post closed",  # the full name
     )
     assert await seats_taken(life.w.engine) == 0
     again = await life.post(path, "director", {"reason": "again"})
@@ -248,4 +248,5 @@ async def test_timeline_names_the_member_who_asked_for_an_extension(life: Life) 
     ) in timeline
     assert "Arrival check-in: OK <small>by Avery Quinn</small>" in timeline
     assert "by system" not in timeline
+    assert "<dt>Requested by</dt><dd>Requester on " in timeline
     assert "<small>by CRC system</small>" in timeline
