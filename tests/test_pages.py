@@ -87,9 +87,12 @@ async def test_api_docs_served(world: World) -> None:
     assert policy.startswith("default-src 'self'; script-src 'self' 'sha256-")
     assert '<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js">' in docs.text
     assert "cdn.jsdelivr.net" not in docs.text
+    assert '<link type="text/css" rel="stylesheet" href="/static/api-docs.css">' in docs.text
     redoc = await world.http.get("/redoc")
     assert '<script src="/static/vendor/redoc/redoc.standalone.js">' in redoc.text
     assert "fonts.googleapis.com" not in redoc.text
+    for page in (docs, redoc):
+        assert '<html lang="en">' in page.text and "<html>" not in page.text
     # ReDoc has no inline script, so its policy allows scripts from the app alone.
     assert "default-src 'self'; script-src 'self'; style-src" in redoc.headers["content-security-policy"]
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):

@@ -80,7 +80,13 @@ def _guard_every_context(chromium: Browser) -> None:
         # Service workers would fetch past the context's routes.
         return await guard_outside_requests(await new_context(**{"service_workers": "block", **options}))
 
-    setattr(chromium, "new_context", guarded_new_context)  # noqa: B010 - mypy refuses a method assignment
+    async def unguarded_new_page(**options: Any) -> None:
+        # Browser.new_page makes its own context inside Playwright, past the wrapper above.
+        raise AssertionError("open pages in browser.new_context() (or signed_in): its routes guard them")
+
+    # setattr: mypy refuses assigning to a method.
+    setattr(chromium, "new_context", guarded_new_context)  # noqa: B010
+    setattr(chromium, "new_page", unguarded_new_page)  # noqa: B010
 
 
 @pytest.fixture(scope="package")
