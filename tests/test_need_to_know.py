@@ -295,7 +295,7 @@ async def test_pages_show_and_list_only_what_the_user_may_see(matrix: Matrix, us
     assert shown == SEES[username]
     assert linked == READS_ORDERS.get(username, set())
     assert _listed(listing.text, matrix) == SEES[username]
-    assert f"<span>{len(SEES[username])} deployment" in listing.text
+    assert f'id="deployment-total">{len(SEES[username])} deployment' in listing.text
     assert _listed(dashboard.text, matrix) == SEES[username]
     assert document.status_code == (200 if JUB_USAID in READS_ORDERS.get(username, set()) else 404)
 
