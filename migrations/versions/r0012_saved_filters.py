@@ -1,7 +1,7 @@
 """Saved inbox filters, per user.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 15:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import crc.tables
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -44,10 +44,22 @@ async def test_enter_in_a_comment_does_not_decide(browser: Browser, live_stack: 
         await expect(row.get_by_text(f"The post needs a {role_title.lower()}")).to_be_visible()
         await expect(row.get_by_role("heading", name="Vetting findings")).to_be_visible()
 
+        # The decision confirms itself (focus on it) with Undo; Undo brings back what was typed.
         await row.get_by_role("button", name="Approve", exact=True).click()
         status = row.get_by_role("status")
-        await expect(status).to_have_text("Approved by planning — “Fits the plan.\nBudget next.”")
+        await expect(status).to_have_text(f"You approved {task['title']}.")
         await expect(status).to_be_focused()
+        await row.get_by_role("button", name=re.compile(r"^Undo")).click()
+        await expect(comment).to_have_value("Fits the plan.\nBudget next.")
+        await expect(comment).to_be_focused()
+        assert [t["id"] for t in await live_stack.open_tasks("planning", deployment["id"])] == [task["id"]]
+
+        # Decided again, and left: after the window the row says who decided.
+        await row.get_by_role("button", name="Approve", exact=True).click()
+        await expect(status).to_have_text(f"You approved {task['title']}.")
+        await expect(status).to_have_text(
+            "Approved by planning — “Fits the plan.\nBudget next.”", timeout=SLOW_MS
+        )
         assert await live_stack.open_tasks("planning", deployment["id"]) == []
 
 

@@ -33,7 +33,9 @@ async def test_pages_fit_a_phone_and_a_desktop(browser: Browser, live_stack: Liv
         "not-found": "/deployments/no-such-deployment",
     }
     for width, height in ((PHONE, 844), (1280, 800)):
-        context = await browser.new_context(base_url=live_stack.base_url, viewport={"width": width, "height": height})
+        context = await browser.new_context(
+            base_url=live_stack.base_url, viewport={"width": width, "height": height}
+        )
         try:
             page = await context.new_page()
             await page.goto("/login")
