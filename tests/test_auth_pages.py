@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from tests.page_alerts import page_alerts
 from tests.web_helpers import PASSWORD, World, csrf_of, http_client, web_world
 
 PAGES = ["/", "/inbox", "/deployments", "/deployments/new", "/deployments/abc", "/members", "/posts"]
@@ -84,6 +85,7 @@ async def test_logout_needs_csrf_and_ends_the_session(world: World) -> None:
         assert (await browser.post("/logout", data={"csrf_token": "forged"})).status_code == 403
         done = await browser.post("/logout", data={"csrf_token": csrf_of(page.text)})
         assert (done.status_code, done.headers["location"]) == (303, "/login")
+        assert page_alerts((await browser.get("/login")).text) == [("info", "You have signed out.")]
         assert (await browser.get("/")).status_code == 303
 
 

@@ -360,7 +360,7 @@ def page_cases(world: World) -> list[Hostile]:
             "POST",
             "/deployments/{deployment}/extension",
             422,
-            ("request_extension-days",),
+            ("ext-days",),
             form={"days": BEYOND_64_BITS, "justification": "Elections slipped"},
         ),
         Hostile(
@@ -370,7 +370,7 @@ def page_cases(world: World) -> list[Hostile]:
             "POST",
             "/deployments/{deployment}/check-in",
             422,
-            ("check_in-note",),
+            ("ci-note",),
             form={"status": "ok", "note": "n" * 2001},
             user="operations",  # who may check in sees the form, the message beside its field
         ),
@@ -448,7 +448,7 @@ def page_cases(world: World) -> list[Hostile]:
     ]
 
 
-_FIELD_ERROR = re.compile(r'<p class="field-error" id="([a-z_-]+)-error">')
+_FIELD_ERROR = re.compile(r'<span class="usa-error-message" id="([a-z_-]+)-error">')
 # An inbox decision's field error: its id names the field and the task ("comment-<task id>-error").
 _TASK_FIELD_ERROR = re.compile(r'<span class="usa-error-message" id="([a-z_]+)-[0-9a-f-]{36}-error">')
 # An error page's detail and an inbox row's alert say "field: what is wrong; field: ...".

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from temporalio.client import Client
 
-from crc.stages import Stage
 from crc.tables import Deployment
+from tests.page_alerts import page_alerts
 from tests.web_helpers import (
     World,
     count_rows,
@@ -114,6 +114,11 @@ async def test_request_form_submits(world: World) -> None:
         page = await browser.get(location)
         assert page.status_code == 200
         assert world.member.name in page.text
+        submitted = f"{data['role_title']} at {data['post_code']} from {data['start_date']}"
+        assert page_alerts(page.text) == [
+            ("success", f"Request submitted: {submitted}. It now waits for approval.")
+        ]
+        assert page_alerts((await browser.get(location)).text) == []  # shown once
     assert await count_rows(world.engine, select(Deployment)) == 1
 
 
@@ -130,7 +135,7 @@ async def test_request_form_shows_each_error_and_keeps_input(world: World) -> No
         }
         response = await browser.post("/deployments/new", data=data)
         assert response.status_code == 422
-        errors = re.findall(r'<p class="field-error" id="([a-z_]+)-error">', response.text)
+        errors = re.findall(r'<span class="usa-error-message" id="([a-z_]+)-error">', response.text)
         assert sorted(errors) == ["duration_days", "justification", "sector"]
         assert 'value="Typed role &amp; title"' in response.text
         assert 'value="400"' in response.text
@@ -138,7 +143,7 @@ async def test_request_form_shows_each_error_and_keeps_input(world: World) -> No
             "/deployments/new", data={**data, "start_date": "someday", "duration_days": "x"}
         )
         assert unreadable.status_code == 422
-        errors = re.findall(r'<p class="field-error" id="([a-z_]+)-error">', unreadable.text)
+        errors = re.findall(r'<span class="usa-error-message" id="([a-z_]+)-error">', unreadable.text)
         # What cannot be read is reported with the rest of the model's refusals, all at once.
         assert sorted(errors) == ["duration_days", "justification", "sector", "start_date"]
     assert await count_rows(world.engine, select(Deployment)) == 0
@@ -181,7 +186,7 @@ async def test_deployment_page_polls_until_terminal(world: World) -> None:
         )
         assert rejected.status_code == 200
         done = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
-        assert Stage.REJECTED in done.text
+        assert '<span class="usa-tag bg-secondary-dark">Rejected</span>' in done.text
         assert "hx-trigger" not in done.text
 
 
@@ -305,6 +310,10 @@ async def test_requester_amends_from_the_page(world: World) -> None:
             303,
             f"/deployments/{created['id']}",
         )
+        landed = await browser.get(done.headers["location"])
+        assert page_alerts(landed.text) == [
+            ("success", "Amendment sent: the request is back with the approvers.")
+        ]
     await world.open_tasks(created["id"], 3)
     amended = await world.deployment(created["id"])
     assert (amended["justification"], amended["duration_days"], amended["revision"]) == (

@@ -17,6 +17,7 @@ from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.tables import Certificate, Course, Event, Member, Post, Task
 from tests import factories
+from tests.page_alerts import page_alerts
 from tests.web_helpers import World, a_post, csrf_of, open_task, user, web_world
 from web.services.deployment_list import NOT_A_CURSOR
 from web.services.requests import today_utc
@@ -55,10 +56,13 @@ def an_event(deployment_id: str, stage: Stage, kind: str, **overrides: Any) -> E
 
 
 def steps(html: str) -> list[tuple[str, str]]:
-    """The stage bar as (state, stage) pairs."""
-    return re.findall(
-        r'<li class="step step-([a-z]+)"[^>]*>\s*<span class="visually-hidden">[^<]*</span>\s*(\w+)', html
+    """The stage bar (USWDS step indicator) as (state, STAGE) pairs."""
+    found = re.findall(
+        r'<li class="usa-step-indicator__segment [^"]*step-([a-z]+)"[^>]*>\s*'
+        r'<span class="usa-step-indicator__segment-label"><span class="usa-sr-only">[^<]*</span>(\w+)',
+        html,
     )
+    return [(state, name.upper()) for state, name in found]
 
 
 # --- The deployment page -----------------------------------------------------------------------
@@ -81,7 +85,7 @@ async def test_stage_bar_shows_done_current_and_upcoming(world: World) -> None:
         ("upcoming", "COMPLETED"),
     ]
     assert 'aria-current="step"' in page.text
-    assert 'Stage: <span class="stage stage-training">TRAINING</span> Enrolled in FACT' in page.text
+    assert 'Stage: <span class="usa-tag">Training</span> Enrolled in FACT' in page.text
     assert f'hx-get="/deployments/{deployment_id}?seen=TRAINING:training_results"' in page.text
 
 
@@ -157,16 +161,22 @@ async def test_page_shows_facts_open_tasks_and_timeline(world: World) -> None:
         page = await browser.get(f"/deployments/{deployment_id}")
     text = page.text
     assert "Budget approval" in text and "Resource Management" in text
-    assert '<span class="badge bad">overdue</span>' in text
-    assert "<small>by planning</small>" in text and "<blockquote>Fits</blockquote>" in text
+    assert '<span class="usa-tag bg-secondary-dark">Overdue</span>' in text
+    assert '<span class="text-base">by planning</span>' in text and "<blockquote>Fits</blockquote>" in text
     assert "<dt>Cost estimate</dt><dd>—</dd>" in text
     assert "<dt>Actual cost</dt><dd>—</dd>" in text
     assert world.member.name in text and world.post.country in text
 
 
 def actions_of(html: str) -> list[str]:
-    names = {"Check in": "check_in", "Request extension": "request_extension", "Cancel deployment": "cancel"}
-    return [key for label, key in names.items() if f">{label}</button>" in html]
+    names = {
+        "Check in": "check_in",
+        "Request extension": "request_extension",
+        "Cancel deployment": "cancel",
+        "Order early return": "cancel",  # once deployed, cancelling brings the member home
+    }
+    # Cancel opens a confirmation first: a link USWDS's modal script turns into a button.
+    return [key for label, key in names.items() if re.search(f">{label}</(button|a)>", html)]
 
 
 @pytest.mark.parametrize(
@@ -236,9 +246,9 @@ async def test_action_forms_report_each_bad_field(world: World) -> None:
             data={"days": "lots", "justification": "Elections <moved>", "csrf_token": token},
         )
     assert cancel.status_code == 422
-    assert '<p class="field-error" id="cancel-reason-error">must not be empty</p>' in cancel.text
+    assert '<span class="usa-error-message" id="cancel-reason-error">must not be empty</span>' in cancel.text
     assert extension.status_code == 422
-    assert 'id="request_extension-days-error">must be a whole number from 1 to 365</p>' in extension.text
+    assert 'id="ext-days-error">must be a whole number from 1 to 365</span>' in extension.text
     assert 'value="lots"' in extension.text
     assert "Elections &lt;moved&gt;</textarea>" in extension.text
 
@@ -271,6 +281,9 @@ async def test_requester_cancels_through_the_workflow(world: World) -> None:
             data={"reason": "Post closed", "csrf_token": csrf_of(page.text)},
         )
         assert (response.status_code, response.headers["location"]) == (303, f"/deployments/{created['id']}")
+        landed = await browser.get(response.headers["location"])
+        released = "Deployment cancelled: seats, kit, bookings and clearance are being released."
+        assert page_alerts(landed.text) == [("success", released)]
     done = await world.wait_for(created["id"], lambda d: d["stage"] == Stage.CANCELLED)
     assert done["open_tasks"] == []
 
@@ -299,7 +312,7 @@ async def test_documents_are_listed_and_served(world: World) -> None:
 
 
 def listed(html: str) -> list[str]:
-    return re.findall(r'<td><a href="/deployments/([0-9a-f-]+)">', html)
+    return re.findall(r'<td data-label="Member"><a href="/deployments/([0-9a-f-]+)">', html)
 
 
 async def test_deployments_list_pages_by_keyset(world: World) -> None:
@@ -429,9 +442,9 @@ async def test_members_page_shows_certificates_and_current_deployment(world: Wor
     async with world.signed_in("planning") as browser:
         page = await browser.get("/members")
         fragment = await browser.get("/members", headers=HTMX)
-    assert "CRC-ORIENT <small" in page.text and "no expiry" in page.text
-    assert '<span class="badge warn">FACT missing</span>' in page.text
-    assert f'<a href="/deployments/{deployment_id}">{world.post.code}, TRAINING</a>' in page.text
+    assert 'CRC-ORIENT <span class="text-base">no expiry</span>' in page.text and "no expiry" in page.text
+    assert '<span class="usa-tag bg-gold text-ink">FACT missing</span>' in page.text
+    assert f'<a href="/deployments/{deployment_id}">{world.post.code}, Training</a>' in page.text
     assert fragment.text.lstrip().startswith('<div id="member-table"')
     assert "/members/" not in page.text.split('id="member-table"')[1]  # no edit links for non-admins
 
@@ -452,7 +465,7 @@ async def test_admin_edits_a_member_with_per_field_errors(world: World) -> None:
     url = f"/members/{world.member.id}/edit"
     async with world.signed_in("admin") as browser:
         form = await browser.get(url)
-        assert '<label for="name">Name</label>' in form.text
+        assert '<label class="usa-label" for="name">Name <abbr' in form.text
         assert f'<a href="{url}">Edit' in (await browser.get("/members")).text
         data = {
             "csrf_token": csrf_of(form.text),
@@ -466,7 +479,7 @@ async def test_admin_edits_a_member_with_per_field_errors(world: World) -> None:
         }
         bad = await browser.post(url, data=data)
         assert bad.status_code == 422
-        errors = re.findall(r'<p class="field-error" id="([a-z_]+)-error">', bad.text)
+        errors = re.findall(r'<span class="usa-error-message" id="([a-z_]+)-error">', bad.text)
         assert sorted(errors) == ["agency", "clearance_expires", "email", "name", "sectors"]
         assert 'value="not-an-address"' in bad.text
         good = await browser.post(
@@ -481,6 +494,7 @@ async def test_admin_edits_a_member_with_per_field_errors(world: World) -> None:
             },
         )
         assert (good.status_code, good.headers["location"]) == (303, "/members")
+        assert page_alerts((await browser.get("/members")).text) == [("success", "Saved Avery Q. Quinn.")]
     async with session_factory(world.engine)() as session:
         member = await session.get(Member, world.member.id)
     assert member is not None
@@ -511,7 +525,7 @@ async def test_admin_edits_a_post_with_per_field_errors(world: World) -> None:
         }
         bad = await browser.post(url, data=data)
         assert bad.status_code == 422
-        errors = re.findall(r'<p class="field-error" id="([a-z_]+)-error">', bad.text)
+        errors = re.findall(r'<span class="usa-error-message" id="([a-z_]+)-error">', bad.text)
         assert sorted(errors) == ["per_diem_usd", "post_differential_pct", "threat_level"]
         good = await browser.post(
             url,
@@ -522,7 +536,9 @@ async def test_admin_edits_a_post_with_per_field_errors(world: World) -> None:
                 "post_differential_pct": "25",
             },
         )
-        assert good.status_code == 303
+        assert (good.status_code, good.headers["location"]) == (303, "/posts")
+        saved = [("success", f"Saved post {world.post.code}.")]
+        assert page_alerts((await browser.get("/posts")).text) == saved
     async with session_factory(world.engine)() as session:
         post = await session.get(Post, world.post.code)
     assert post is not None
@@ -544,7 +560,7 @@ async def test_member_search_shows_availability_and_certificates(world: World) -
         form = await browser.get("/deployments/new")
         assert 'hx-get="/deployments/new/members"' in form.text
         assert 'hx-trigger="input changed delay:300ms, search"' in form.text
-        assert '<label for="member_q">Find a member' in form.text
+        assert '<label class="usa-label" for="member_q">Find a member' in form.text
         query = f"/deployments/new/members?member_q=a&start_date={start.isoformat()}&duration_days=30"
         found = await browser.get(query, headers=HTMX)
         only_sam = await browser.get("/deployments/new/members?member_q=sam", headers=HTMX)
@@ -556,8 +572,8 @@ async def test_member_search_shows_availability_and_certificates(world: World) -
     busy = re.search(rf'value="{world.member.id}".*?</label>', found.text, re.S)
     free = re.search(rf'value="{world.standby.id}".*?</label>', found.text, re.S)
     assert busy and free
-    assert '<span class="badge bad">busy: VETTING' in busy.group(0)
-    assert '<span class="badge good">available</span>' in free.group(0)
+    assert '<span class="usa-tag bg-secondary-dark">Busy: VETTING' in busy.group(0)
+    assert '<span class="usa-tag bg-green">Available</span>' in free.group(0)
     assert "FACT missing" in free.group(0) and "CRC-ORIENT missing" in free.group(0)
     assert world.member.name not in only_sam.text and world.standby.name in only_sam.text
     # The chosen member stays in the list, checked, whatever the search.
@@ -586,7 +602,7 @@ async def test_request_form_names_the_overlap(world: World) -> None:
         )
     assert response.status_code == 422
     assert (
-        f'<p class="field-error" id="member_id-error">the member is already in deployment {existing}'
+        f'<span class="usa-error-message" id="member_id-error">the member is already in deployment {existing}'
         in response.text
     )
     assert f'value="{world.member.id}" checked' in response.text
@@ -603,9 +619,9 @@ async def test_error_pages_say_where_to_go(world: World) -> None:
     assert '<a href="/deployments">deployments list</a>' in missing.text
     assert forbidden.status_code == 403
     assert "this needs one of the roles: admin" in forbidden.text
-    assert "You are signed in as <strong>planning</strong> with the role planning." in forbidden.text
+    assert "You are signed in as <strong>planning</strong> with the role Planning." in forbidden.text
     assert '<a href="/inbox">Your inbox</a>' in forbidden.text
-    assert '<nav aria-label="Main">' in forbidden.text
+    assert '<nav aria-label="Main" class="usa-nav">' in forbidden.text
     assert '<a href="/">Back to the dashboard</a>' in forbidden.text
 
 
@@ -623,9 +639,10 @@ async def test_a_member_needing_help_shows_until_operations_closes_it(world: Wor
     async with world.signed_in("requester") as browser:
         board = (await browser.get("/")).text
         page = (await browser.get(f"/deployments/{deployment_id}")).text
-    assert '<h2 id="help-h">Needing help now</h2>' in board
+    assert '<h2 class="usa-alert__heading" id="help-h">Needing help now</h2>' in board
     assert f'<a href="/deployments/{deployment_id}">{world.member.name}</a>' in board
-    assert '<p class="alert" role="alert" id="needs-help">URGENT:' in page
+    assert 'role="alert" id="needs-help">' in page
+    assert '<p class="usa-alert__text">URGENT:' in page
     async with session_factory(world.engine)() as session:
         row = await session.get(Task, help_task.id)
         assert row is not None

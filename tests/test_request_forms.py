@@ -18,7 +18,7 @@ from tests.request_cases import A_DURATION, LOOKED_UP, STATIC, BadField
 from tests.web_helpers import World, csrf_of, request_body, web_world
 from web.services.errors import Conflict
 
-FIELD_ERROR = re.compile(r'<p class="field-error" id="([a-z_-]+)-error">([^<]*)</p>')
+FIELD_ERROR = re.compile(r'<span class="usa-error-message" id="([a-z_-]+)-error">([^<]*)</span>')
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ async def test_extension_form_refuses_other_digits(world: World) -> None:
             form = {"days": days, "justification": "Elections slipped", "csrf_token": token}
             page = await browser.post(path, data=form)
             assert page.status_code == 422
-            assert field_errors(page.text) == [("request_extension-days", A_DURATION)]
+            assert field_errors(page.text) == [("ext-days", A_DURATION)]
             assert f'value="{days}"' in page.text
             api = await world.http.post(
                 f"/api/v1{path}s", json={"days": days, "justification": "Elections slipped"}, headers=headers
@@ -121,8 +121,8 @@ async def test_action_forms_and_api_refuse_alike(world: World) -> None:
             assert (page.status_code, api.status_code) == (422, 422)
             assert [(e["loc"][1], e["msg"]) for e in api.json()["detail"]] == expected
             if page_path != "check-in":  # the requester has no check-in form to mark: an alert
-                action = {"cancel": "cancel", "extension": "request_extension"}[page_path]
-                assert field_errors(page.text) == [(f"{action}-{f}", m) for f, m in expected]
+                prefix = {"cancel": "cancel", "extension": "ext"}[page_path]  # the controls' ids
+                assert field_errors(page.text) == [(f"{prefix}-{f}", m) for f, m in expected]
             else:
                 assert "; ".join(f"{f}: {m}" for f, m in expected) in html.unescape(page.text)
 

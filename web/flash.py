@@ -12,7 +12,9 @@ def flash(request: Request, text: str, *, kind: Kind = "success") -> None:
     """Queue a message for the next full page this session renders."""
     queued = request.session.get(FLASH_KEY)
     messages = list(queued) if isinstance(queued, list) else []
-    messages.append({"kind": kind, "text": text})
+    message = {"kind": kind, "text": text}
+    if message not in messages:  # a double submit says it once
+        messages.append(message)
     request.session[FLASH_KEY] = messages
 
 

@@ -55,6 +55,12 @@ def _role_label(value: str) -> str:
     return ROLE_LABELS[Role(value)] if value in Role._value2member_map_ else _label(value)
 
 
+def _options(values: Any, words: str = "label") -> list[tuple[str, str]]:
+    """(value, words) pairs for a select or radio group, the words from the named filter."""
+    to_words = templates.env.filters[words]
+    return [(str(v), str(to_words(v))) for v in values]
+
+
 def _overdue(value: datetime | None) -> bool:
     return value is not None and value < datetime.now(UTC)
 
@@ -64,6 +70,7 @@ templates.env.filters.update(
     age=_age,
     money=_money,
     label=_label,
+    options=_options,
     # Words from the task-kind, event and role tables (crc.tasks, crc.events, crc.roles).
     role_label=_role_label,
     task_label=lambda kind: spec_of(kind).label,

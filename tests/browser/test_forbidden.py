@@ -60,5 +60,5 @@ async def test_member_sees_no_approvals_and_no_request_form(browser: Browser, li
 
         response = await page.goto("/deployments/new")
         assert response is not None and response.status == 403
-        await expect(page.get_by_role("heading", level=1)).to_have_text("403 — Forbidden")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Forbidden")
         await expect(page.get_by_text("You do not have permission to do this.")).to_be_visible()

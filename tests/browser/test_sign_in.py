@@ -52,7 +52,7 @@ async def test_each_role_signs_in_and_opens_its_pages(
             await expect(page.get_by_role("button", name="Submit request")).to_be_visible()
         else:
             assert response.status == 403
-            await expect(page.get_by_role("heading", level=1)).to_have_text("403 — Forbidden")
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Forbidden")
             await expect(page.get_by_role("button", name="Submit request")).to_have_count(0)
 
 

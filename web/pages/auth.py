@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from crc.accounts import SecurityEventKind, record_security_event
 from web.deps import NowDep, SessionDep, SettingsDep, ThrottleDep, client_address
+from web.flash import flash
 from web.sessions import end_session, session_user, start_session
 from web.signin import SignInLocked, SignInRefused, sign_in
 from web.templating import render
@@ -74,4 +75,5 @@ async def logout(request: Request, session: SessionDep) -> Response:
             address=client_address(request),
         )  # fmt: skip
         await session.commit()
+    flash(request, "You have signed out.", kind="info")
     return RedirectResponse("/login", status_code=303)

@@ -22,6 +22,7 @@ from crc.tables import Deployment, User
 from crc.tasks import TaskKind
 from web.bounds import DocumentId
 from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
+from web.flash import flash
 from web.pages.common import nav, see_other
 from web.pages.forms import AMEND_FIELDS, form_values, parse_form
 from web.schemas import CancelBody, CheckInBody, ExtensionBody
@@ -167,6 +168,7 @@ async def amend(
         return await _again(
             request, session, user, deployment_id, err, amend_values=values, amend_errors=errors
         )
+    flash(request, "Amendment sent: the request is back with the approvers.")
     return see_other(request, f"/deployments/{deployment_id}")
 
 
@@ -197,13 +199,17 @@ async def cancel(
     form = await request.form()
     try:
         body = parse_form(CancelBody, form)
-        await cancel_deployment(
+        row = await cancel_deployment(
             session=session, client=client, user=user, deployment_id=deployment_id, reason=body.reason
         )
     except ServiceError as err:
         return await _refused(
             request, session, user, deployment_id, err, action="cancel", form=form, body=CancelBody
         )
+    if row.stage == Stage.REDEPLOYMENT:
+        flash(request, "Early return ordered: the member comes home and redeployment has started.")
+    else:
+        flash(request, "Deployment cancelled: seats, kit, bookings and clearance are being released.")
     return see_other(request, f"/deployments/{deployment_id}")
 
 
@@ -215,7 +221,7 @@ async def check_in_page(
     form = await request.form()
     try:
         body = parse_form(CheckInBody, form)
-        await check_in(
+        result = await check_in(
             session=session,
             client=client,
             user=user,
@@ -228,6 +234,7 @@ async def check_in_page(
         return await _refused(
             request, session, user, deployment_id, err, action="check_in", form=form, body=CheckInBody
         )
+    flash(request, "Arrival recorded: the member is deployed." if result.arrival else "Check-in recorded.")
     return see_other(request, f"/deployments/{deployment_id}")
 
 
@@ -258,6 +265,8 @@ async def extension(
             form=form,
             body=ExtensionBody,
         )
+    days = f"{body.days} day{'s' if body.days != 1 else ''}"
+    flash(request, f"Extension of {days} requested: Planning and Resource Management approve it next.")
     return see_other(request, f"/deployments/{deployment_id}")
 
 

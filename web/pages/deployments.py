@@ -18,6 +18,7 @@ from crc.state import end_date_of
 from crc.tables import User
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep, require_page_roles
 from web.filters import PageAgency, PageComponent, PageDate, PageStage
+from web.flash import flash
 from web.pages.common import nav, see_other
 from web.pages.forms import REQUEST_FIELDS, form_values, parse_form, read_as
 from web.services.deployment_list import Cursor, ListFilters, page_of_deployments
@@ -182,4 +183,6 @@ async def submit_request_form(
         errors = err.by_field() if isinstance(err, InvalidFields) else {"form": err.detail}
         context = await _form_context(session, user, values) | {"errors": errors, **await nav(session, user)}
         return render(request, "request_form.html", context, user=user, status_code=err.status_code)
+    what = f"{row.role_title} at {row.post_code} from {row.start_date}"
+    flash(request, f"Request submitted: {what}. It now waits for approval.")
     return see_other(request, f"/deployments/{row.id}")

@@ -11,6 +11,7 @@ from crc.roles import REQUEST_ROLES, Role
 from crc.tables import Member, Post, User
 from web.deps import PageUser, SessionDep, require_page_roles
 from web.filters import PageAgency, PageComponent, PageDate, PageSector
+from web.flash import flash
 from web.pages.common import nav, see_other
 from web.pages.forms import form_values
 from web.services.errors import InvalidFields, NotFound
@@ -125,6 +126,7 @@ async def edit_member(
         assert member is not None
         context = _member_form(member, values, sectors, err.by_field()) | await nav(session, user)
         return render(request, "member_form.html", context, user=user, status_code=422)
+    flash(request, f"Saved {values['name'].strip() or 'the member'}.")
     return see_other(request, "/members")
 
 
@@ -177,4 +179,5 @@ async def edit_post(request: Request, code: str, session: SessionDep, user: Page
         assert post is not None
         context = _post_form(post, values, visa, err.by_field()) | await nav(session, user)
         return render(request, "post_form.html", context, user=user, status_code=422)
+    flash(request, f"Saved post {code}.")
     return see_other(request, "/posts")
