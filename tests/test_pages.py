@@ -10,7 +10,7 @@ from sqlmodel import select
 from temporalio.client import Client
 
 from crc.tables import Deployment
-from tests.page_alerts import page_alerts
+from tests.page_alerts import error_summary, page_alerts
 from tests.web_helpers import (
     World,
     count_rows,
@@ -300,6 +300,11 @@ async def test_requester_amends_from_the_page(world: World) -> None:
         invalid = await browser.post(f"/deployments/{created['id']}/amend", data=form)
         assert invalid.status_code == 422
         assert 'id="duration_days-error"' in invalid.text
+        # Summarized where the page opens (not below the facts and timeline), linked to the field.
+        assert ("duration_days", "Duration days: must be a whole number from 1 to 365") in error_summary(
+            invalid.text
+        )
+        assert invalid.text.index('id="error-summary"') < invalid.text.index('<dl class="facts">')
         form["duration_days"] = "60"
         invalid = await browser.post(f"/deployments/{created['id']}/amend", data=form)
         assert invalid.status_code == 422

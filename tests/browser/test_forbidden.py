@@ -23,7 +23,7 @@ async def test_requester_cannot_approve_even_with_the_csrf_token(
 
     async with signed_in(browser, live_stack, "requester") as page:
         await page.goto(f"/deployments/{deployment['id']}")
-        await expect(page.get_by_role("heading", level=1)).to_have_text(f"{MEMBER} → South Sudan")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(f"{MEMBER} to South Sudan")
         # The token every form of the page carries (CONTRACT: a hidden input named csrf_token).
         csrf_token = await page.locator("input[name='csrf_token']").first.input_value()
         assert csrf_token

@@ -50,5 +50,16 @@ async def test_pages_fit_a_phone_and_a_desktop(browser: Browser, live_stack: Liv
                 if width == PHONE:
                     await _no_horizontal_scroll(page, path)
                 await screenshot(page, f"layout-{name}-{width}.png")
+            # Cancelling asks first, in USWDS's modal; Go back leaves the deployment as it was.
+            await page.goto(pages["deployment"])
+            await page.get_by_role("button", name="Cancel deployment").click()
+            # (The dialog's own box is empty, its content fixed-positioned: check what it shows.)
+            dialog = page.get_by_role("dialog", name="Cancel this deployment?")
+            heading = dialog.get_by_role("heading", name="Cancel this deployment?")
+            await expect(heading).to_be_visible()
+            await expect(dialog.get_by_role("button", name="Yes, cancel the deployment")).to_be_focused()
+            await dialog.get_by_role("button", name="Go back").click()
+            await expect(heading).to_be_hidden()
+            await expect(page.get_by_role("button", name="Cancel deployment")).to_be_focused()
         finally:
             await context.close()

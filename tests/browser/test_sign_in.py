@@ -23,11 +23,11 @@ REQUEST_PAGE = {"New request": "New deployment request"}
 @pytest.mark.parametrize(
     ("username", "shown_as", "may_request"),
     [
-        ("requester", "Demo requester (requester)", True),
-        ("planning", "Demo planning (planning)", False),
-        ("member", "Maria Delgado (member)", False),
-        ("admin", "Demo admin (admin)", True),
-        ("director", "Demo director (director)", False),
+        ("requester", "Demo requester (Requester)", True),
+        ("planning", "Demo planning (Planning)", False),
+        ("member", "Maria Delgado (Member)", False),
+        ("admin", "Demo admin (Admin)", True),
+        ("director", "Demo director (Director)", False),
     ],
 )
 async def test_each_role_signs_in_and_opens_its_pages(
