@@ -54,13 +54,16 @@ async def test_enter_in_a_comment_does_not_decide(browser: Browser, live_stack: 
         await expect(comment).to_be_focused()
         assert [t["id"] for t in await live_stack.open_tasks("planning", deployment["id"])] == [task["id"]]
 
-        # Decided again, and left: after the window the row says who decided.
-        await row.get_by_role("button", name="Approve", exact=True).click()
+        # Decided again with a double click, and left: after the window the row says who decided.
+        await row.get_by_role("button", name="Approve", exact=True).dblclick()
         await expect(status).to_have_text(f"You approved {task['title']}.")
         await expect(status).to_have_text(
             "Approved by planning — “Fits the plan.\nBudget next.”", timeout=SLOW_MS
         )
         assert await live_stack.open_tasks("planning", deployment["id"]) == []
+        async with live_stack.api("planning") as http:
+            timeline = (await http.get(f"/api/v1/deployments/{deployment['id']}")).json()["timeline"]
+        assert [e["kind"] for e in timeline].count("approved") == 1  # decided once
 
 
 async def test_the_inbox_fits_a_phone(browser: Browser, live_stack: LiveStack) -> None:
