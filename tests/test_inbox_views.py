@@ -287,8 +287,10 @@ async def test_the_deployment_page_decides(world: World) -> None:
         )
         assert done.status_code == 200
         assert done.text.lstrip().startswith(f'<div class="open-task usa-summary-box" id="decide-{task_id}"')
-        assert "<strong>Approved</strong> by planning — “Fine”" in done.text
-        assert nav_count(done.text) == 0
+        assert f"You approved {tasks['planning']['title']}." in done.text
+        assert f'hx-get="/inbox/tasks/{task_id}?place=deployment" hx-trigger="load delay:11s"' in done.text
+        assert '<input type="hidden" name="place" value="deployment">' in done.text  # in the Undo form
+        assert nav_count(done.text) == 1  # still open while the workflow holds the decision
         assert "view-count" not in done.text  # no inbox on this page
     async with world.signed_in("resource_management") as browser:
         page = (await browser.get(f"/deployments/{created['id']}")).text
@@ -316,5 +318,62 @@ async def test_a_decision_without_htmx_lands_on_the_inbox_saying_what_was_decide
         assert (answer.status_code, answer.headers["location"]) == (303, "/inbox")
         landed = (await browser.get("/inbox")).text
     assert f"You approved Operational fit: {world.member.name} to {world.post.code} as " in landed
-    assert row_ids(landed) == []
+    assert "You can undo it from its row for 10 seconds." in landed
     assert await count_rows(world.engine, select(TaskClaim)) == 0
+
+
+async def test_reject_without_a_reason_is_refused_beside_the_comment(world: World) -> None:
+    created = await world.submit()
+    task_id = (await world.open_tasks(created["id"], 3))["planning"]["id"]
+    async with world.signed_in("planning") as browser:
+        token = csrf_of((await browser.get("/inbox")).text)
+        refused = await browser.post(
+            f"/inbox/tasks/{task_id}",
+            data={"outcome": "reject", "comment": "   "},
+            headers=HTMX | {"X-CSRF-Token": token},
+        )
+    assert refused.status_code == 422
+    assert refused.text.lstrip().startswith(f'<tr id="task-{task_id}" class="')
+    error = re.search(
+        rf'<span class="usa-error-message" id="comment-{task_id}-error">([^<]+)</span>', refused.text
+    )
+    assert error is not None and error.group(1) == "say why in the comment"
+    assert (
+        f'aria-invalid="true" aria-describedby="comment-{task_id}-hint comment-{task_id}-error" autofocus>'
+        "   </textarea>"
+    ) in refused.text  # the typed comment stays, and the cursor goes back to it
+    assert 'role="alert"' not in refused.text  # the error is the field's, not a second message
+    assert len(await world.open_tasks(created["id"], 3)) == 3
+
+
+async def test_undo_puts_the_task_back_with_its_comment(world: World) -> None:
+    created = await world.submit()
+    task = (await world.open_tasks(created["id"], 3))["planning"]
+    path = f"/inbox/tasks/{task['id']}"
+    async with world.signed_in("planning") as browser:
+        token = csrf_of((await browser.get("/inbox")).text)
+        held = await browser.post(
+            path,
+            data={"outcome": "approve", "comment": "Fits <the> plan"},
+            headers=HTMX | {"X-CSRF-Token": token},
+        )
+        assert f"You approved {task['title']}." in held.text
+        no_csrf = await browser.post(f"{path}/undo", data={"comment": "x"}, headers=HTMX)
+        assert no_csrf.status_code == 403
+        async with world.signed_in("admin") as other:
+            token2 = csrf_of((await other.get("/inbox")).text)
+            theirs = await other.post(f"{path}/undo", headers=HTMX | {"X-CSRF-Token": token2})
+        assert theirs.status_code == 403
+        assert "only planning may undo their decision" in theirs.text
+        undone = await browser.post(
+            f"{path}/undo", data={"comment": "Fits <the> plan"}, headers=HTMX | {"X-CSRF-Token": token}
+        )
+        assert undone.status_code == 200, undone.text
+        assert undone.text.lstrip().startswith(f'<tr id="task-{task["id"]}" class="">')
+        assert ">Fits &lt;the&gt; plan</textarea>" in undone.text
+        assert view_counts(undone.text)["all"] == 1
+        # Undone in the workflow too: the task stays open past the window, and can be decided again.
+        current = await world.deployment(created["id"])
+        assert "withdrew" in " ".join(e["message"] for e in current["timeline"])
+        again = await browser.post(path, data={"outcome": "approve"}, headers=HTMX | {"X-CSRF-Token": token})
+        assert f"You approved {task['title']}." in again.text

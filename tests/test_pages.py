@@ -258,17 +258,27 @@ async def test_inbox_decides_in_place(world: World) -> None:
             headers=HTMX | {"X-CSRF-Token": token},
         )
         assert done.status_code == 200, done.text
-        assert done.text.lstrip().startswith(f'<tr id="task-{task_id}" class="done"')
-        assert "Fits the plan" in done.text
-        # The navigation's count swaps out of band: no task is left for planning.
+        # The workflow holds the decision for its undo window: the row confirms it, with Undo,
+        # and asks for itself again once the window is over.
+        assert done.text.lstrip().startswith(
+            f'<tr id="task-{task_id}" class="held" hx-get="/inbox/tasks/{task_id}" '
+            'hx-trigger="load delay:11s" hx-swap="outerHTML">'
+        )
+        assert f"You approved {tasks['planning']['title']}." in done.text
+        assert f'action="/inbox/tasks/{task_id}/undo"' in done.text
+        assert '<input type="hidden" name="comment" value="Fits the plan">' in done.text
         assert '<span id="inbox-count" class="count" hx-swap-oob="true">' in done.text
-        assert '<span class="visually-hidden">(</span>0<' in done.text
         # A second click shows the decision taken, not an error.
         again = await browser.post(path, data={"outcome": "approve"}, headers=HTMX | {"X-CSRF-Token": token})
         assert again.status_code == 200
-        assert again.text.lstrip().startswith(f'<tr id="task-{task_id}" class="done"')
-        assert "Fits the plan" in again.text
+        assert f"You approved {tasks['planning']['title']}." in again.text
         assert 'role="alert"' not in again.text
+        # Once the workflow acts on it, the row says who decided, and no task is left for planning.
+        await world.wait_for(created["id"], lambda d: len(d["open_tasks"]) == 2)
+        settled = await browser.get(path, headers=HTMX)
+        assert settled.text.lstrip().startswith(f'<tr id="task-{task_id}" class="done"')
+        assert "Fits the plan" in settled.text
+        assert '<span class="visually-hidden">(</span>0<' in settled.text
     async with world.signed_in("resource_management") as other:
         token = csrf_of((await other.get("/inbox")).text)
         wrong = await other.post(

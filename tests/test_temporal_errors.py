@@ -69,6 +69,10 @@ class RefusingTemporal:
     async def execute_update(self, *args: Any, **kwargs: Any) -> None:
         raise self.error
 
+    async def start_update(self, *args: Any, **kwargs: Any) -> None:
+        """A page's decision, held for its undo window, starts its update."""
+        raise self.error
+
 
 @pytest.fixture
 async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> AsyncIterator[World]:

@@ -44,11 +44,26 @@ async def test_enter_in_a_comment_does_not_decide(browser: Browser, live_stack: 
         await expect(row.get_by_text(f"The post needs a {role_title.lower()}")).to_be_visible()
         await expect(row.get_by_role("heading", name="Vetting findings")).to_be_visible()
 
+        # The decision confirms itself (focus on it) with Undo; Undo brings back what was typed.
         await row.get_by_role("button", name="Approve", exact=True).click()
         status = row.get_by_role("status")
-        await expect(status).to_have_text("Approved by planning — “Fits the plan.\nBudget next.”")
+        await expect(status).to_have_text(f"You approved {task['title']}.")
         await expect(status).to_be_focused()
+        await row.get_by_role("button", name=re.compile(r"^Undo")).click()
+        await expect(comment).to_have_value("Fits the plan.\nBudget next.")
+        await expect(comment).to_be_focused()
+        assert [t["id"] for t in await live_stack.open_tasks("planning", deployment["id"])] == [task["id"]]
+
+        # Decided again with a double click, and left: after the window the row says who decided.
+        await row.get_by_role("button", name="Approve", exact=True).dblclick()
+        await expect(status).to_have_text(f"You approved {task['title']}.")
+        await expect(status).to_have_text(
+            "Approved by planning — “Fits the plan.\nBudget next.”", timeout=SLOW_MS
+        )
         assert await live_stack.open_tasks("planning", deployment["id"]) == []
+        async with live_stack.api("planning") as http:
+            timeline = (await http.get(f"/api/v1/deployments/{deployment['id']}")).json()["timeline"]
+        assert [e["kind"] for e in timeline].count("approved") == 1  # decided once
 
 
 async def test_the_inbox_fits_a_phone(browser: Browser, live_stack: LiveStack) -> None:

@@ -36,7 +36,7 @@ from web.services.inbox import (
 )
 from web.services.people import full_names
 from web.services.saved_filters import delete_filter, save_filter, saved_filters
-from web.services.tasks import complete_task
+from web.services.tasks import complete_task, withdraw_decision
 from web.templating import is_htmx, page_or_fragment, render
 
 router = APIRouter()
@@ -44,6 +44,8 @@ router = APIRouter()
 # Kept in the session between a form's POST and the page it redirects to (no JavaScript).
 RESULTS_KEY = "inbox_bulk_results"
 PLACES = ("row", "deployment")
+# Pages decide with an undo window: the workflow holds the decision this long before acting.
+UNDO_SECONDS = 10
 
 
 def _filters(
@@ -168,11 +170,17 @@ async def _answer_row(
     status_code: int = 200,
     place: str = "row",
     decided: bool = False,
+    undone: bool = False,
+    held: Task | None = None,
+    refresh_seconds: int = UNDO_SECONDS + 1,
 ) -> Response:
-    """The task's row (or its deployment-page form) to swap in, with the counts out of band."""
+    """The task's row (or its deployment-page form) to swap in, with the counts out of band.
+
+    `held` is the task as the workflow holds a decision just taken (its row may not say so yet).
+    """
     # A task the user may not act on is not theirs to see either: only the message.
     hidden = status_code in (403, 404)
-    task = None if hidden else await session.get(Task, task_id, populate_existing=True)
+    task = held or (None if hidden else await session.get(Task, task_id, populate_existing=True))
     now = datetime.now(UTC)
     context: dict[str, Any] = {
         "error": error,
@@ -185,17 +193,22 @@ async def _answer_row(
         # Move focus to what changed: the decided row's message, or the error.
         "focus": True,
         "decided_now": decided,
+        "undone": undone,
+        "refresh_seconds": refresh_seconds,
         "counts": await view_counts(session, user=user, now=now),
         **await nav(session, user),
     }
     if task is None:
         name = "partials/task_row_missing.html"
     else:
-        context["row"] = await inbox_row(session, task, user=user, now=now)
+        row = context["row"] = await inbox_row(session, task, user=user, now=now)
         context["people"] = await full_names(session, [task.completed_by])
-        name = "partials/task_row.html" if task.status == "open" else "partials/task_row_done.html"
         if place == "deployment":
             name = "partials/open_task_form.html"
+        elif task.status != "open":
+            name = "partials/task_row_done.html"
+        else:
+            name = "partials/task_row_held.html" if row.held(now) else "partials/task_row.html"
     return render(request, name, context, user=user, status_code=status_code)
 
 
@@ -232,8 +245,12 @@ async def _page_with_error(
 
 
 @router.get("/inbox/tasks/{task_id}")
-async def task_row(request: Request, task_id: str, session: SessionDep, user: PageUser) -> Response:
-    """The task's row as it stands now (htmx refreshes a row with it); others' tasks: 404."""
+async def task_row(
+    request: Request, task_id: str, session: SessionDep, user: PageUser, place: str = "row"
+) -> Response:
+    """The task's row as it stands now (htmx refreshes a row with it once its undo window is
+    over); others' tasks: 404."""
+    place = place if place in PLACES else "row"
     task = await session.get(Task, task_id, populate_existing=True)
     deployment = await session.get(Deployment, task.deployment_id) if task is not None else None
     if (
@@ -246,7 +263,8 @@ async def task_row(request: Request, task_id: str, session: SessionDep, user: Pa
         )
     if not is_htmx(request):
         return RedirectResponse(f"/deployments/{task.deployment_id}", status_code=303)
-    return await _answer_row(request, session, user, task_id)
+    # Still held (the workflow acts on it in a moment): ask again shortly.
+    return await _answer_row(request, session, user, task_id, place=place, refresh_seconds=2)
 
 
 @router.get("/inbox/tasks/{task_id}/facts")
@@ -298,11 +316,12 @@ async def decide(
             outcome=body.outcome,
             comment=body.comment,
             data=body.data,
+            undo_seconds=UNDO_SECONDS,
         )
     except Conflict as err:
         # A second click (or another tab) after the decision: show the decided state, no error.
         current = await session.get(Task, task_id, populate_existing=True)
-        if current is not None and current.status != "open":
+        if current is not None and (current.status != "open" or current.held_by == user.username):
             if not is_htmx(request):
                 return _after_decision(request, place, current)
             return await _answer_row(request, session, user, task_id, typed=typed, place=place)
@@ -311,7 +330,9 @@ async def decide(
         return await _refused(request, session, user, task_id, err, typed, place, deployment_id)
     if not is_htmx(request):
         return _after_decision(request, place, done)
-    return await _answer_row(request, session, user, task_id, typed=typed, place=place, decided=True)
+    return await _answer_row(
+        request, session, user, task_id, typed=typed, place=place, decided=True, held=done
+    )
 
 
 async def _refused(
@@ -345,10 +366,38 @@ async def _refused(
 
 def _after_decision(request: Request, place: str, task: Task) -> Response:
     """Post/redirect/get for a decision sent without htmx, saying what was decided."""
-    done = outcome_past(task.outcome) if task.outcome else "decided"
-    flash(request, f"You {done} {task.title}.")
+    outcome = task.outcome or task.held_outcome
+    done = outcome_past(outcome) if outcome else "decided"
+    undo = f" You can undo it from its row for {UNDO_SECONDS} seconds." if task.held_by else ""
+    flash(request, f"You {done} {task.title}.{undo}")
     url = f"/deployments/{task.deployment_id}" if place == "deployment" else "/inbox"
     return RedirectResponse(url, status_code=303)
+
+
+@router.post("/inbox/tasks/{task_id}/undo")
+async def undo(
+    request: Request, task_id: str, session: SessionDep, client: TemporalClientDep, user: PageUser
+) -> Response:
+    """Withdraw the user's decision while the workflow holds it: the task is open again, with the
+    comment the user had typed."""
+    form = await request.form()
+    place = str(form.get("place") or "row")
+    place = place if place in PLACES else "row"
+    typed = {"comment": str(form.get("comment") or "")}
+    try:
+        task = await withdraw_decision(session=session, client=client, user=user, task_id=task_id)
+    except ServiceError as err:
+        if not is_htmx(request):
+            flash(request, f"Not undone: {_message(err)}", kind="error")
+            return RedirectResponse("/inbox", status_code=303)
+        return await _answer_row(
+            request, session, user, task_id, error=_message(err), status_code=err.status_code, place=place
+        )
+    if not is_htmx(request):
+        flash(request, f"Undone: {task.title} is open again.")
+        url = f"/deployments/{task.deployment_id}" if place == "deployment" else "/inbox"
+        return RedirectResponse(url, status_code=303)
+    return await _answer_row(request, session, user, task_id, typed=typed, place=place, undone=True)
 
 
 @router.post("/inbox/tasks/{task_id}/claim")

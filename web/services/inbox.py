@@ -73,6 +73,11 @@ class InboxRow:
         """'overdue', 'due-soon' or ''."""
         return urgency(self.task, now)
 
+    def held(self, now: datetime) -> bool:
+        """The workflow holds a decision on the task in its undo window."""
+        until = self.task.held_until
+        return self.task.held_by is not None and until is not None and until > now
+
     def mine(self, user: User) -> bool:
         """Claimed by the user (a claim that still holds)."""
         return self.claim is not None and self.claim.username == user.username
