@@ -10,8 +10,8 @@ from tests.browser.helpers import SLOW_MS, LiveStack, signed_in
 
 pytestmark = pytest.mark.browser
 
-MEMBER = "Elena Petrenko"
-FILTERED_MEMBER = "Marcus Johnson"
+MEMBER = "Sarah Goldberg"
+FILTERED_MEMBER = "Fatima Diallo"
 
 
 async def _inbox(page: Page) -> None:

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.browser
 PHONE = 390
 # This module's own roster members (no other browser test uses them).
 REQUESTS = (
-    ("Elena Petrenko", "KBP", "Trade policy adviser"),
-    ("Robert Castillo", "JUB", "Border security adviser"),
+    ("Hannah Lindqvist", "KBP", "Trade policy adviser"),
+    ("Miguel Ortega", "JUB", "Border security adviser"),
 )
 
 

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.browser
 
 PHONE = 390
 # This test's own roster member.
-MEMBER = ("Priya Raman", "JUB", "Rule of law adviser")
+MEMBER = ("Grace Mbeki", "JUB", "Public health adviser")
 
 
 async def _no_horizontal_scroll(page: Page, path: str) -> None:

@@ -14,7 +14,7 @@ from tests.browser.helpers import DEMO_PASSWORD, SLOW_MS, LiveStack, mark_page, 
 
 pytestmark = pytest.mark.browser
 
-MEMBER = "Amina Haddad"
+MEMBER = "Omar Farouk"
 
 
 async def test_expired_session_alerts_above_the_table_and_keeps_the_comment(
