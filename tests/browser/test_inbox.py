@@ -58,7 +58,7 @@ async def test_enter_in_a_comment_does_not_decide(browser: Browser, live_stack: 
         await row.get_by_role("button", name="Approve", exact=True).dblclick()
         await expect(status).to_have_text(f"You approved {task['title']}.")
         await expect(status).to_have_text(
-            "Approved by planning — “Fits the plan.\nBudget next.”", timeout=SLOW_MS
+            "Approved by Demo planning — “Fits the plan.\nBudget next.”", timeout=SLOW_MS
         )
         assert await live_stack.open_tasks("planning", deployment["id"]) == []
         async with live_stack.api("planning") as http:
