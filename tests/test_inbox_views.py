@@ -337,7 +337,7 @@ async def test_reject_without_a_reason_is_refused_beside_the_comment(world: Worl
     error = re.search(
         rf'<span class="usa-error-message" id="comment-{task_id}-error">([^<]+)</span>', refused.text
     )
-    assert error is not None and error.group(1) == "say why in the comment"
+    assert error is not None and error.group(1) == "Say why in the comment"
     assert (
         f'aria-invalid="true" aria-describedby="comment-{task_id}-hint comment-{task_id}-error" autofocus>'
         "   </textarea>"

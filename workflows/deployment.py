@@ -243,7 +243,7 @@ class DeploymentWorkflow(DeploymentCore):
         # A withdrawal accepted as the window closed still wins: its maker was told it could.
         if hold.withdrawn and task.status == "open":
             message = (
-                f"{hold.user} withdrew their decision to {outcome_label(hold.outcome).lower()}: {task.title}"
+                f"{name_of(decision)} withdrew their decision to {outcome_label(hold.outcome).lower()}: {task.title}"
             )
             event = self.event(EventKind.DECISION_WITHDRAWN, message, actor=hold.user)
             await self.act(

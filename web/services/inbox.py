@@ -16,6 +16,7 @@ from crc.tables import Deployment, Event, Member, Post, Task, TaskClaim, User
 from crc.tasks import TaskKind
 from web.services.claims import claim_expiry, live_claim, may_take_over_from, refuse_if_held
 from web.services.errors import Conflict
+from web.services.people import full_names
 from web.services.tasks import list_open_tasks, open_task_for
 
 SORTS = ("due", "age")
@@ -276,6 +277,7 @@ class Facts:
 
     findings: list[Task]
     history: list[Event]
+    people: dict[str, str]  # the names behind the history's usernames (web.services.people)
 
 
 async def facts_of(session: AsyncSession, deployment_id: str) -> Facts:
@@ -291,7 +293,12 @@ async def facts_of(session: AsyncSession, deployment_id: str) -> Facts:
         .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
         .limit(HISTORY_SHOWN)
     )
-    return Facts(findings=list(findings.all()), history=list(history.all()))
+    events = list(history.all())
+    return Facts(
+        findings=list(findings.all()),
+        history=events,
+        people=await full_names(session, (e.actor for e in events)),
+    )
 
 
 async def inbox_row(session: AsyncSession, task: Task, *, user: User, now: datetime) -> InboxRow:
