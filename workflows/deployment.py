@@ -242,7 +242,8 @@ class DeploymentWorkflow(DeploymentCore):
                 await workflow.wait_condition(lambda: hold.withdrawn or task.status != "open", timeout=left)
         # A withdrawal accepted as the window closed still wins: its maker was told it could.
         if hold.withdrawn and task.status == "open":
-            message = f"{name_of(decision)} withdrew their decision to {outcome_label(hold.outcome).lower()}: {task.title}"
+            outcome = outcome_label(hold.outcome).lower()
+            message = f"{name_of(decision)} withdrew their decision to {outcome}: {task.title}"
             event = self.event(EventKind.DECISION_WITHDRAWN, message, actor=hold.user)
             await self.act(
                 ReadModelActivities.release_task,
