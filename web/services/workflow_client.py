@@ -1,6 +1,8 @@
 """Talking to DeploymentWorkflow through the Temporal client, by name (never by import)."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -79,14 +81,8 @@ async def execute_update(
     An update sent again with the same `update_id` gets the first one's outcome, not a second run.
     """
     handle = client.get_workflow_handle(workflow_id)
-    try:
+    with _update_refusals():
         return await handle.execute_update(update, arg, id=update_id, result_type=result_type)
-    except WorkflowUpdateFailedError as err:
-        raise update_refusal(err) from err
-    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
-        raise Unavailable("the workflow did not answer in time; try again shortly") from err
-    except RPCError as err:
-        raise rpc_refusal(err) from err
 
 
 async def start_update(
@@ -98,7 +94,7 @@ async def start_update(
     Sent again with the same `update_id`, it finds the first one instead of starting another.
     """
     handle = client.get_workflow_handle(workflow_id)
-    try:
+    with _update_refusals():
         started = await handle.start_update(
             update, arg, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
         )
@@ -106,6 +102,13 @@ async def start_update(
         # has no public way to ask): result() raises the refusal without another call.
         if getattr(started, "_known_outcome", None) is not None:
             await started.result()
+
+
+@contextmanager
+def _update_refusals() -> Iterator[None]:
+    """An update's refusal, timeout or RPC failure, as the ServiceError the routes answer."""
+    try:
+        yield
     except WorkflowUpdateFailedError as err:
         raise update_refusal(err) from err
     except WorkflowUpdateRPCTimeoutOrCancelledError as err:
