@@ -90,7 +90,8 @@ async def _conclude_round(
     """How the round ended: the stage's transition, or None once returned for changes."""
     if result == RoundResult.APPROVED:
         return Transition("All offices approved")
-    await wf.withdraw_open_tasks(f"Approval round {wf.state.approval.round} closed ({result.value.replace("_", " ")})")
+    outcome = result.value.replace("_", " ")
+    await wf.withdraw_open_tasks(f"Approval round {wf.state.approval.round} closed ({outcome})")
     if result == RoundResult.EXPIRED:
         return _expired("No decision from every office in time")
     assert decision is not None
