@@ -243,10 +243,10 @@ async def test_timeline_names_the_member_who_asked_for_an_extension(life: Life) 
     async with life.w.signed_in("requester") as requester:
         timeline = (await requester.get(f"/deployments/{deployment_id}")).text
     assert (
-        '<span class="kind">Extension requested</span> Avery Quinn asked for a 14-day extension: '
-        "Elections slipped <small>by Avery Quinn</small>"
+        "<strong>Extension requested</strong> Avery Quinn asked for a 14-day extension: "
+        'Elections slipped <span class="text-base">by Avery Quinn</span>'
     ) in timeline
-    assert "Arrival check-in: OK <small>by Avery Quinn</small>" in timeline
+    assert 'Arrival check-in: OK <span class="text-base">by Avery Quinn</span>' in timeline
     assert "by system" not in timeline
     assert "<dt>Requested by</dt><dd>Requester on " in timeline
-    assert "<small>by CRC system</small>" in timeline
+    assert '<span class="text-base">by CRC system</span>' in timeline

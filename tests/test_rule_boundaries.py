@@ -217,19 +217,20 @@ def test_a_workflow_given_no_policy_checks_in_as_the_settings_say() -> None:
     assert LifecyclePolicy() == lifecycle_policy(Settings(CRC_ENV="dev"))
 
 
-# --- The inbox: a task due within a day is marked ----------------------------------------------
+# --- The inbox: "due soon" in the last quarter of a task's time ---------------------------------
 
 
 @pytest.mark.parametrize(
-    ("due_in", "mark"),
+    ("left", "mark"),
     [
         (timedelta(seconds=-1), "overdue"),
         (timedelta(0), "due-soon"),
-        (timedelta(hours=24) - timedelta(seconds=1), "due-soon"),
-        (timedelta(hours=24), ""),
+        (timedelta(hours=6), "due-soon"),  # a quarter of the task's 24 hours left
+        (timedelta(hours=6, seconds=1), ""),
     ],
 )
-def test_the_inbox_marks_a_task_due_within_24_hours(due_in: timedelta, mark: str) -> None:
+def test_the_inbox_marks_a_task_due_soon_in_the_last_quarter_of_its_time(left: timedelta, mark: str) -> None:
     now = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-    task = open_task("d-1", due_at=now + due_in)
+    task = open_task("d-1", due_at=now + left)
+    task.created_at = now + left - timedelta(hours=24)
     assert InboxRow(task, Deployment.model_construct(), member=None, post=None).urgency(now) == mark

@@ -77,8 +77,3 @@ async def test_back_after_filter_changes_restores_every_select(
         await expect(page).to_have_url(re.compile(r"/inbox$"))
         await expect(kind).to_have_value("", timeout=SLOW_MS)
         await expect(sort).to_have_value("due", timeout=SLOW_MS)
-
-        await page.go_forward()
-        await expect(page).to_have_url(re.compile(r"[?&]kind=approval\b"))
-        await expect(kind).to_have_value("approval", timeout=SLOW_MS)
-        await expect(post).to_have_value("", timeout=SLOW_MS)
