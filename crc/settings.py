@@ -5,8 +5,12 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crc.domain import MAX_UNDO_SECONDS
+
+UNDO_SECONDS_DEFAULT = 10  # the window: long enough to notice a slip, short enough to wait
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - the placeholder refused outside dev
 SECRET_MIN_LENGTH = 32
@@ -79,6 +83,9 @@ class Settings(BaseSettings):
     # urgent task (due within 24 hours of being opened), else after this many working days.
     CRC_CLAIM_URGENT_HOURS: float = 4
     CRC_CLAIM_WORKING_DAYS: int = 2
+    # A decision taken in the pages is held by its workflow this long (Temporal time) before it
+    # takes effect, so an Undo can withdraw it.
+    CRC_UNDO_SECONDS: int = Field(default=UNDO_SECONDS_DEFAULT, ge=1, le=MAX_UNDO_SECONDS)
 
     @property
     def is_dev(self) -> bool:

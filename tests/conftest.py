@@ -139,3 +139,19 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 def task_queue() -> str:
     """A task queue of this test's own, so workers of other tests never pick up its work."""
     return f"tq-{uuid.uuid4().hex}"
+
+
+# pytest-xdist hands out whole files (--dist loadfile) in collection order: a slow file collected
+# late keeps one core busy alone at the end. These, the slowest (minutes each), go first.
+SLOW_FILES_FIRST = (
+    "tests/test_faults.py",
+    "tests/browser/test_accessibility.py",
+    "tests/browser/test_approval_flow.py",
+    "tests/test_dev_stack.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slowest files first (a stable sort: the rest keep their order)."""
+    rank = {path: i for i, path in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from crc.domain import ClearanceLevel
 from crc.events import SYSTEM_ACTOR, SYSTEM_ACTOR_NAME, check_in_status_label
 from crc.roles import ROLE_LABELS, Role
+from crc.settings import UNDO_SECONDS_DEFAULT
 from crc.stages import TERMINAL
 from crc.tables import User
 from crc.tasks import event_label, outcome_label, outcome_past, spec_of
@@ -113,11 +114,16 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Render a template with the user and the session's CSRF token; varies on HX-Request."""
+    settings = getattr(request.app.state, "settings", None)
+    undo_seconds = getattr(settings, "CRC_UNDO_SECONDS", UNDO_SECONDS_DEFAULT)
     ctx: dict[str, Any] = {
         "user": user,
         "csrf_token": csrf_token(request.session) if "session" in request.scope else "",
         "htmx": is_htmx(request),
-        "demo_env": bool(getattr(getattr(request.app.state, "settings", None), "is_dev", False)),
+        "demo_env": bool(getattr(settings, "is_dev", False)),
+        # How long a page decision can be undone, and when its row asks for itself again after.
+        "undo_seconds": undo_seconds,
+        "refresh_seconds": undo_seconds + 1,
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

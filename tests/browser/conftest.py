@@ -23,7 +23,13 @@ from crc.db import create_engine, create_sync_engine
 from crc.seed import seed_demo
 from crc.settings import Settings
 from migrations import upgrade
-from tests.browser.helpers import DEMO_PASSWORD, LiveStack, guard_outside_requests, outside_requests
+from tests.browser.helpers import (
+    DEMO_PASSWORD,
+    UNDO_SECONDS,
+    LiveStack,
+    guard_outside_requests,
+    outside_requests,
+)
 from tests.conftest import start_dev_server
 from tests.web_helpers import terminate_workflows
 from web.app import create_app
@@ -133,6 +139,10 @@ async def live_stack(
         DATABASE_URL=url,
         TEMPORAL_TASK_QUEUE=task_queue,
         CRC_SECRET_KEY=f"browser-tests-{uuid.uuid4().hex}",
+        # Page decisions wait out their undo window before the flows go on: shorter than the
+        # default 10 s, still long enough to click Undo (the window itself is tested on the
+        # time-skipping server, tests/test_decision_undo.py).
+        CRC_UNDO_SECONDS=UNDO_SECONDS,
     )
     app = create_app(settings, engine=engine, temporal_client=env.client)
     sock = _free_socket()

@@ -35,6 +35,8 @@ SCREENSHOTS = (
 )
 # Long enough for the worker and the deployment page's 3 s polling; a pass is much quicker.
 SLOW_MS = 20_000
+# The live stack's undo window for page decisions (CRC_UNDO_SECONDS).
+UNDO_SECONDS = 5
 
 
 @dataclass

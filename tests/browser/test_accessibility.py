@@ -61,22 +61,28 @@ STATES_FOR = {
 # The roster and post lists are the same for every role but the admin's edit links; besides the
 # admin, an office and a member check them, to keep the module near two minutes.
 LIST_ROLES = {"admin", "planning", "member"}
+# A page's DOM is the same at both widths and only its layout changes: every role's pages are
+# checked for sideways scroll at 390 px, and these roles' (every kind of page between them) run
+# axe at 390 px as well, which keeps the module's time down.
+PHONE_AXE_ROLES = {"admin", "planning", "requester", "member"}
 
 
 class Walk:
     """One role's tab: checks each page it is shown at both widths and keeps every problem."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, *, axe_on_phone: bool = True) -> None:
         self.page = page
+        self.axe_on_phone = axe_on_phone
         self.problems: list[str] = []
 
     async def check(self, label: str) -> None:
-        """axe at 1280 px and at 390 px, and no sideways scroll at 390 px, for the page as it is."""
+        """axe at 1280 px (and at 390 px where asked), and no sideways scroll at 390 px."""
         page = self.page
         await page.set_viewport_size(VIEWPORT)
         self.problems += await accessibility_violations(page, f"{label} @1280")
         await page.set_viewport_size(PHONE)
-        self.problems += await accessibility_violations(page, f"{label} @390")
+        if self.axe_on_phone:
+            self.problems += await accessibility_violations(page, f"{label} @390")
         overflow = await horizontal_overflow(page)
         if overflow:
             self.problems.append(f"{label} @390: scrolls sideways, {overflow} px wider than the phone")
@@ -169,16 +175,16 @@ async def test_every_page_is_accessible(
     browser: Browser, live_stack: LiveStack, states: dict[str, dict[str, Any]], username: str
 ) -> None:
     async with signed_in(browser, live_stack, username) as page:
-        walk = Walk(page)
+        walk = Walk(page, axe_on_phone=username in PHONE_AXE_ROLES)
         await walk.check("/ (dashboard)")
         await walk.visit("/inbox")
         await walk.visit("/inbox?q=Priya", "/inbox (filtered)")
-        # A row that opens in place, once the inbox has them: check it open.
-        closed = page.locator("main [aria-expanded='false']")
-        if await closed.count():
-            await closed.first.click()
-            await expect(page.locator("main [aria-expanded='true']").first).to_be_visible()
-            await walk.check("/inbox (a row open)")
+        # A row's facts open in place (loaded by htmx): check the inbox with them open.
+        facts = page.locator("main details.task-facts")
+        if await facts.count():
+            await facts.first.locator("summary").click()
+            await expect(facts.first.locator(".task-facts__body dl")).to_be_visible()
+            await walk.check("/inbox (a row's facts open)")
         await walk.visit("/deployments")
         for state in STATES_FOR.get(username, ("waiting",)):
             await walk.visit(f"/deployments/{states[state]['id']}", f"/deployments/{{{state}}}")

@@ -80,7 +80,7 @@ async def _approve_in_inbox(page: Page, username: str) -> None:
     await expect(row).to_have_count(1)
     await row.get_by_role("textbox", name="Comment").fill(f"Fine by {username}")
     await row.get_by_role("button", name="Approve").click()
-    # The workflow holds the decision for 10 seconds (Undo); then the row says who decided.
+    # The workflow holds the decision for its undo window; then the row says who decided.
     await expect(row.get_by_role("status")).to_have_text(re.compile(r"^You approved .+\.$"))
     await expect(row.get_by_role("status")).to_have_text(
         f"Approved by Demo {username.replace('_', ' ')} — “Fine by {username}”", timeout=SLOW_MS

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from crc import permissions
+from crc.settings import Settings
 from crc.tables import Deployment, Task, User
 from crc.tasks import outcome_past, spec_of
 from web.deps import PageUser, SessionDep, SettingsDep, TemporalClientDep
@@ -44,8 +45,6 @@ router = APIRouter()
 # Kept in the session between a form's POST and the page it redirects to (no JavaScript).
 RESULTS_KEY = "inbox_bulk_results"
 PLACES = ("row", "deployment")
-# Pages decide with an undo window: the workflow holds the decision this long before acting.
-UNDO_SECONDS = 10
 
 
 def _filters(
@@ -172,7 +171,7 @@ async def _answer_row(
     decided: bool = False,
     undone: bool = False,
     held: Task | None = None,
-    refresh_seconds: int = UNDO_SECONDS + 1,
+    refresh_seconds: int | None = None,
 ) -> Response:
     """The task's row (or its deployment-page form) to swap in, with the counts out of band.
 
@@ -194,7 +193,7 @@ async def _answer_row(
         "focus": True,
         "decided_now": decided,
         "undone": undone,
-        "refresh_seconds": refresh_seconds,
+        **({"refresh_seconds": refresh_seconds} if refresh_seconds else {}),
         "counts": await view_counts(session, user=user, now=now),
         **await nav(session, user),
     }
@@ -316,7 +315,7 @@ async def decide(
             outcome=body.outcome,
             comment=body.comment,
             data=body.data,
-            undo_seconds=UNDO_SECONDS,
+            undo_seconds=_undo_seconds(request),
         )
     except Conflict as err:
         # A second click (or another tab) after the decision: show the decided state, no error.
@@ -364,11 +363,17 @@ async def _refused(
     )
 
 
+def _undo_seconds(request: Request) -> int:
+    """How long the workflow holds a page decision before it takes effect (CRC_UNDO_SECONDS)."""
+    settings: Settings = request.app.state.settings
+    return settings.CRC_UNDO_SECONDS
+
+
 def _after_decision(request: Request, place: str, task: Task) -> Response:
     """Post/redirect/get for a decision sent without htmx, saying what was decided."""
     outcome = task.outcome or task.held_outcome
     done = outcome_past(outcome) if outcome else "decided"
-    undo = f" You can undo it from its row for {UNDO_SECONDS} seconds." if task.held_by else ""
+    undo = f" You can undo it from its row for {_undo_seconds(request)} seconds." if task.held_by else ""
     flash(request, f"You {done} {task.title}.{undo}")
     url = f"/deployments/{task.deployment_id}" if place == "deployment" else "/inbox"
     return RedirectResponse(url, status_code=303)
