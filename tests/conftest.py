@@ -141,17 +141,13 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex}"
 
 
-# pytest-xdist hands out whole files (--dist loadfile) in collection order (--no-loadscope-reorder):
-# a slow file handed out late keeps one core busy alone at the end. The slowest go first.
+# pytest-xdist hands out whole files (--dist loadfile) in collection order: a slow file collected
+# late keeps one core busy alone at the end. These, the slowest (minutes each), go first.
 SLOW_FILES_FIRST = (
     "tests/test_faults.py",
     "tests/browser/test_accessibility.py",
     "tests/browser/test_approval_flow.py",
     "tests/test_dev_stack.py",
-    "tests/test_contract_fuzz.py",
-    "tests/test_sign_in_throttle.py",
-    "tests/test_api_lifecycle.py",
-    "tests/test_need_to_know.py",
 )
 
 
