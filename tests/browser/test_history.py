@@ -1,10 +1,11 @@
 """The Back button: a decided task does not come back as open, and filters come back from the URL
 (pages are not kept by the browser, and htmx asks the server again for a pushed filter URL)."""
 
+import asyncio
 import re
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.browser.helpers import SLOW_MS, LiveStack, signed_in
 
@@ -77,3 +78,27 @@ async def test_back_after_filter_changes_restores_every_select(
         await expect(page).to_have_url(re.compile(r"/inbox$"))
         await expect(kind).to_have_value("", timeout=SLOW_MS)
         await expect(sort).to_have_value("due", timeout=SLOW_MS)
+
+
+async def test_back_before_htmx_has_loaded_still_shows_the_url(
+    browser: Browser, live_stack: LiveStack
+) -> None:
+    async with signed_in(browser, live_stack, "planning") as page:
+        await _inbox(page)
+        kind = page.get_by_label("Kind", exact=True)
+        sort = page.get_by_label("Sort by", exact=True)
+        await sort.select_option("age")
+        await expect(page).to_have_url(re.compile(r"[?&]sort=age\b"))
+
+        async def slow_htmx(route: Route) -> None:
+            await asyncio.sleep(2)
+            await route.fallback()
+
+        # A slow machine: the page is back but htmx, which answers Back, has not loaded yet.
+        await page.route("**/static/htmx.min.js", slow_htmx)
+        await page.reload(wait_until="commit")
+        await expect(sort).to_have_value("age")
+        await page.go_back(wait_until="commit")
+        await expect(page).to_have_url(re.compile(r"/inbox$"))
+        await expect(sort).to_have_value("due", timeout=SLOW_MS)
+        await expect(kind).to_have_value("")
