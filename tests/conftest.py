@@ -141,15 +141,18 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex}"
 
 
-# The slowest files first in collection order (for -n0 and ties). pytest-xdist (--dist loadfile)
-# still hands out the files with the most tests first, so the three fault tests run late: its
-# --no-loadscope-reorder would start them first, but beside the accessibility walk their
-# `crc web` then missed its 60 s start-up deadline once; see the closing note of issue 10.
+# pytest-xdist hands out whole files (--dist loadfile) in collection order (--no-loadscope-reorder):
+# a slow file handed out late keeps one core busy alone at the end. The slowest go first (the fault
+# stack's start-up deadline, tests/fault_stack.py, allows for the browser tests beside it).
 SLOW_FILES_FIRST = (
     "tests/test_faults.py",
     "tests/browser/test_accessibility.py",
     "tests/browser/test_approval_flow.py",
     "tests/test_dev_stack.py",
+    "tests/test_contract_fuzz.py",
+    "tests/test_sign_in_throttle.py",
+    "tests/test_api_lifecycle.py",
+    "tests/test_need_to_know.py",
 )
 
 
