@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.db import commit_unless_duplicate
 from crc.lifecycle_tables import KitReservation
+from crc.roles import Role
 from crc.settings import Settings
 from crc.tables import Deployment, Event, Member, Post, Task, TaskClaim, User
 from crc.tasks import TaskKind
@@ -69,6 +70,9 @@ class InboxRow:
     # The user is a director of the task's office, so someone else's claim does not stop them.
     may_take_over: bool = False
     kit_skus: list[str] = field(default_factory=list)
+    # Why the task is offered to this user when it is not plainly theirs: a member's task done on
+    # the member's behalf, or a task of a colleague who is out of office.
+    why: str = ""
 
     def urgency(self, now: datetime) -> str:
         """'overdue', 'due-soon' or ''."""
@@ -172,9 +176,17 @@ async def _rows(session: AsyncSession, tasks: list[Task], *, user: User, now: da
                 claim=claims.get(t.id),
                 may_take_over=may_take_over_from(user, t, d),
                 kit_skus=kit.get(d.id, []) if t.kind == TaskKind.KIT_RETURN else [],
+                why=_on_behalf_label(t, d, members.get(d.member_id), user),
             )
         )
     return rows
+
+
+def _on_behalf_label(task: Task, deployment: Deployment, member: Member | None, user: User) -> str:
+    """ "On behalf of Maria Delgado" on a member's task offered to their coordinator office."""
+    if task.role != Role.MEMBER or (user.member_id is not None and user.member_id == deployment.member_id):
+        return ""
+    return f"On behalf of {member.name if member else f'member {deployment.member_id}'}"
 
 
 def _matches(row: InboxRow, filters: InboxFilters) -> bool:
