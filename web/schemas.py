@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crc.domain import MAX_DURATION_DAYS, MAX_UNDO_SECONDS
 from crc.events import ON_BEHALF_OF
-from crc.fields import OneOf, Text, WholeNumber
+from crc.fields import IsoDate, OneOf, Text, WholeNumber
 from crc.requests import JUSTIFICATION_MAX, Comment, DeploymentPublic
 from crc.roles import SCOPE_ALL
 
@@ -188,3 +188,23 @@ class Health(BaseModel):
 
     status: str
     failed: list[str] = Field(default_factory=list)
+
+
+class OutOfOfficeSet(BaseModel):
+    """A period away (both days included) and the colleague who takes the user's tasks meanwhile."""
+
+    delegate: Annotated[str, Text(64)] = Field(description="the username of a user holding the same roles")
+    starts_on: IsoDate
+    ends_on: IsoDate
+
+
+class OutOfOfficePublic(BaseModel):
+    """The user's period away: tasks offered to them are offered to `delegate` too."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    delegate: str
+    starts_on: date
+    ends_on: date
+    roles: list[str] = Field(description="the roles whose tasks the delegate is offered")
+    active: bool = Field(default=False, description="true while today is within the period")
