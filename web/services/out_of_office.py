@@ -157,3 +157,13 @@ def acting_user(user: User, covers: list[Cover]) -> User:
     if merged == user.scopes:
         return user
     return User(**(user.model_dump() | {"scopes": merged}))
+
+
+async def possible_delegates(session: AsyncSession, user: User) -> list[User]:
+    """The active users who hold each of the user's deciding roles (those a page offers)."""
+    roles = DECIDING_ROLES.intersection(user.roles)
+    if not roles:
+        return []
+    query = select(User).where(User.is_active == True, User.username != user.username)  # noqa: E712
+    found = (await session.exec(query.order_by(col(User.full_name), col(User.username)))).all()
+    return [u for u in found if roles.issubset(u.roles)]
