@@ -212,6 +212,9 @@ def can_read_travel_orders(actor: Actor, parties: Parties) -> bool:
     )
 
 
+NOT_ON_OWN_REQUEST = "nobody acts on a member's behalf on their own request"
+
+
 def is_the_member(actor: Actor, parties: Parties) -> bool:
     """True when the actor is the deployed member in person."""
     return actor.member_id is not None and actor.member_id == parties.member_id
@@ -225,9 +228,6 @@ def who_may(action: Action, actor: Actor, parties: Parties) -> Refusal | None:
     if action == Action.CHECK_IN and not is_the_member(actor, parties) and actor.user == parties.requested_by:
         return Refusal(names.ERR_OWN_REQUEST, NOT_ON_OWN_REQUEST)
     return None
-
-
-NOT_ON_OWN_REQUEST = "nobody acts on a member's behalf on their own request"
 
 
 def when_open(action: Action, closed: Mapping[str, str]) -> Refusal | None:

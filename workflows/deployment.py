@@ -191,16 +191,15 @@ class DeploymentWorkflow(DeploymentCore):
         office = ROLE_LABELS[task.role]
         by_director = acting_role(_actor(decision), task, self._parties()) == ESCALATION_ROLE
         on_behalf = f" (decided by the {office} director after escalation)" if by_director else ""
-        # The member's own tasks read with their name ("Maria Delgado acknowledged: ..."), or say
-        # who completed them on the member's behalf.
-        doer = self.request.member_name if task.role == Role.MEMBER else office
-        message = f"{doer} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
         behalf = acts_on_behalf(_actor(decision), task, self._parties())
-        if behalf:
+        if behalf:  # a coordinator completed the member's task: say who, and for whom
             message = (
                 f"{task.title}: {outcome_past(decision.outcome)} by {name_of(decision)} "
                 f"{behalf_of(self.request.member_name)}"
             )
+        else:  # the member's own tasks read with their name ("Maria Delgado acknowledged: ...")
+            doer = self.request.member_name if task.role == Role.MEMBER else office
+            message = f"{doer} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
         await self.act(
             ReadModelActivities.complete_task,
             CompleteTask(
