@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from crc.tables import OutOfOffice
 from tests.web_helpers import World, csrf_of, row_ids, user, web_world
-from web.services.out_of_office import day_label
+from web.services.out_of_office import Cover, acting_user, day_label, merged_scopes
 from web.services.requests import today_utc
 
 PATH = "/api/v1/me/out-of-office"
@@ -201,3 +201,35 @@ async def test_the_account_page_sets_and_cancels_out_of_office(world: World) -> 
         assert cancelled.status_code == 303
         assert "You are out of office" not in (await browser.get("/account")).text
     assert (await w.http.get(PATH, headers=await w.headers("planning"))).status_code == 404
+
+
+def _cover(roles: list[str], scopes: dict[str, list[str]]) -> Cover:
+    return Cover(
+        absent="away",
+        absent_name="Ana Ruiz",
+        ends_on=date(2026, 12, 5),
+        roles=frozenset(roles),
+        scopes=scopes,
+    )
+
+
+def test_the_delegate_gains_the_absent_users_scope_for_the_roles_handed_over() -> None:
+    delegate = user(
+        "kim",
+        ["chief_of_mission", "director"],
+        scopes={"chief_of_mission": ["KYV"], "director": ["planning"]},
+    )
+    # Another post joins the delegate's; a role not handed over keeps its scope.
+    assert merged_scopes(delegate, [_cover(["chief_of_mission"], {"chief_of_mission": ["JUB"]})]) == {
+        "chief_of_mission": ["JUB", "KYV"],
+        "director": ["planning"],
+    }
+    # An absent user who covers every post (no scope) hands over every post.
+    assert merged_scopes(
+        delegate, [_cover(["chief_of_mission", "director"], {"director": ["operations"]})]
+    ) == {"director": ["operations", "planning"]}
+    # A role the delegate does not hold is never gained.
+    assert merged_scopes(user("p", ["planning"]), [_cover(["chief_of_mission"], {})]) == {}
+    assert _cover([], {}).reason == "Offered to you while Ana Ruiz is out of office until 5 Dec 2026"
+    # With nothing handed over the user acts as themselves, the very same object.
+    assert acting_user(delegate, []) is delegate
