@@ -233,3 +233,33 @@ def test_the_delegate_gains_the_absent_users_scope_for_the_roles_handed_over() -
     assert _cover([], {}).reason == "Offered to you while Ana Ruiz is out of office until 5 Dec 2026"
     # With nothing handed over the user acts as themselves, the very same object.
     assert acting_user(delegate, []) is delegate
+
+
+async def test_the_account_page_says_whether_the_period_is_to_come_under_way_or_over(
+    world: World, engine: AsyncEngine
+) -> None:
+    w = world
+    await _put(w, "ana_ruiz", delegate="com_kyiv", starts_on=_days(2), ends_on=_days(4))
+    async with w.signed_in("ana_ruiz") as browser:
+        assert (
+            '<h3 class="usa-summary-box__heading" id="away-h">Out of office to come</h3>'
+            in (await browser.get("/account")).text
+        )
+        async with engine.begin() as conn:
+            await conn.execute(
+                OutOfOffice.__table__.update().values(starts_on=date(2020, 1, 1), ends_on=today_utc())  # type: ignore[attr-defined]
+            )
+        page = (await browser.get("/account")).text
+        assert '<h3 class="usa-summary-box__heading" id="away-h">You are out of office</h3>' in page
+        # Changing a period under way starts it today, never in the past.
+        assert f'name="starts_on" type="date" value="{today_utc().isoformat()}"' in page
+        async with engine.begin() as conn:
+            await conn.execute(
+                OutOfOffice.__table__.update().values(ends_on=date(2020, 1, 2))  # type: ignore[attr-defined]
+            )
+        page = (await browser.get("/account")).text
+        assert (
+            '<h3 class="usa-summary-box__heading" id="away-h">Your out-of-office period has ended</h3>'
+            in page
+        )
+        assert "From 1 Jan 2020 to 2 Jan 2020, your tasks (Chief of Mission) were offered to" in page

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from crc.roles import ROLE_LABELS, Role
-from crc.tables import User
+from crc.tables import OutOfOffice, User
 from web.deps import NowDep, PageUser, SessionDep
 from web.flash import flash
 from web.pages.common import nav, see_other
@@ -36,7 +36,8 @@ async def _context(
     delegates = await possible_delegates(session, user)
     return {
         "away": away,
-        "away_active": away is not None and away.starts_on <= today <= away.ends_on,
+        # "active", "upcoming" or "ended" (an ended period stays until replaced or cancelled).
+        "away_state": _state(away, today) if away else "",
         "deciding_roles": [ROLE_LABELS[Role(r)] for r in sorted(DECIDING_ROLES.intersection(user.roles))],
         "delegates": [(u.username, f"{u.full_name or u.username} ({u.username})") for u in delegates],
         "values": values,
@@ -46,6 +47,12 @@ async def _context(
     } | await nav(session, user)
 
 
+def _state(away: OutOfOffice, today: date) -> str:
+    if today < away.starts_on:
+        return "upcoming"
+    return "active" if today <= away.ends_on else "ended"
+
+
 @router.get("/account")
 async def account(request: Request, session: SessionDep, user: PageUser, now: NowDep) -> Response:
     """The user's account: who they are, and their out-of-office period."""
@@ -53,7 +60,8 @@ async def account(request: Request, session: SessionDep, user: PageUser, now: No
     away = await out_of_office_of(session, user.username)
     values = {
         "delegate": away.delegate if away else "",
-        "starts_on": (away.starts_on if away else today).isoformat(),
+        # A period under way changes from today: it may not start in the past.
+        "starts_on": max(away.starts_on if away else today, today).isoformat(),
         "ends_on": away.ends_on.isoformat() if away else "",
     }
     return render(request, "account.html", await _context(session, user, today, values, {}), user=user)
