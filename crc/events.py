@@ -94,3 +94,17 @@ CHECK_IN_STATUS_LABELS: dict[str, str] = {"ok": "OK", "needs_help": "Needs help"
 def check_in_status_label(status: str) -> str:
     """How a check-in's status reads ("OK", "Needs help")."""
     return CHECK_IN_STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+# The key of an event's data naming the member someone acted for (crc.permissions.acts_on_behalf).
+ON_BEHALF_OF = "on_behalf_of"
+
+
+def behalf_of(member_name: str) -> str:
+    """How the timeline says whom an action was taken for ("on behalf of Maria Delgado")."""
+    return f"on behalf of {member_name}"
+
+
+def on_behalf_data(member_id: int, member_name: str) -> dict[str, object]:
+    """An event's data naming the member someone acted for."""
+    return {ON_BEHALF_OF: {"member_id": member_id, "name": member_name}}

@@ -19,7 +19,7 @@ from crc.roles import (
     ScopeKind,
 )
 from crc.stages import TERMINAL, Stage
-from crc.tasks import spec_of
+from crc.tasks import CHECK_IN_ON_BEHALF, spec_of
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ GRANTS: Mapping[Action, Grant] = {
         refusal=Refusal(names.ERR_NOT_REQUESTER, "only the requester may amend the request"),
     ),
     Action.CHECK_IN: Grant(
-        roles=frozenset({Role.OPERATIONS}),
+        roles=frozenset({CHECK_IN_ON_BEHALF}),
         requester=False,
         member=True,
         refusal=Refusal(names.ERR_NOT_ALLOWED, "only the deployed member or Operations may check in"),
@@ -212,10 +212,22 @@ def can_read_travel_orders(actor: Actor, parties: Parties) -> bool:
     )
 
 
+NOT_ON_OWN_REQUEST = "nobody acts on a member's behalf on their own request"
+
+
+def is_the_member(actor: Actor, parties: Parties) -> bool:
+    """True when the actor is the deployed member in person."""
+    return actor.member_id is not None and actor.member_id == parties.member_id
+
+
 def who_may(action: Action, actor: Actor, parties: Parties) -> Refusal | None:
     """Why the actor may never take the action on this deployment, or None if they may."""
     grant = GRANTS[action]
-    return None if grant.allows(actor, parties) else grant.refusal
+    if not grant.allows(actor, parties):
+        return grant.refusal
+    if action == Action.CHECK_IN and not is_the_member(actor, parties) and actor.user == parties.requested_by:
+        return Refusal(names.ERR_OWN_REQUEST, NOT_ON_OWN_REQUEST)
+    return None
 
 
 def when_open(action: Action, closed: Mapping[str, str]) -> Refusal | None:
@@ -253,6 +265,11 @@ class TaskFacts(Protocol):
     def opens_on(self) -> date | None: ...
 
 
+def acts_on_behalf(actor: Actor, task: TaskFacts, parties: Parties) -> bool:
+    """True when the actor completes the member's own task for them, not being the member."""
+    return task.role == Role.MEMBER and not is_the_member(actor, parties)
+
+
 def scope_value(role: str, task: TaskFacts, parties: Parties) -> str:
     """What a holder of a scoped role must have in scope to act on the task (post, agency, office)."""
     match SCOPED_ROLES[Role(role)]:
@@ -283,11 +300,18 @@ def acting_role(actor: Actor, task: TaskFacts, parties: Parties) -> str | None:
 
 def may_act_on(actor: Actor, task: TaskFacts, parties: Parties) -> Refusal | None:
     """Why the actor may not decide the task at all, or None; who decides is written here."""
-    # Its role within the role's scope (a member's task: that member only), or the director of
-    # its office once escalated; never on one's own request.
+    # Its role within the role's scope (a member's task: that member, or on their behalf the
+    # office that holds the thing), or the director of its office once escalated; never on one's
+    # own request.
     if task.role == Role.MEMBER:
-        if actor.member_id is None or actor.member_id != parties.member_id:
-            return Refusal(names.ERR_WRONG_ROLE, "this task is for the deployed member")
+        if is_the_member(actor, parties):
+            return None
+        behalf = spec_of(task.kind).on_behalf
+        if behalf is None or behalf not in actor.roles:
+            office = f" or {ROLE_LABELS[behalf]} on their behalf" if behalf else ""
+            return Refusal(names.ERR_WRONG_ROLE, f"this task is for the deployed member{office}")
+        if actor.user == parties.requested_by:
+            return Refusal(names.ERR_OWN_REQUEST, NOT_ON_OWN_REQUEST)
         return None
     if acting_role(actor, task, parties) is None:
         held = [role for role in _deciding_roles(task) if role in actor.roles]

@@ -313,3 +313,17 @@ class SavedFilter(SQLModel, table=True):
     name: str = Field(max_length=60)
     query: str = Field(max_length=1000)
     created_at: datetime = _timestamp()
+
+
+class OutOfOffice(SQLModel, table=True):
+    """A user's out-of-office period: tasks offered to them are offered to their delegate too."""
+
+    __tablename__ = "out_of_office"
+
+    username: str = Field(primary_key=True, max_length=64)  # the absent user; one period each
+    delegate: str = Field(max_length=64, index=True)
+    starts_on: date
+    ends_on: date  # the last day away
+    # The deciding roles handed over; the delegate holds each of them.
+    roles: list[str] = _json_list()
+    created_at: datetime = _timestamp()

@@ -4,7 +4,7 @@ The workflow's validator, the API, the inbox and the timeline all read this tabl
 depends on a task's kind belongs here, not beside the code that happens to need it.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -115,6 +115,9 @@ class TaskKindSpec:
     comment_required: frozenset[Outcome] = frozenset()
     # The audit event kind of a decision, where it is not "<kind>.<outcome>".
     decision_events: Mapping[Outcome, EventKind] = field(default_factory=dict)
+    # A member's task: the coordinator office that holds the thing and may complete it on the
+    # member's behalf (a member without a login would otherwise stall the deployment).
+    on_behalf: Role | None = None
 
     @property
     def role(self) -> Role:
@@ -213,6 +216,7 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             label="Kit receipt",
             roles=(Role.MEMBER,),
             outcomes=(Outcome.ACKNOWLEDGE,),
+            on_behalf=Role.LOGISTICS,
             title="Acknowledge receipt of your kit: {items}",
         ),
         _spec(
@@ -277,6 +281,7 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             label="After-action report",
             roles=(Role.MEMBER,),
             outcomes=(Outcome.DONE,),
+            on_behalf=Role.OPERATIONS,
             title="After-action report for {country}",
             form=AfterActionReport,
         ),
@@ -289,6 +294,17 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
         ),
     )
 }
+
+
+# Check-ins are no task, but the same rule holds: Operations, who keeps every member accounted for,
+# checks in on a member's behalf.
+CHECK_IN_ON_BEHALF = Role.OPERATIONS
+
+
+def on_behalf_kinds(roles: Iterable[str]) -> list[TaskKind]:
+    """The member's task kinds that holders of `roles` may complete on the member's behalf."""
+    held = set(roles)
+    return [spec.kind for spec in TASK_KINDS.values() if spec.on_behalf in held]
 
 
 def spec_of(kind: str) -> TaskKindSpec:

@@ -103,6 +103,7 @@ class CheckIn(BaseModel):
     user: str
     roles: list[str]
     member_id: int | None = None
+    user_name: str = ""  # the user's full name, for the words of the timeline
     status: str  # "ok" or "needs_help"
     location: str = ""
     note: str = ""

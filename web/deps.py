@@ -16,6 +16,7 @@ from crc.settings import Settings
 from crc.tables import User
 from web.security import TokenClaims, csrf_matches, get_active_user, read_access_token
 from web.services.errors import Unavailable
+from web.services.out_of_office import acting_user, covers_for
 from web.sessions import SESSION_ID_KEY, session_user
 from web.throttle import SignInThrottle
 
@@ -120,9 +121,9 @@ async def get_token_claims(bearer: _BearerDep) -> TokenClaims:
     return bearer[1]
 
 
-async def get_current_user(bearer: _BearerDep) -> User:
-    """The API caller named by a valid bearer token."""
-    return bearer[0]
+async def get_current_user(bearer: _BearerDep, session: SessionDep, now: NowDep) -> User:
+    """The API caller named by a valid bearer token (as they act today: web.services.out_of_office)."""
+    return acting_user(bearer[0], await covers_for(session, bearer[0].username, now.date()))
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -151,11 +152,11 @@ def require_roles(*roles: str) -> Callable[[User], Awaitable[User]]:
 
 
 async def get_page_user(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> User:
-    """The user of a live server-side session; 401 (a redirect to /login) if none."""
+    """The user of a live server-side session (as they act today); 401 (a redirect to /login) if none."""
     user = await session_user(session, request.session, settings, now=now)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
-    return user
+    return acting_user(user, await covers_for(session, user.username, now.date()))
 
 
 PageUser = Annotated[User, Depends(get_page_user)]

@@ -4,10 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crc.domain import MAX_DURATION_DAYS, MAX_UNDO_SECONDS
-from crc.fields import OneOf, Text, WholeNumber
+from crc.events import ON_BEHALF_OF
+from crc.fields import IsoDate, OneOf, Text, WholeNumber
 from crc.requests import JUSTIFICATION_MAX, Comment, DeploymentPublic
 from crc.roles import SCOPE_ALL
 
@@ -86,6 +87,13 @@ class PostPublic(BaseModel):
     clearance_lead_days: int
 
 
+class OnBehalfOf(BaseModel):
+    """The member someone acted for (their kit receipt, check-in or after-action report)."""
+
+    member_id: int
+    name: str
+
+
 class EventPublic(BaseModel):
     """One entry of a deployment's timeline."""
 
@@ -98,6 +106,16 @@ class EventPublic(BaseModel):
     comment: str | None
     data: dict[str, Any] | None = None  # e.g. the travel orders' document_id
     occurred_at: datetime
+    # Set when the actor acted for the deployed member (Logistics, Operations); else null.
+    on_behalf_of: OnBehalfOf | None = None
+
+    @model_validator(mode="after")
+    def _named_on_behalf(self) -> "EventPublic":
+        """Lift the member acted for out of the event's data."""
+        named = (self.data or {}).get(ON_BEHALF_OF)
+        if self.on_behalf_of is None and isinstance(named, dict):
+            self.on_behalf_of = OnBehalfOf.model_validate(named)
+        return self
 
 
 class TaskPublic(BaseModel):
@@ -170,3 +188,23 @@ class Health(BaseModel):
 
     status: str
     failed: list[str] = Field(default_factory=list)
+
+
+class OutOfOfficeSet(BaseModel):
+    """A period away (both days included) and the colleague who takes the user's tasks meanwhile."""
+
+    delegate: Annotated[str, Text(64)] = Field(description="the username of a user holding the same roles")
+    starts_on: IsoDate
+    ends_on: IsoDate
+
+
+class OutOfOfficePublic(BaseModel):
+    """The user's period away: tasks offered to them are offered to `delegate` too."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    delegate: str
+    starts_on: date
+    ends_on: date
+    roles: list[str] = Field(description="the roles whose tasks the delegate is offered")
+    active: bool = Field(default=False, description="true while today is within the period")

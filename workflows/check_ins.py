@@ -8,7 +8,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.travel import TravelActivities
-    from crc.events import EventKind, check_in_status_label
+    from crc.events import EventKind, behalf_of, check_in_status_label, on_behalf_data
     from crc.lifecycle import CheckInRecord
     from crc.roles import Role
     from crc.tasks import TaskKind
@@ -45,11 +45,19 @@ async def record(wf: DeploymentCore, check_in: CheckIn, *, key: str) -> CheckInR
         ),
     )
     where = f" at {check_in.location}" if check_in.location else ""
+    what = "Arrival check-in" if arrival else "Check-in"
+    message = f"{what}{where}: {check_in_status_label(check_in.status)}"
+    # Operations checking in for the member: the audit says who, and for whom.
+    behalf = check_in.member_id is None or check_in.member_id != wf.request.member_id
+    if behalf:
+        member = wf.request.member_name
+        message = f"{message}, by {check_in.user_name or check_in.user} {behalf_of(member)}"
     await wf.log(
         EventKind.ARRIVAL_CHECK_IN if arrival else EventKind.CHECK_IN,
-        f"{'Arrival check-in' if arrival else 'Check-in'}{where}: {check_in_status_label(check_in.status)}",
+        message,
         actor=check_in.user,
         comment=check_in.note or None,
+        data=on_behalf_data(wf.request.member_id, wf.request.member_name) if behalf else None,
     )
     if check_in.status == "needs_help":
         await _needs_help(wf, check_in, where, key)

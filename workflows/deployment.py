@@ -10,12 +10,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
     from crc import names, stages
     from crc.domain import MAX_DURATION_DAYS, MAX_UNDO_SECONDS, MIN_DURATION_DAYS
-    from crc.events import EventKind
+    from crc.events import EventKind, behalf_of, on_behalf_data
     from crc.permissions import (
         Actor,
         Parties,
         Refusal,
         acting_role,
+        acts_on_behalf,
         check_decision,
         closed_actions,
         decided_moments_ago,
@@ -166,6 +167,10 @@ class DeploymentWorkflow(DeploymentCore):
             member_agency=r.member_agency,
         )
 
+    def _on_behalf_data(self) -> dict[str, object]:
+        """The event's record of whom an action was taken for (the API's `on_behalf_of`)."""
+        return on_behalf_data(self.request.member_id, self.request.member_name)
+
     @workflow.update(name=names.UPDATE_DECIDE)
     async def decide(self, decision: Decision) -> DecisionResult:
         """Complete a task; returns once the workflow has acted on the decision."""
@@ -186,9 +191,15 @@ class DeploymentWorkflow(DeploymentCore):
         office = ROLE_LABELS[task.role]
         by_director = acting_role(_actor(decision), task, self._parties()) == ESCALATION_ROLE
         on_behalf = f" (decided by the {office} director after escalation)" if by_director else ""
-        # The member's own tasks read with their name ("Maria Delgado acknowledged: ...").
-        doer = self.request.member_name if task.role == Role.MEMBER else office
-        message = f"{doer} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
+        behalf = acts_on_behalf(_actor(decision), task, self._parties())
+        if behalf:  # a coordinator completed the member's task: say who, and for whom
+            message = (
+                f"{task.title}: {outcome_past(decision.outcome)} by {name_of(decision)} "
+                f"{behalf_of(self.request.member_name)}"
+            )
+        else:  # the member's own tasks read with their name ("Maria Delgado acknowledged: ...")
+            doer = self.request.member_name if task.role == Role.MEMBER else office
+            message = f"{doer} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
         await self.act(
             ReadModelActivities.complete_task,
             CompleteTask(
@@ -204,6 +215,7 @@ class DeploymentWorkflow(DeploymentCore):
                     message,
                     actor=decision.user,
                     comment=decision.comment,
+                    data=self._on_behalf_data() if behalf else None,
                 ),
                 progress=self.progress(),
             ),

@@ -202,6 +202,7 @@ async def test_every_page_is_accessible(
             await walk.visit(f"/posts/{WAITING[1]}/edit", "/posts/{code}/edit")
             await walk.submit_with_errors("/posts/{code}/edit (errors)", _bad_post)
             await _api_docs(walk)
+        await walk.visit("/account")
         await walk.visit("/no-such-page", "404 page")
         walk.assert_clean(username)
 

@@ -14,6 +14,7 @@ from crc.settings import Settings
 from crc.tables import Deployment, Task, TaskClaim, User
 from web.services.access import actor_of, parties_of
 from web.services.errors import Conflict
+from web.services.out_of_office import covers_for
 
 # A task due this soon after it opened is urgent: an Active call-up's approvals (due in hours),
 # a missed check-in. Its claim is counted in hours, not working days.
@@ -61,6 +62,8 @@ async def refuse_if_held(
     held = await live_claim(session, task.id, now)
     if held is None or held.username == user.username or may_take_over_from(user, task, deployment):
         return
+    if held.username in {c.absent for c in await covers_for(session, user.username, now.date())}:
+        return  # the holder is out of office, and the user is their delegate
     raise Conflict(
         f"{held.username} has claimed this task until {held.expires_at:%Y-%m-%d %H:%M} UTC; "
         "ask them, or wait until they let it go"

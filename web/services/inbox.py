@@ -1,6 +1,7 @@
 """The inbox page's queries: open tasks with their deployment, in views, filtered, sorted and
 paged; claims; the facts beside a decision."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -11,11 +12,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.db import commit_unless_duplicate
 from crc.lifecycle_tables import KitReservation
+from crc.permissions import Actor, may_act_on
+from crc.roles import Role
 from crc.settings import Settings
 from crc.tables import Deployment, Event, Member, Post, Task, TaskClaim, User
 from crc.tasks import TaskKind
+from web.services.access import parties_of
 from web.services.claims import claim_expiry, live_claim, may_take_over_from, refuse_if_held
 from web.services.errors import Conflict
+from web.services.out_of_office import Cover, covers_for
 from web.services.people import full_names
 from web.services.tasks import list_open_tasks, open_task_for
 
@@ -69,6 +74,11 @@ class InboxRow:
     # The user is a director of the task's office, so someone else's claim does not stop them.
     may_take_over: bool = False
     kit_skus: list[str] = field(default_factory=list)
+    # Why the task is offered to this user when it is not plainly theirs: a member's task done on
+    # the member's behalf, or a task of a colleague who is out of office.
+    why: str = ""
+    # Claimed by someone out of office whose delegate the user is: the user's to act on.
+    for_absent: bool = False
 
     def urgency(self, now: datetime) -> str:
         """'overdue', 'due-soon' or ''."""
@@ -80,8 +90,8 @@ class InboxRow:
         return self.task.held_by is not None and until is not None and until > now
 
     def mine(self, user: User) -> bool:
-        """Claimed by the user (a claim that still holds)."""
-        return self.claim is not None and self.claim.username == user.username
+        """Claimed by the user, or by someone out of office they stand in for (a claim that holds)."""
+        return self.claim is not None and (self.claim.username == user.username or self.for_absent)
 
     def bulk_approvable(self, user: User) -> bool:
         """An approval the user may approve in bulk: not held by someone else, open now."""
@@ -160,21 +170,65 @@ async def _rows(session: AsyncSession, tasks: list[Task], *, user: User, now: da
         )
         for r in (await session.exec(query)).all():
             kit.setdefault(r.deployment_id, []).append(r.sku)
+    away = await _Away.of(session, user, now)
     rows = []
     for t in tasks:
         d = deployments[t.deployment_id]
+        claim = claims.get(t.id)
+        for_absent = claim is not None and claim.username in away.absent
         rows.append(
             InboxRow(
                 task=t,
                 deployment=d,
                 member=members.get(d.member_id),
                 post=posts.get(d.post_code),
-                claim=claims.get(t.id),
-                may_take_over=may_take_over_from(user, t, d),
+                claim=claim,
+                may_take_over=for_absent or may_take_over_from(user, t, d),
                 kit_skus=kit.get(d.id, []) if t.kind == TaskKind.KIT_RETURN else [],
+                why=_on_behalf_label(t, d, members.get(d.member_id), user) or away.reason(t, d, claim),
+                for_absent=for_absent,
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class _Away:
+    """The absent users the viewer stands in for today, and the viewer as they are without them."""
+
+    covers: list[Cover]
+    own: Actor
+
+    @classmethod
+    async def of(cls, session: AsyncSession, user: User, now: datetime) -> "_Away":
+        covers = await covers_for(session, user.username, now.date())
+        scopes: Mapping[str, list[str]] = user.scopes
+        if covers:  # the stored scopes, not those the delegation widened
+            stored = await session.exec(select(User.scopes).where(User.username == user.username))
+            scopes = stored.first() or {}
+        return cls(covers, Actor.of(user.username, user.roles, user.member_id, scopes))
+
+    @property
+    def absent(self) -> set[str]:
+        return {c.absent for c in self.covers}
+
+    def reason(self, task: Task, deployment: Deployment, claim: TaskClaim | None) -> str:
+        """Why a task is offered to the viewer through an absent user's delegation, or ""."""
+        parties = parties_of(deployment)
+        own_reach = may_act_on(self.own, task, parties) is None
+        for cover in self.covers:
+            theirs = Actor.of(cover.absent, cover.roles, None, cover.scopes)
+            claimed = claim is not None and claim.username == cover.absent
+            if claimed or (not own_reach and may_act_on(theirs, task, parties) is None):
+                return cover.reason
+        return ""
+
+
+def _on_behalf_label(task: Task, deployment: Deployment, member: Member | None, user: User) -> str:
+    """ "On behalf of Maria Delgado" on a member's task offered to their coordinator office."""
+    if task.role != Role.MEMBER or (user.member_id is not None and user.member_id == deployment.member_id):
+        return ""
+    return f"On behalf of {member.name if member else f'member {deployment.member_id}'}"
 
 
 def _matches(row: InboxRow, filters: InboxFilters) -> bool:
@@ -225,9 +279,10 @@ async def view_counts(session: AsyncSession, *, user: User, now: datetime) -> Vi
     task_ids = [t.id for t in tasks]
     claims = (await session.exec(select(TaskClaim).where(col(TaskClaim.task_id).in_(task_ids)))).all()
     held = {c.task_id: c.username for c in claims if c.expires_at > now}
+    mine = {user.username} | {c.absent for c in await covers_for(session, user.username, now.date())}
     return ViewCounts(
         all=len(tasks),
-        mine=sum(1 for t in tasks if held.get(t.id) == user.username),
+        mine=sum(1 for t in tasks if held.get(t.id) in mine),
         unclaimed=sum(1 for t in tasks if t.id not in held),
         overdue=sum(1 for t in tasks if t.due_at is not None and t.due_at < now),
     )

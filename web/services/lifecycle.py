@@ -82,6 +82,7 @@ async def check_in(
             user=user.username,
             roles=list(user.roles),
             member_id=user.member_id,
+            user_name=user.full_name,
             status=status,
             location=location,
             note=note,

@@ -13,7 +13,7 @@ from crc import names, permissions
 from crc.permissions import Actor
 from crc.roles import ESCALATION_ROLE, SCOPED_ROLES, Role, ScopeKind
 from crc.tables import Deployment, Task, TaskClaim, User
-from crc.tasks import spec_of
+from crc.tasks import on_behalf_kinds, spec_of
 from crc.types import Decision, DecisionResult, TaskView, Withdrawal
 from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
 from web.services.claims import refuse_if_held
@@ -46,6 +46,10 @@ def _actionable_by(user: User) -> ColumnElement[bool]:
     actor = actor_of(user)
     offices = [Role(r) for r in actor.roles if r in Role._value2member_map_ and r != Role.MEMBER]
     ways = [and_(col(Task.role) == role, _in_scope(actor, role)) for role in offices]
+    behalf = on_behalf_kinds(actor.roles)
+    if behalf:
+        # A member's own tasks that the user's office completes on the member's behalf.
+        ways.append(and_(col(Task.role) == Role.MEMBER, col(Task.kind).in_(behalf)))
     if ESCALATION_ROLE in actor.roles:
         # A member's own task is the member's alone, escalated or not.
         escalated = and_(col(Task.escalated).is_(True), col(Task.role) != Role.MEMBER)

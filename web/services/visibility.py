@@ -14,6 +14,7 @@ from crc.lifecycle_tables import TRAVEL_ORDERS, Document
 from crc.permissions import can_read_travel_orders, can_see
 from crc.roles import SCOPED_ROLES, SEE_ALL_ROLES, Role, ScopeKind
 from crc.tables import Deployment, Task, User
+from crc.tasks import on_behalf_kinds, spec_of
 from web.services.access import actor_of, parties_of
 from web.services.errors import NotFound
 
@@ -48,10 +49,14 @@ def visible_to(user: User) -> ColumnElement[bool]:
     offices = [Role(r) for r in user.roles if r in Role._value2member_map_ and r != Role.MEMBER]
     if offices:
         # One EXISTS per row on the task index, rather than a check per row in Python.
+        held_roles = [_task_role_in_scope(user, role) for role in offices]
+        behalf = on_behalf_kinds(offices)
+        if behalf:  # the member's tasks the user's office completes for them
+            held_roles.append(and_(col(_HELD.role) == Role.MEMBER, col(_HELD.kind).in_(behalf)))
         held = exists().where(
             col(_HELD.deployment_id) == col(Deployment.id),
             col(_HELD.status).in_(SEEN_TASK_STATUSES),
-            or_(*(_task_role_in_scope(user, role) for role in offices)),
+            or_(*held_roles),
         )
         ways.append(held)
     if Role.TRAVEL in user.roles:
@@ -71,11 +76,16 @@ async def working_roles_of(session: AsyncSession, deployment_id: str) -> set[str
     """The roles with work on the deployment: those of its open or completed tasks, and Travel
     once its travel orders are issued (as visible_to has them)."""
     query = (
-        select(Task.role)
+        select(Task.role, Task.kind)
         .where(Task.deployment_id == deployment_id, col(Task.status).in_(SEEN_TASK_STATUSES))
         .distinct()
     )
-    roles = set((await session.exec(query)).all())
+    roles: set[str] = set()
+    for role, kind in (await session.exec(query)).all():
+        roles.add(role)
+        behalf = spec_of(kind).on_behalf if role == Role.MEMBER else None
+        if behalf is not None:  # the office that completes the member's task for them
+            roles.add(behalf)
     orders = select(Document.id).where(
         Document.deployment_id == deployment_id, Document.kind == TRAVEL_ORDERS
     )
