@@ -1,6 +1,6 @@
 """Out-of-office periods with a delegate, one per user.
 
-Revision ID: 0016
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-30 18:30:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import crc.tables
 
-revision: str = "0016"
+revision: str = "0013"
 down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
