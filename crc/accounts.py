@@ -110,8 +110,25 @@ async def set_password(
     now: datetime | None = None,
 ) -> None:
     """Give the user a new password; their sessions and tokens end, so the old one opens nothing."""
+    password_hash = await asyncio.to_thread(hash_password, password)
+    await set_password_hash(
+        db, username=username, password_hash=password_hash, actor=actor, address=address, now=now
+    )
+
+
+async def set_password_hash(
+    db: AsyncSession,
+    *,
+    username: str,
+    password_hash: str,
+    actor: str,
+    address: str = "",
+    now: datetime | None = None,
+) -> None:
+    """set_password with the hash made beforehand (so no write waits on argon2); commits what the
+    session holds with it."""
     user = await _user(db, username)
-    user.password_hash = await asyncio.to_thread(hash_password, password)
+    user.password_hash = password_hash
     await _end_everything(db, user, SecurityEventKind.PASSWORD_SET, actor=actor, address=address, now=now)
 
 

@@ -46,7 +46,11 @@ async def issue_link(
     expires_at = now + timedelta(hours=LINK_HOURS)
     db.add(
         PasswordLink(
-            token_hash=_hash(token), username=username, issued_by=issued_by, created_at=now, expires_at=expires_at
+            token_hash=_hash(token),
+            username=username,
+            issued_by=issued_by,
+            created_at=now,
+            expires_at=expires_at,
         )
     )
     return token, expires_at

@@ -7,7 +7,7 @@ _hasher = PasswordHasher()
 # Verified against when the user does not exist, so timing does not reveal who does.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 # The password_hash of a user who has not set a password yet: no password matches it.
-NO_PASSWORD = "!"
+NO_PASSWORD = "!"  # noqa: S105 - a marker no argon2 hash starts with
 
 
 def hash_password(password: str) -> str:
