@@ -17,10 +17,10 @@ _NAME_PART_MIN = 3
 
 
 def _name_parts(username: str, names: Iterable[str]) -> list[str]:
-    parts = {username.lower()}
+    parts = [username.lower()]
     for text in (username, *names):
-        parts.update(p for p in re.split(r"[^a-z0-9]+", text.lower()) if len(p) >= _NAME_PART_MIN)
-    return sorted(parts, key=len, reverse=True)
+        parts += [p for p in re.split(r"[^a-z0-9]+", text.lower()) if len(p) >= _NAME_PART_MIN]
+    return list(dict.fromkeys(parts))
 
 
 def password_problem(password: str, *, username: str, names: Iterable[str] = ()) -> str | None:
