@@ -52,6 +52,13 @@ async def _create(browser: httpx.AsyncClient, world: World, **fields: object) ->
     return await _post(browser, "/admin/users/new", data)
 
 
+async def _created_link(browser: httpx.AsyncClient, world: World) -> str:
+    """Create the user avery through the form; the link their page shows once."""
+    created = await _create(browser, world)
+    assert (created.status_code, created.headers["location"]) == (303, "/admin/users/avery"), created.text
+    return _link((await browser.get("/admin/users/avery")).text)
+
+
 async def _set_password(path: str, world: World, password: str, confirm: str | None = None) -> httpx.Response:
     async with http_client(world.app) as stranger:
         form = await stranger.get(path)
@@ -105,9 +112,10 @@ async def test_create_shows_the_link_once_and_the_member_sets_a_password(world: 
         form = await browser.get("/admin/users/new")
         assert f'<option value="{world.member.id}">Avery Quinn (State)</option>' in form.text
         created = await _create(browser, world)
-        assert created.status_code == 200, created.text
-        assert "User created. Set-password link" in created.text
-        url = _link(created.text)
+        assert (created.status_code, created.headers["location"]) == (303, "/admin/users/avery")
+        shown = await browser.get("/admin/users/avery")
+        assert "User created. Set-password link" in shown.text
+        url = _link(shown.text)
         assert url.startswith("http://test/set-password/")
         again = await browser.get("/admin/users/avery")
         assert "set-password-link" not in again.text
@@ -158,7 +166,7 @@ async def test_create_shows_the_link_once_and_the_member_sets_a_password(world: 
 
 async def test_the_flash_after_setting_a_password_shows_on_the_sign_in_page(world: World) -> None:
     async with world.signed_in("admin") as browser:
-        url = _link((await _create(browser, world)).text)
+        url = await _created_link(browser, world)
     path = "/set-password/" + token_of(url)
     async with http_client(world.app) as stranger:
         form = await stranger.get(path)
@@ -282,11 +290,12 @@ async def test_disable_ends_the_users_session_and_nobody_disables_themselves(wor
 
 async def test_reset_gives_a_new_link_and_voids_the_old(world: World) -> None:
     async with world.signed_in("admin") as browser:
-        first = _link((await _create(browser, world)).text)
+        first = await _created_link(browser, world)
         reset = await _post(browser, "/admin/users/avery/password-link", {})
-        assert reset.status_code == 200
-        second = _link(reset.text)
-        assert "User created." not in reset.text
+        assert (reset.status_code, reset.headers["location"]) == (303, "/admin/users/avery")
+        page = await browser.get("/admin/users/avery")
+        second = _link(page.text)
+        assert "User created." not in page.text
     assert second != first
     async with http_client(world.app) as stranger:
         old = await stranger.get("/set-password/" + token_of(first))

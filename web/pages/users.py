@@ -33,6 +33,7 @@ from web.templating import page_or_fragment, render
 router = APIRouter(prefix="/admin/users")
 PageAdmin = Annotated[User, Depends(require_page_roles(Role.ADMIN))]
 SCOPE_FIELD = "scope_"
+NEW_LINK_KEY = "new_password_link"
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
@@ -138,9 +139,31 @@ async def create_user(
         errors = _page_errors(err, values) if isinstance(err, InvalidFields) else {"username": err.detail}
         context = await _form_context(session, admin, values, errors, None)
         return render(request, "admin_user_new.html", context, user=admin, status_code=err.status_code)
-    return await _user_page(
-        request, session, admin, user.username, new_link=(token, expires_at), created=True
-    )
+    _hand_over_link(request, user.username, token, expires_at, created=True)
+    return see_other(request, f"/admin/users/{user.username}")
+
+
+def _hand_over_link(
+    request: Request, username: str, token: str, expires_at: datetime, *, created: bool
+) -> None:
+    """Keep the link for the user's page, which shows it once (post/redirect/get: a reload sends
+    nothing twice). The session cookie holds it until then: only the admin's browser has it."""
+    url = str(request.base_url).rstrip("/") + link_path(token)
+    request.session[NEW_LINK_KEY] = {
+        "username": username,
+        "url": url,
+        "expires_at": expires_at.isoformat(),
+        "created": created,
+    }
+
+
+def _take_link(request: Request, username: str) -> dict[str, Any] | None:
+    """The link waiting to be shown on this user's page, taken from the session (shown once)."""
+    waiting = request.session.get(NEW_LINK_KEY)
+    if not isinstance(waiting, dict) or waiting.get("username") != username:
+        return None
+    del request.session[NEW_LINK_KEY]
+    return {**waiting, "expires_at": datetime.fromisoformat(waiting["expires_at"])}
 
 
 async def _user_page(
@@ -151,8 +174,6 @@ async def _user_page(
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
-    new_link: tuple[str, datetime] | None = None,
-    created: bool = False,
     status_code: int = 200,
 ) -> Response:
     user = await get_user(session, username)
@@ -162,10 +183,7 @@ async def _user_page(
         "account_member": await member_name(session, user.member_id),
         "audit": await audit_of(session, username),
         "is_self": user.username == admin.username,
-        "created": created,
-        "new_link": (str(request.base_url).rstrip("/") + link_path(new_link[0]), new_link[1])
-        if new_link
-        else None,
+        "new_link": _take_link(request, username) if status_code == 200 else None,
     }
     return render(request, "admin_user.html", context, user=admin, status_code=status_code)
 
@@ -234,4 +252,5 @@ async def new_password_link(
     token, expires_at = await reissue_link(
         session, username, actor=admin.username, secret=settings.CRC_SECRET_KEY, now=now
     )
-    return await _user_page(request, session, admin, username, new_link=(token, expires_at))
+    _hand_over_link(request, username, token, expires_at, created=False)
+    return see_other(request, f"/admin/users/{username}")
