@@ -252,20 +252,14 @@ async def update_user(
             changes={"is_active": before_after(False, True)},
         )
     if body.is_active is False and user.is_active:
-        record_user_change(
-            db,
-            UserAction.DISABLED,
-            actor=actor,
-            target=username,
-            changes={"is_active": before_after(True, False)},
-        )
         # Unused set-password links die with the account; enabling it again needs a new one.
         await db.exec(
             sa.delete(PasswordLink).where(
                 col(PasswordLink.username) == username, col(PasswordLink.used_at).is_(None)
             )
         )
-        await disable_user(db, username=username, actor=actor, address=address, now=now)  # commits all
+        # Audits it, ends sessions and tokens, and commits every change above with it.
+        await disable_user(db, username=username, actor=actor, address=address, now=now)
     else:
         await db.commit()
     await db.refresh(user)

@@ -11,7 +11,7 @@ from crc.accounts import set_password_hash
 from crc.password_links import LINK_HOURS, issue_link, live_link
 from crc.password_links import consume_link as consume
 from crc.password_policy import password_problem
-from crc.passwords import NO_PASSWORD, hash_password
+from crc.passwords import hash_password
 from crc.tables import Member, User
 from crc.user_audit import before_after, record_user_change
 from crc.users import UserAction, UserCreate
@@ -89,14 +89,9 @@ async def set_password_by_link(
         raise InvalidFields([FieldError("password", problem)])
     if confirm != password:
         raise InvalidFields([FieldError("confirm", "does not match the new password; type it again")])
-    had_one = not user.password_hash.startswith(NO_PASSWORD)
     password_hash = await asyncio.to_thread(hash_password, password)
     username = await consume(db, token, secret=secret, now=now)
-    record_user_change(
-        db, UserAction.PASSWORD_SET, actor=username, target=username,
-        changes={"has_password": before_after(had_one, True)},
-    )  # fmt: skip
     await set_password_hash(
         db, username=username, password_hash=password_hash, actor=username, address=address, now=now
-    )  # commits the used link, the audit and the new hash together
+    )  # audits it, and commits the used link, the audit and the new hash together
     return username
