@@ -13,7 +13,7 @@ from temporalio.client import Client
 from crc.roles import Role
 from tests.account_helpers import audit_rows, token_of
 from tests.page_alerts import error_summary, page_alerts
-from tests.web_helpers import PASSWORD, World, csrf_of, http_client, web_world
+from tests.web_helpers import PASSWORD, World, csrf_of, gather, http_client, web_world
 
 NEW_PASSWORD = "Sunflower-Ledger-Harbor-42"
 HTMX = {"HX-Request": "true"}
@@ -302,3 +302,32 @@ async def test_reset_gives_a_new_link_and_voids_the_old(world: World) -> None:
         assert old.status_code == 410
         assert "This link was replaced by a newer one. Ask an admin for a new link." in old.text
         assert (await stranger.get("/set-password/" + token_of(second))).status_code == 200
+
+
+async def test_two_racing_uses_of_one_link_set_one_password(world: World) -> None:
+    async with world.signed_in("admin") as browser:
+        url = await _created_link(browser, world)
+    path = "/set-password/" + token_of(url)
+    async with http_client(world.app) as first, http_client(world.app) as second:
+        forms = [await first.get(path), await second.get(path)]
+        answers = await gather(
+            *(
+                client.post(
+                    path,
+                    data={
+                        "password": password,
+                        "confirm": password,
+                        "csrf_token": csrf_of(form.text),
+                    },
+                )
+                for client, form, password in zip(
+                    (first, second), forms, (NEW_PASSWORD, "Harbor-Lantern-Quilt-58"), strict=True
+                )
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [303, 410]
+    assert [r[1] for r in await audit_rows(world, "avery")] == [
+        "user.created",
+        "user.password_link_issued",
+        "user.password_set",
+    ]
