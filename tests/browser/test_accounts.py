@@ -1,5 +1,6 @@
 """An admin creates a login for a roster member through the pages; the member sets a password
-through the one-time link in a browser of their own, signs in and sees their inbox."""
+through the one-time link in a browser of their own, signs in and sees their inbox; disabled by
+the admin, they are signed out at once."""
 
 import re
 
@@ -87,5 +88,24 @@ async def test_admin_creates_a_login_and_the_member_signs_in(browser: Browser, l
             "This link has already been used. Ask an admin for a new link."
         )
         await assert_accessible(page, "/set-password (used link)")
+
+        # Still signed in; disabled by the admin (after a USWDS confirm), the next page the member
+        # opens is the sign-in page.
+        await page.goto("/inbox")
+        await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        async with signed_in(browser, live_stack, "admin") as admin:
+            await admin.goto(f"/admin/users/{USERNAME}")
+            await admin.get_by_role("button", name="Disable user").click()
+            confirm = admin.get_by_role("dialog", name=f"Disable {USERNAME}?")
+            # The dialog's wrapper has no box of its own (its overlay is fixed): its heading shows.
+            await expect(confirm.get_by_role("heading", name=f"Disable {USERNAME}?")).to_be_visible()
+            await assert_accessible(admin, f"/admin/users/{USERNAME} (confirm disabling)")
+            await confirm.get_by_role("button", name=f"Yes, disable {USERNAME}").click()
+            await expect(admin.locator("#page-alerts")).to_contain_text(
+                f"{USERNAME} is disabled and signed out everywhere."
+            )
+            await expect(admin.get_by_role("button", name="Enable user")).to_be_visible()
+        await page.goto("/inbox")
+        await expect(page).to_have_url(f"{live_stack.base_url}/login?next=/inbox")
     finally:
         await member_context.close()
