@@ -9,7 +9,7 @@ from temporalio.client import Client
 
 from crc.roles import Role
 from tests.account_helpers import audit_rows, new_user, token_of
-from tests.web_helpers import PASSWORD, MovableClock, World, csrf_of, web_world
+from tests.web_helpers import PASSWORD, MovableClock, World, csrf_of, gather, web_world
 
 ADMIN = "admin"
 NEW_PASSWORD = "Sunflower-Ledger-Harbor-42"
@@ -364,3 +364,26 @@ async def test_a_new_link_voids_the_old_one_and_expiry_is_72_hours(world: World)
         "user.password_link_issued",
         "user.password_link_issued",
     ]
+
+
+async def test_racing_creates_make_one_user_and_link_a_member_once(world: World) -> None:
+    headers = await world.headers(ADMIN)
+    same_name = await gather(
+        *(world.http.post("/api/v1/users", json=new_user("dana"), headers=headers) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in same_name) == [201, 409, 409, 409]
+    same_member = await gather(
+        *(
+            world.http.post(
+                "/api/v1/users", json=new_user(f"avery{i}", member_id=world.member.id), headers=headers
+            )
+            for i in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in same_member) == [201, 422, 422, 422]
+    assert [r.json()["detail"][0]["loc"] for r in same_member if r.status_code == 422] == [
+        ["body", "member_id"]
+    ] * 3
+    listed = (await world.http.get("/api/v1/users", params={"q": "a"}, headers=headers)).json()
+    linked = [u["username"] for u in listed["items"] if u["member_id"] == world.member.id]
+    assert len(linked) == 1

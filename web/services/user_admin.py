@@ -251,16 +251,23 @@ async def update_user(
             target=username,
             changes={"is_active": before_after(False, True)},
         )
-    if body.is_active is False and user.is_active:
-        # Unused set-password links die with the account; enabling it again needs a new one.
-        await db.exec(
-            sa.delete(PasswordLink).where(
-                col(PasswordLink.username) == username, col(PasswordLink.used_at).is_(None)
+    try:
+        if body.is_active is False and user.is_active:
+            # Unused set-password links die with the account; enabling it again needs a new one.
+            await db.exec(
+                sa.delete(PasswordLink).where(
+                    col(PasswordLink.username) == username, col(PasswordLink.used_at).is_(None)
+                )
             )
-        )
-        # Audits it, ends sessions and tokens, and commits every change above with it.
-        await disable_user(db, username=username, actor=actor, address=address, now=now)
-    else:
-        await db.commit()
+            # Audits it, ends sessions and tokens, and commits every change above with it.
+            await disable_user(db, username=username, actor=actor, address=address, now=now)
+        else:
+            await db.commit()
+    except sa.exc.IntegrityError:
+        # uq_user_member_id: another admin linked the member a moment ago.
+        await db.rollback()
+        raise InvalidFields(
+            [FieldError("member_id", "this member was just linked to another user", body.member_id)]
+        ) from None
     await db.refresh(user)
     return user

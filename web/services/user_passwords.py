@@ -42,8 +42,9 @@ async def create_with_link(
 ) -> tuple[User, str, datetime]:
     """Create the user and their first set-password link, in one commit; (user, token, expiry)."""
     user = await create_user(db, body, actor=actor)
-    token, expires_at = await _link(db, body.username, actor=actor, secret=secret, now=now)
     try:
+        # The link's query flushes the new user: a clash shows there or at the commit.
+        token, expires_at = await _link(db, body.username, actor=actor, secret=secret, now=now)
         await db.commit()
     except sa.exc.IntegrityError:
         # Another admin took the username or linked the member a moment ago: say which.
