@@ -1,4 +1,5 @@
-"""Account actions the session rules need (sign out everywhere, disable, set a password) and their audit."""
+"""Account actions the session rules need (sign out everywhere, disable, set a password) and their
+audit: the security events, and the user audit of changes to the user."""
 
 import asyncio
 from collections.abc import Iterable
@@ -10,8 +11,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.auth_tables import SecurityEvent, UserSession
-from crc.passwords import hash_password, verify_password
+from crc.passwords import NO_PASSWORD, hash_password, verify_password
 from crc.tables import User, utcnow
+from crc.user_audit import before_after, record_user_change
+from crc.users import UserAction
 
 DEFAULT_DEMO_PASSWORD = "demo"  # noqa: S105 - refused outside dev even when CRC_DEMO_PASSWORD differs
 AUDIT_NAME_LENGTH = 64  # SecurityEvent.username: a typed username may be longer
@@ -96,6 +99,11 @@ async def disable_user(
 ) -> None:
     """Stop the user signing in, and end their sessions and tokens now."""
     user = await _user(db, username)
+    if user.is_active:
+        record_user_change(
+            db, UserAction.DISABLED, actor=actor, target=username,
+            changes={"is_active": before_after(True, False)},
+        )  # fmt: skip
     user.is_active = False
     await _end_everything(db, user, SecurityEventKind.USER_DISABLED, actor=actor, address=address, now=now)
 
@@ -110,8 +118,29 @@ async def set_password(
     now: datetime | None = None,
 ) -> None:
     """Give the user a new password; their sessions and tokens end, so the old one opens nothing."""
+    password_hash = await asyncio.to_thread(hash_password, password)
+    await set_password_hash(
+        db, username=username, password_hash=password_hash, actor=actor, address=address, now=now
+    )
+
+
+async def set_password_hash(
+    db: AsyncSession,
+    *,
+    username: str,
+    password_hash: str,
+    actor: str,
+    address: str = "",
+    now: datetime | None = None,
+) -> None:
+    """set_password with the hash made beforehand (so no write waits on argon2); commits what the
+    session holds with it."""
     user = await _user(db, username)
-    user.password_hash = await asyncio.to_thread(hash_password, password)
+    record_user_change(
+        db, UserAction.PASSWORD_SET, actor=actor, target=username,
+        changes={"has_password": before_after(not user.password_hash.startswith(NO_PASSWORD), True)},
+    )  # fmt: skip
+    user.password_hash = password_hash
     await _end_everything(db, user, SecurityEventKind.PASSWORD_SET, actor=actor, address=address, now=now)
 
 

@@ -1,6 +1,8 @@
-"""Tables of signing in: page sessions, revoked API tokens, sign-in counters and the security audit."""
+"""Tables of signing in: page sessions, revoked API tokens, sign-in counters, the security audit,
+the audit of user changes and set-password links."""
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -53,3 +55,32 @@ class SecurityEvent(SQLModel, table=True):
     address: str = Field(default="", max_length=64)  # the client address, when over HTTP
     detail: str = Field(default="", sa_type=sa.Text)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class UserAudit(SQLModel, table=True):
+    """One change to a user or their roles: who made it, what, to whom, when, and the fields'
+    values before and after. Append-only: rows are added, never changed or removed."""
+
+    __tablename__ = "user_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=64)  # the admin's username, or the user's own for a password set
+    action: str = Field(max_length=40)  # crc.user_audit.UserAction
+    target: str = Field(max_length=64, index=True)  # the username the change is about
+    # {"field": {"before": ..., "after": ...}} for each field the change touched
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class PasswordLink(SQLModel, table=True):
+    """A one-time set-password link; only the SHA-256 of its token is kept, so a copy of the
+    table opens nothing. Used once (`used_at`), dead after `expires_at`, voided by a newer one."""
+
+    __tablename__ = "password_link"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    username: str = Field(max_length=64, index=True)
+    issued_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

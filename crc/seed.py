@@ -338,6 +338,11 @@ def _stock() -> list[StockItem]:
     ]
 
 
+def demo_email(username: str) -> str:
+    """A demo user's email address (CONTRACT.md: `<username>@crc.example.gov`)."""
+    return f"{username}@crc.example.gov"
+
+
 def seed_demo(engine: sa.Engine, *, password: str, today: date | None = None) -> bool:
     """Fill an empty database with demo data; False (and nothing written) if it has users."""
     today = today or date.today()
@@ -363,6 +368,7 @@ def seed_demo(engine: sa.Engine, *, password: str, today: date | None = None) ->
                 User(
                     username=role.value,
                     full_name=linked.name if linked else f"Demo {role.value.replace('_', ' ')}",
+                    email=demo_email(role.value),
                     password_hash=password_hash,
                     roles=[role.value],
                     member_id=linked.id if linked else None,
@@ -373,6 +379,7 @@ def seed_demo(engine: sa.Engine, *, password: str, today: date | None = None) ->
                 User(
                     username=scoped.username,
                     full_name=scoped.full_name,
+                    email=demo_email(scoped.username),
                     password_hash=password_hash,
                     roles=[scoped.role.value],
                     scopes={scoped.role.value: list(scoped.scope)},

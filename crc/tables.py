@@ -50,9 +50,13 @@ def _money() -> Any:
 class User(SQLModel, table=True):
     """Someone who signs in; roles decide what they may see and do."""
 
+    # A roster member has at most one login (many users may have none: NULLs never collide).
+    __table_args__ = (sa.Index("uq_user_member_id", "member_id", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
     full_name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=200)
     password_hash: str = Field(max_length=200)
     roles: list[str] = _json_list()
     # A scoped role (crc.roles.SCOPED_ROLES) → the post codes, agencies or offices it covers;

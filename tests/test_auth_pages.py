@@ -9,7 +9,17 @@ from temporalio.client import Client
 from tests.page_alerts import page_alerts
 from tests.web_helpers import PASSWORD, World, csrf_of, http_client, web_world
 
-PAGES = ["/", "/inbox", "/deployments", "/deployments/new", "/deployments/abc", "/members", "/posts"]
+PAGES = [
+    "/",
+    "/inbox",
+    "/deployments",
+    "/deployments/new",
+    "/deployments/abc",
+    "/members",
+    "/posts",
+    "/admin/users",
+    "/admin/users/admin",
+]
 
 
 @pytest.fixture

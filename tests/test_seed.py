@@ -64,6 +64,7 @@ def test_one_user_per_role_with_the_demo_password(seeded: sa.Engine) -> None:
     assert all(verify_password("s3cret-demo", u.password_hash) for u in users)
     assert not any(verify_password("demo", u.password_hash) for u in users)
     assert [u.username for u in users if u.member_id is not None] == ["member"]
+    assert all(u.email == f"{u.username}@crc.example.gov" for u in users)
 
 
 def test_scoped_users_speak_for_part_of_their_office(seeded: sa.Engine) -> None:

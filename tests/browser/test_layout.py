@@ -30,6 +30,9 @@ async def test_pages_fit_a_phone_and_a_desktop(browser: Browser, live_stack: Liv
         "member-form": f"/members/{member.id}/edit",
         "posts": "/posts",
         "post-form": "/posts/JUB/edit",
+        "users": "/admin/users",
+        "user": "/admin/users/com_jub",
+        "user-form": "/admin/users/new",
         "not-found": "/deployments/no-such-deployment",
     }
     for width, height in ((PHONE, 844), (1280, 800)):

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from web.bounds import refuse_unstorable_text
 from web.deps import verify_csrf
-from web.pages import account, auth, dashboard, deployment, deployments, inbox, roster
+from web.pages import account, auth, dashboard, deployment, deployments, inbox, roster, set_password, users
 
 # The CSRF check and the text bounds sit on the router, so no page form can forget them.
 pages_router = APIRouter(
@@ -17,3 +17,5 @@ pages_router.include_router(deployments.router)  # /deployments/new before /depl
 pages_router.include_router(deployment.router)
 pages_router.include_router(roster.router)
 pages_router.include_router(account.router)
+pages_router.include_router(users.router)
+pages_router.include_router(set_password.router)
