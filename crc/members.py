@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from crc.domain import AGENCIES, LANGUAGE_LEVELS, SECTORS, ClearanceLevel, Component, WindowKind
-from crc.fields import A_DATE, BLANK_IS_NONE, OneOf, Text, WholeNumber
+from crc.fields import A_DATE, BLANK_IS_NONE, OneOf, Text, WholeNumber, worded
 
 NAME_MAX = 200
 EMAIL_MAX = 200
@@ -47,7 +47,12 @@ Email = Annotated[str, Text(EMAIL_MAX), AfterValidator(_email)]
 Agency = Annotated[str, OneOf(AGENCIES)]
 ComponentName = Annotated[str, OneOf(tuple(str(c) for c in Component))]
 Sector = Annotated[str, OneOf(SECTORS)]
-Sectors = Annotated[list[Sector], annotated_types.Len(1, len(SECTORS)), AfterValidator(_distinct)]
+Sectors = Annotated[
+    list[Sector],
+    annotated_types.Len(1, len(SECTORS)),
+    worded("choose at least one sector", "too_short"),
+    AfterValidator(_distinct),
+]
 Language = Annotated[str, Text(LANGUAGE_MAX), AfterValidator(_language)]
 Level = Annotated[
     int, WholeNumber(LANGUAGE_LEVELS[0], LANGUAGE_LEVELS[-1], "must be an ILR level from 0 to 5")
