@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from crc.db import session_factory
+from crc.domain import AGENCIES, SECTORS
 from crc.stages import Stage
 from crc.tables import AvailabilityWindow, Certificate, Member
 from tests import factories
@@ -37,7 +38,14 @@ async def _roster(engine: AsyncEngine) -> dict[str, Member]:
         member_id = ids[name]
         assert member_id is not None
         await factories.deployment_rows(
-            engine, 1, member_id=member_id, post_code=post.code, start=_day(start), duration_days=days, stage=stage, **more
+            engine,
+            1,
+            member_id=member_id,
+            post_code=post.code,
+            start=_day(start),
+            duration_days=days,
+            stage=stage,
+            **more,
         )
 
     await deployment("Vetting", 20, 90, Stage.VETTING)  # running, starts later
@@ -48,7 +56,9 @@ async def _roster(engine: AsyncEngine) -> dict[str, Member]:
     await deployment("Back", -40, 60, Stage.REDEPLOYMENT, left_on=_day(-1))
     leave = ids["Leave"]
     assert leave is not None
-    await factories.add(engine, AvailabilityWindow(member_id=leave, kind="leave", starts_on=TODAY, ends_on=_day(5)))
+    await factories.add(
+        engine, AvailabilityWindow(member_id=leave, kind="leave", starts_on=TODAY, ends_on=_day(5))
+    )
     return people
 
 
@@ -62,7 +72,15 @@ async def test_available_from_deployments_and_windows(engine: AsyncEngine) -> No
     await _roster(engine)
     assert await _available(engine) == {"Free", "Completed", "Cancelled", "Back"}
     later = {"available_from": _day(30), "available_to": _day(40)}
-    assert await _available(engine, **later) == {"Free", "Deployed", "Completed", "Leave", "Cancelled", "Overrun", "Back"}
+    assert await _available(engine, **later) == {
+        "Free",
+        "Deployed",
+        "Completed",
+        "Leave",
+        "Cancelled",
+        "Overrun",
+        "Back",
+    }
     past = {"available_from": _day(-40), "available_to": _day(-35)}
     assert await _available(engine, **past) == {"Free", "Vetting", "Deployed", "Leave", "Cancelled"}
     # Asking for dates lists only the members free then.
@@ -75,7 +93,9 @@ async def test_available_from_deployments_and_windows(engine: AsyncEngine) -> No
 async def test_dashboard_counts_what_the_roster_shows(engine: AsyncEngine) -> None:
     await _roster(engine)
     async with session_factory(engine)() as session:
-        board = await load_dashboard(session, user=user("admin", ["admin"]), now=datetime.now(UTC), today=TODAY)
+        board = await load_dashboard(
+            session, user=user("admin", ["admin"]), now=datetime.now(UTC), today=TODAY
+        )
     # Eight on the roster (the retired one is not), four of them available: the roster's four.
     assert (board.readiness.members, board.readiness.available) == (8, 4)
     assert await _available(engine) == {"Free", "Completed", "Cancelled", "Back"}
@@ -84,9 +104,13 @@ async def test_dashboard_counts_what_the_roster_shows(engine: AsyncEngine) -> No
 async def test_search_filters(engine: AsyncEngine) -> None:
     fact = factories.course("FACT")
     people = [
-        factories.member(name="Amal Haddad", email="a@x.gov", languages=["ar", "fr"], language_levels={"ar": 4, "fr": 2}),
+        factories.member(
+            name="Amal Haddad", email="a@x.gov", languages=["ar", "fr"], language_levels={"ar": 4, "fr": 2}
+        ),
         factories.member(name="Bo Lindqvist", email="b@x.gov", sectors=["security_sector"], languages=["sv"]),
-        factories.member(name="Carla HADLEY", email="c@x.gov", languages=["AR"], language_levels={"AR": 2}, agency="USAID"),
+        factories.member(
+            name="Carla HADLEY", email="c@x.gov", languages=["AR"], language_levels={"AR": 2}, agency="USAID"
+        ),
         factories.member(name="Dmitri Had", email="d@x.gov", retired_on=_day(0)),
     ]
     await factories.add(engine, fact, *people)
@@ -133,9 +157,17 @@ async def test_import_with_bad_rows_writes_nothing_and_lists_every_error(engine:
     assert report.errors == [
         RowError(3, "name", "must not be empty"),
         RowError(3, "email", "must be an email address (name@example.gov)"),
-        RowError(3, "agency", "must be one of: State, USAID, Agriculture, Commerce, HHS, Homeland Security, Justice, Treasury, Transportation"),
+        RowError(
+            3,
+            "agency",
+            f"must be one of: {', '.join(AGENCIES)}",
+        ),
         RowError(3, "component", "must be one of: active, standby"),
-        RowError(3, "sectors", "must be one of: rule_of_law, transitional_governance, economic_stabilization, essential_services, security_sector, strategic_communication"),
+        RowError(
+            3,
+            "sectors",
+            f"must be one of: {', '.join(SECTORS)}",
+        ),
         RowError(3, "languages", "de:x: the level must be an ILR level from 0 to 5"),
         RowError(3, "languages", "must be an ILR level from 0 to 5"),
         RowError(3, "clearance_level", "must be one of: none, confidential, secret, top_secret"),
@@ -156,8 +188,7 @@ async def test_import_adds_and_updates_in_one_go_and_export_round_trips(engine: 
     existing = factories.member(name="Old Name", email="kept@x.gov")
     await factories.add(engine, factories.course("FACT", validity_months=36), existing)
     data = (
-        HEADER
-        + "New Person,new@x.gov,USAID,standby,rule_of_law;security_sector,fr:3;Dari,secret,2025-01-02,"
+        HEADER + "New Person,new@x.gov,USAID,standby,rule_of_law;security_sector,fr:3;Dari,secret,2025-01-02,"
         "2030-01-01,2029-06-30,2031-01-01,FACT:2026-01-15,\r\n"
         + "New Name,KEPT@x.gov,State,active,rule_of_law,en:5,top_secret,,,,,,\r\n"
     ).encode()
@@ -175,8 +206,15 @@ async def test_import_adds_and_updates_in_one_go_and_export_round_trips(engine: 
         assert (new.languages, new.language_levels) == (["fr", "Dari"], {"fr": 3})
         assert (new.clearance_granted, new.medical_expires) == (date(2025, 1, 2), date(2029, 6, 30))
         (cert,) = (await session.exec(select(Certificate))).all()
-        assert (cert.member_id, cert.issued_on, cert.expires_on) == (new.id, date(2026, 1, 15), date(2029, 1, 15))
+        assert (cert.member_id, cert.issued_on, cert.expires_on) == (
+            new.id,
+            date(2026, 1, 15),
+            date(2029, 1, 15),
+        )
         exported = await export_roster(session, sorted(members.values(), key=lambda m: m.name))
         again = await dry_run(session, exported.encode())
     assert again.errors == []
-    assert [(r.email, r.action) for r in again.rows] == [("kept@x.gov", "unchanged"), ("new@x.gov", "unchanged")]
+    assert [(r.email, r.action) for r in again.rows] == [
+        ("kept@x.gov", "unchanged"),
+        ("new@x.gov", "unchanged"),
+    ]

@@ -15,6 +15,7 @@ from crc.domain import AGENCIES, LANGUAGE_LEVELS, SECTORS, ClearanceLevel, Compo
 from crc.fields import A_DATE, BLANK_IS_NONE, Text, WholeNumber
 from crc.members import (
     CertificateFields,
+    MemberFields,
     MemberPatch,
     WindowFields,
     read_languages,
@@ -155,16 +156,19 @@ def _values_of(member: Any) -> dict[str, str]:
     return values
 
 
-def _member_from_form(values: dict[str, str], sectors: list[str]) -> dict[str, Any]:
+def _check_form(values: dict[str, str], sectors: list[str]) -> MemberFields:
+    """The member the form describes, or InvalidFields naming every bad field."""
     languages, levels, problems = read_languages(values.get("languages", ""))
+    given = {k: v for k, v in values.items() if k != "languages"}
+    try:
+        fields = edits.check_member(
+            given | {"sectors": sectors, "languages": languages, "language_levels": levels}
+        )
+    except InvalidFields as err:
+        raise InvalidFields([FieldError("languages", p) for p in problems[:1]] + err.errors) from None
     if problems:
         raise InvalidFields([FieldError("languages", problems[0])])
-    return {
-        **{k: v for k, v in values.items() if k != "languages"},
-        "sectors": sectors,
-        "languages": languages,
-        "language_levels": levels,
-    }
+    return fields
 
 
 def _form_errors(err: InvalidFields) -> dict[str, str]:
@@ -202,7 +206,7 @@ async def add_member(request: Request, session: SessionDep, user: PageAdmin) -> 
     values = form_values(form, FORM_FIELDS)
     sectors = [str(s) for s in form.getlist("sectors")]
     try:
-        fields = edits.check_member(_member_from_form(values, sectors))
+        fields = _check_form(values, sectors)
         member = await edits.create_member(session, fields)
     except InvalidFields as err:
         context = (
@@ -325,7 +329,7 @@ async def edit_member(
     values = form_values(form, FORM_FIELDS)
     sectors = [str(s) for s in form.getlist("sectors")]
     try:
-        fields = edits.check_member(_member_from_form(values, sectors))
+        fields = _check_form(values, sectors)
         await edits.update_member(session, member_id, MemberPatch.model_validate(fields.model_dump()))
     except InvalidFields as err:
         context = (
