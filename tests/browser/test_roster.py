@@ -6,6 +6,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.helpers import LiveStack, signed_in
+from web.services.requests import today_utc
 
 pytestmark = pytest.mark.browser
 
@@ -53,3 +54,14 @@ async def test_admin_adds_a_member_and_finds_them_by_language(
         await page.get_by_role("button", name="Search").click()
         await expect(table.get_by_role("link", name=name, exact=True)).to_be_visible()
         await expect(page.locator("#member-total")).to_have_text("1 member")
+
+        # Retiring asks first, in USWDS's modal; then the member is gone from the search.
+        await table.get_by_role("link", name=name, exact=True).click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text(name)
+        await page.get_by_role("button", name=f"Retire {name}").click()
+        dialog = page.get_by_role("dialog", name=f"Retire {name}?")
+        await expect(dialog.get_by_role("button", name="Yes, retire")).to_be_visible()
+        await dialog.get_by_role("button", name="Yes, retire").click()
+        await expect(page.locator("#member-retired")).to_have_text(f"Retired {today_utc().isoformat()}")
+        await page.goto("/members?language=Zulu")
+        await expect(page.get_by_text("No members match.")).to_be_visible()
