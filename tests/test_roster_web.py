@@ -96,7 +96,7 @@ async def test_admin_adds_edits_and_retires_a_member_through_the_api(world: Worl
     listed = await world.http.get("/api/v1/members?q=nadia", headers=headers)
     assert listed.json() == {"items": [], "total": 0}
     with_retired = await world.http.get("/api/v1/members?q=nadia&include_retired=true", headers=headers)
-    assert [m["id"] for m in with_retired.json()["items"]] == [member["id"]]
+    assert [(m["id"], m["available"]) for m in with_retired.json()["items"]] == [(member["id"], False)]
     # A retired member cannot be requested: 422 naming member_id, and nothing written.
     body = request_body(world.member, world.post) | {"member_id": member["id"]}
     refused = await world.http.post(
@@ -120,6 +120,12 @@ async def test_member_api_refuses_other_roles_and_names_bad_fields(world: World)
         assert (await world.http.post(f"{path}/retire", json={}, headers=headers)).status_code == 403
         assert (await world.http.get("/api/v1/members.csv", headers=headers)).status_code == 403
         assert (await world.http.get(path, headers=headers)).status_code == 200
+        window = {"kind": "leave", "starts_on": "2030-01-01", "ends_on": "2030-01-02"}
+        assert (await world.http.post(f"{path}/windows", json=window, headers=headers)).status_code == 403
+        cert = {"course_code": "FACT", "issued_on": "2026-01-01"}
+        assert (await world.http.post(f"{path}/certificates", json=cert, headers=headers)).status_code == 403
+        assert (await world.http.delete(f"{path}/certificates/FACT", headers=headers)).status_code == 403
+        assert (await world.http.delete(f"{path}/windows/1", headers=headers)).status_code == 403
     bad = await _post(
         world,
         "/api/v1/members",
@@ -192,6 +198,39 @@ async def test_member_pages_for_each_role(world: World) -> None:
             ):
                 expected = 200 if role == "admin" else 403
                 assert (await browser.get(admin_only)).status_code == expected, (role, admin_only)
+            token = csrf_of((await browser.get("/members")).text)
+            for post_path in (
+                "/members/new",
+                f"{member_page}/edit",
+                f"{member_page}/retire",
+                f"{member_page}/windows",
+                f"{member_page}/certificates",
+                "/members/import",
+            ):
+                if role != "admin":
+                    refused = await browser.post(post_path, data={"csrf_token": token})
+                    assert refused.status_code == 403, (role, post_path)
+        async with world.signed_in("admin") as browser:
+            token = csrf_of((await browser.get("/members")).text)
+            window = {
+                "csrf_token": token,
+                "kind": "leave",
+                "starts_on": "2030-01-05",
+                "ends_on": "2030-01-01",
+            }
+            bad = await browser.post(f"{member_page}/windows", data=window)
+            assert bad.status_code == 422
+            assert (
+                '<span class="usa-error-message" id="ends_on-error">must not be before starts_on</span>'
+                in bad.text
+            )
+            good = await browser.post(f"{member_page}/windows", data=window | {"ends_on": "2030-01-09"})
+            assert good.status_code == 303
+            cert = {"csrf_token": token, "course_code": "FACT", "issued_on": "2026-02-03"}
+            assert (await browser.post(f"{member_page}/certificates", data=cert)).status_code == 303
+            page = (await browser.get(member_page)).text
+            assert '<td data-label="From">2030-01-05</td><td data-label="To">2030-01-09</td>' in page
+            assert '<td data-label="Passed">2026-02-03</td><td data-label="Expires">2031-02-03</td>' in page
 
 
 async def test_admin_adds_a_member_through_the_form_and_retires_them(world: World) -> None:

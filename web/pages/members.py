@@ -74,6 +74,7 @@ def _search(
     missing_certificate: PageCourse = "",
     available_from: PageDate = None,
     available_to: PageDate = None,
+    include_retired: str = "",
 ) -> RosterSearch:
     return RosterSearch(
         name=q,
@@ -86,6 +87,7 @@ def _search(
         missing_certificate=missing_certificate.strip() or None,
         available_from=available_from,
         available_to=available_to,
+        include_retired=include_retired in ("1", "on", "true"),
     )
 
 
@@ -104,6 +106,7 @@ def _filters(search: RosterSearch) -> dict[str, str]:
         "missing_certificate": search.missing_certificate or "",
         "available_from": search.available_from.isoformat() if search.available_from else "",
         "available_to": search.available_to.isoformat() if search.available_to else "",
+        **({"include_retired": "1"} if search.include_retired else {}),
     }
 
 

@@ -157,7 +157,8 @@ async def members_public(
                 **m.model_dump(),
                 "certificates": [CertificatePublic.model_validate(c) for c in certs.get(m.id or 0, [])],
                 "windows": [WindowPublic.model_validate(w) for w in windows.get(m.id or 0, [])],
-                "available": m.id not in busy,
+                # A retired member is never available: they cannot be requested.
+                "available": m.id not in busy and (m.retired_on is None or m.retired_on > last),
             }
         )
         for m in members
