@@ -303,8 +303,11 @@ async def test_csv_pages_dry_run_then_import(world: World) -> None:
         )
         assert '<p id="import-summary">1 to add, 0 to update, 2 unchanged.</p>' in dry.text
         assert await count_rows(world.engine, select(Member)) == 2
+        # The confirmation sends the checked file back as multipart text, as the page's form does.
         confirmed = await browser.post(
-            "/members/import", data={"csrf_token": token, "confirm": "1", "csv_text": good}
+            "/members/import",
+            data={"csrf_token": token, "confirm": "1"},
+            files={"csv_text": (None, good.encode())},
         )
         assert confirmed.status_code == 303
     assert await count_rows(world.engine, select(Member)) == 3
