@@ -33,6 +33,16 @@ class ClearanceLevel(StrEnum):
         return list(ClearanceLevel).index(self)
 
 
+class WindowKind(StrEnum):
+    """Why a member is away for an availability window."""
+
+    LEAVE = "leave"
+    OTHER_DUTY = "other_duty"
+
+
+# Language proficiency on the ILR scale: 0 (none) to 5 (functionally native).
+LANGUAGE_LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+
 AGENCIES: tuple[str, ...] = (
     "State",
     "USAID",

@@ -221,7 +221,12 @@ def _member(index: int, entry: RosterEntry, today: date) -> Member:
         component=entry.component,
         sectors=list(entry.sectors),
         languages=list(entry.languages),
+        # ILR levels: the first language strongest (3 to 5), the others 2 or 3.
+        language_levels={
+            lang: (3 + index % 3) if i == 0 else (2 + index % 2) for i, lang in enumerate(entry.languages)
+        },
         clearance_level=entry.clearance,
+        clearance_granted=None if entry.clearance == NONE else add_months(today, -(12 + index % 48)),
         clearance_expires=(
             today - timedelta(days=30)
             if entry.problem == "clearance"

@@ -82,11 +82,33 @@ class Member(SQLModel, table=True):
     component: str = Field(max_length=16, index=True)  # crc.domain.Component
     sectors: list[str] = _json_list()
     languages: list[str] = _json_list()
+    # Proficiency per language in `languages` (ILR 0-5, crc.domain.LANGUAGE_LEVELS); a language
+    # without an entry has no recorded level.
+    language_levels: dict[str, int] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False, server_default="{}")
+    )
     clearance_level: str = Field(max_length=32)  # crc.domain.ClearanceLevel
+    clearance_granted: date | None = None
     clearance_expires: date | None = None
     medical_expires: date | None = None
     passport_expires: date | None = None
     annual_salary_usd: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(12, 2))
+    # Retired, not deleted: deployments and certificates keep pointing here, but from this day
+    # the member is hidden from the roster's searches and cannot be requested.
+    retired_on: date | None = Field(default=None, index=True)
+
+
+class AvailabilityWindow(SQLModel, table=True):
+    """Days a member is away from the roster: leave or other duties (crc.domain.WindowKind)."""
+
+    __table_args__ = (sa.CheckConstraint("starts_on <= ends_on", name="window_dates_in_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: str = Field(max_length=16)
+    starts_on: date
+    ends_on: date
+    note: str = Field(default="", max_length=500)
 
 
 class Certificate(SQLModel, table=True):

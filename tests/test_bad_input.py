@@ -304,6 +304,7 @@ def page_cases(world: World) -> list[Hostile]:
     }
     member = {
         "name": "Avery Quinn",
+        "email": "avery.quinn@example.gov",
         "agency": "State",
         "component": "active",
         "clearance_level": "secret",

@@ -55,18 +55,50 @@ class Token(BaseModel):
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type
 
 
+class CertificatePublic(BaseModel):
+    """A certificate a member holds."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    course_code: str
+    issued_on: date
+    expires_on: date | None
+
+
+class WindowPublic(BaseModel):
+    """Days a member is away (leave or other duties), both ends included."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    starts_on: date
+    ends_on: date
+    note: str
+
+
 class MemberPublic(BaseModel):
-    """A roster member and whether they are free on the asked date."""
+    """A roster member and whether they are free over the asked dates (default: today)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
+    email: str
     agency: str
     component: str
     sectors: list[str]
     languages: list[str]
+    # ILR level (0-5) per language in `languages`; a language missing here has no recorded level.
+    language_levels: dict[str, int]
     clearance_level: str
+    clearance_granted: date | None
+    clearance_expires: date | None
+    medical_expires: date | None
+    passport_expires: date | None
+    retired_on: date | None
+    certificates: list[CertificatePublic]
+    windows: list[WindowPublic]
     available: bool
 
 

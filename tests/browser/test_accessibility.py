@@ -199,6 +199,13 @@ async def test_every_page_is_accessible(
             member = await live_stack.member(WAITING[0])
             await walk.visit(f"/members/{member.id}/edit", "/members/{id}/edit")
             await walk.submit_with_errors("/members/{id}/edit (errors)", _bad_member)
+            await walk.visit(f"/members/{member.id}", "/members/{id}")
+            await walk.visit(f"/members/{member.id}/retire", "/members/{id}/retire")
+            await walk.visit("/members/new")
+            await walk.visit("/members/import")
+            await walk.visit(
+                "/members?language=French&min_level=3&missing_certificate=FACT", "/members (searched)"
+            )
             await walk.visit(f"/posts/{WAITING[1]}/edit", "/posts/{code}/edit")
             await walk.submit_with_errors("/posts/{code}/edit (errors)", _bad_post)
             await _api_docs(walk)

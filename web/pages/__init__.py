@@ -4,7 +4,18 @@ from fastapi import APIRouter, Depends
 
 from web.bounds import refuse_unstorable_text
 from web.deps import verify_csrf
-from web.pages import account, auth, dashboard, deployment, deployments, inbox, roster, set_password, users
+from web.pages import (
+    account,
+    auth,
+    dashboard,
+    deployment,
+    deployments,
+    inbox,
+    members,
+    roster,
+    set_password,
+    users,
+)
 
 # The CSRF check and the text bounds sit on the router, so no page form can forget them.
 pages_router = APIRouter(
@@ -15,6 +26,7 @@ pages_router.include_router(dashboard.router)
 pages_router.include_router(inbox.router)
 pages_router.include_router(deployments.router)  # /deployments/new before /deployments/{id}
 pages_router.include_router(deployment.router)
+pages_router.include_router(members.router)  # /members/new and /members/import before /members/{id}
 pages_router.include_router(roster.router)
 pages_router.include_router(account.router)
 pages_router.include_router(users.router)

@@ -10,7 +10,7 @@ from crc.stages import Stage
 from crc.tables import Certificate, Deployment, Member, Task, User
 from crc.tasks import TaskKind
 from web.services.deployments import counts_by_stage
-from web.services.roster import busy_member_ids
+from web.services.roster import count_available
 from web.services.visibility import visible_to
 
 EXPIRING_WITHIN = timedelta(days=90)
@@ -84,8 +84,8 @@ async def load_dashboard(session: AsyncSession, *, user: User, now: datetime, to
         .where(Deployment.stage == Stage.DEPLOYED, visible_to(user))
         .group_by(col(Deployment.post_code)),
     )
-    members = int((await session.exec(select(func.count()).select_from(Member))).one())
-    busy = len(await busy_member_ids(session, on=today))
+    # The roster page's rule (crc.availability): in a running deployment or away is not available.
+    members, available = await count_available(session, today=today)
     soon = today + EXPIRING_WITHIN
     expiring = select(Certificate.member_id).where(
         col(Certificate.expires_on) >= today, col(Certificate.expires_on) <= soon
@@ -98,7 +98,7 @@ async def load_dashboard(session: AsyncSession, *, user: User, now: datetime, to
         in_country_by_post=in_country,
         readiness=Readiness(
             members=members,
-            available=members - busy,
+            available=available,
             expiring_certificates=len(expiring_rows),
             members_with_expiring=len(set(expiring_rows)),
         ),

@@ -1,4 +1,4 @@
-"""The admin's edits of roster members and posts (reference data), checked field by field."""
+"""The admin's edits of posts (reference data), checked field by field."""
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -7,22 +7,11 @@ from typing import Annotated
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crc.domain import AGENCIES, SECTORS, ClearanceLevel, Component, ThreatLevel
+from crc.domain import ClearanceLevel, ThreatLevel
 from crc.fields import WholeNumber
-from crc.tables import Member, Post
+from crc.tables import Post
 from web.services.errors import FieldError, InvalidFields, NotFound
 
-MEMBER_FIELDS = (
-    "name",
-    "email",
-    "agency",
-    "component",
-    "languages",
-    "clearance_level",
-    "clearance_expires",
-    "medical_expires",
-    "passport_expires",
-)
 # Read as the API reads numbers (pydantic): ASCII digits only, so "²" and Arabic-Indic 10 are refused.
 _LEAD_DAYS: TypeAdapter[int] = TypeAdapter(
     Annotated[int, WholeNumber(0, 365, "must be a whole number of days from 0 to 365")]
@@ -80,45 +69,6 @@ def _number(
     if not number.is_finite() or not low <= number <= high:
         errors.append(FieldError(name, f"must be between {low} and {high}"))
     return number
-
-
-async def update_member(
-    session: AsyncSession, *, member_id: int, values: dict[str, str], sectors: list[str]
-) -> Member:
-    """Write the form's values to the member, or InvalidFields naming every bad field."""
-    member = await session.get(Member, member_id)
-    if member is None:
-        raise NotFound("no roster member has this id")
-    errors: list[FieldError] = []
-    name = _text(values, "name", 200, errors, required=True)
-    email = _text(values, "email", 200, errors, required=False)
-    if email and "@" not in email:
-        errors.append(FieldError("email", "must be an email address"))
-    agency = _choice(values, "agency", list(AGENCIES), errors)
-    component = _choice(values, "component", [str(c) for c in Component], errors)
-    clearance = _choice(values, "clearance_level", [str(c) for c in ClearanceLevel], errors)
-    unknown = [s for s in sectors if s not in SECTORS]
-    if unknown or not sectors:
-        errors.append(FieldError("sectors", "tick at least one sector from the list"))
-    languages = [w.strip() for w in values.get("languages", "").split(",") if w.strip()]
-    if any(len(w) > 40 for w in languages):
-        errors.append(FieldError("languages", "each language must be at most 40 characters"))
-    dates = {
-        n: _date(values, n, errors) for n in ("clearance_expires", "medical_expires", "passport_expires")
-    }
-    if errors:
-        raise InvalidFields(errors)
-    member.name, member.email, member.agency, member.component = name, email, agency, component
-    member.clearance_level = clearance
-    member.sectors = sectors
-    member.languages = languages
-    member.clearance_expires = dates["clearance_expires"]
-    member.medical_expires = dates["medical_expires"]
-    member.passport_expires = dates["passport_expires"]
-    session.add(member)
-    await session.commit()
-    await session.refresh(member)
-    return member
 
 
 async def update_post(

@@ -1,16 +1,17 @@
 """Roster queries for the pages: members with certificates and current deployment, the request
 form's member search (availability and missing certificates), and the admin's edits."""
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crc.availability import Busy, busy_members
 from crc.domain import COURSE_FACT, COURSE_ORIENTATION
-from crc.stages import HOLDS_MEMBER, TERMINAL
+from crc.stages import TERMINAL
 from crc.tables import Certificate, Deployment, Member, User
+from web.services.roster import RosterSearch, certificates_of, on_roster, search_roster
 from web.services.visibility import visible_to
 
 REQUIRED_COURSES = (COURSE_FACT, COURSE_ORIENTATION)
@@ -24,7 +25,7 @@ class MemberCard:
 
     member: Member
     certificates: list[Certificate] = field(default_factory=list)
-    busy_with: Deployment | None = None  # the deployment holding them over the asked dates
+    busy_with: Busy | None = None  # what holds them over the asked dates (crc.availability)
     current: Deployment | None = None  # the running deployment, if any
     notes: list[str] = field(default_factory=list)  # missing or expiring certificates
 
@@ -47,38 +48,6 @@ def certificate_notes(certs: list[Certificate], *, until: date, today: date) -> 
         elif best.expires_on is not None and best.expires_on < until:
             notes.append(f"{course} expires {best.expires_on.isoformat()}")
     return notes
-
-
-async def _certificates(session: AsyncSession, member_ids: list[int]) -> dict[int, list[Certificate]]:
-    found: dict[int, list[Certificate]] = defaultdict(list)
-    if member_ids:
-        query = (
-            select(Certificate)
-            .where(col(Certificate.member_id).in_(member_ids))
-            .order_by(col(Certificate.course_code))
-        )
-        for c in (await session.exec(query)).all():
-            found[c.member_id].append(c)
-    return found
-
-
-async def _holding(
-    session: AsyncSession, member_ids: list[int], start: date, end: date
-) -> dict[int, Deployment]:
-    """The deployment holding each member over [start, end], if any."""
-    if not member_ids:
-        return {}
-    query = (
-        select(Deployment)
-        .where(col(Deployment.member_id).in_(member_ids))
-        .where(col(Deployment.stage).in_([str(s) for s in HOLDS_MEMBER]))
-        .where(Deployment.start_date <= end, Deployment.end_date >= start)
-        .order_by(col(Deployment.start_date))
-    )
-    found: dict[int, Deployment] = {}
-    for d in (await session.exec(query)).all():
-        found.setdefault(d.member_id, d)
-    return found
 
 
 async def _running(session: AsyncSession, user: User, member_ids: list[int]) -> dict[int, Deployment]:
@@ -111,8 +80,8 @@ async def member_cards(
     ids = [m.id for m in members if m.id is not None]
     first = start or today
     last = end or first
-    certs = await _certificates(session, ids)
-    holding = await _holding(session, ids, first, last)
+    certs = await certificates_of(session, ids)
+    holding = await busy_members(session, ids, first=first, last=last, today=today)
     running = await _running(session, user, ids)
     until = max(last, today + EXPIRING_WITHIN)
     return [
@@ -138,7 +107,10 @@ async def search_members(
     selected: int | None = None,
 ) -> list[MemberCard]:
     """Members whose name, agency or sector matches, the selected one first, with availability."""
-    query = select(Member).order_by(col(Member.name), col(Member.id)).limit(SEARCH_LIMIT)
+    # Retired members cannot be requested, so the request form never offers them.
+    query = (
+        select(Member).where(on_roster(today)).order_by(col(Member.name), col(Member.id)).limit(SEARCH_LIMIT)
+    )
     needle = text.strip().lower()
     if needle:
         query = query.where(
@@ -148,27 +120,16 @@ async def search_members(
     members = list((await session.exec(query)).all())
     if selected is not None and all(m.id != selected for m in members):
         chosen = await session.get(Member, selected)
-        if chosen is not None:
+        if chosen is not None and (chosen.retired_on is None or chosen.retired_on > today):
             members.insert(0, chosen)
     return await member_cards(session, members, user=user, today=today, start=start, end=end)
 
 
 async def roster_cards(
-    session: AsyncSession,
-    *,
-    user: User,
-    today: date,
-    component: str | None,
-    agency: str | None,
-    sector: str | None,
+    session: AsyncSession, search: RosterSearch, *, user: User, today: date
 ) -> list[MemberCard]:
-    """The roster page's members, filtered."""
-    query = select(Member).order_by(col(Member.name), col(Member.id))
-    if component:
-        query = query.where(Member.component == component)
-    if agency:
-        query = query.where(Member.agency == agency)
-    members = list((await session.exec(query)).all())
-    if sector:
-        members = [m for m in members if sector in m.sectors]
-    return await member_cards(session, members, user=user, today=today)
+    """The roster page's members, searched; availability over the search's dates."""
+    search.check(today)
+    first, last = search.span(today)
+    members = await search_roster(session, search, today=today)
+    return await member_cards(session, members, user=user, today=today, start=first, end=last)

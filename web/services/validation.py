@@ -59,6 +59,10 @@ async def check_request(
     member = await session.get(Member, request.member_id)
     if member is None:
         errors.append(FieldError("member_id", "no roster member has this id"))
+    elif exclude_deployment_id is None and member.retired_on is not None and member.retired_on <= today:
+        # Only new requests: an amendment keeps the member its deployment already has.
+        message = f"the member retired on {member.retired_on.isoformat()}; choose a member on the roster"
+        errors.append(FieldError("member_id", message))
     post = await session.get(Post, request.post_code)
     if post is None:
         errors.append(FieldError("post_code", "no post has this code"))
