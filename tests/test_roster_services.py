@@ -218,3 +218,15 @@ async def test_import_adds_and_updates_in_one_go_and_export_round_trips(engine: 
         ("kept@x.gov", "unchanged"),
         ("new@x.gov", "unchanged"),
     ]
+
+
+async def test_export_keeps_spreadsheets_from_running_a_cell_and_import_reads_it_back(
+    engine: AsyncEngine,
+) -> None:
+    sly = factories.member(name="=HYPERLINK(1)", email="sly@x.gov")
+    await factories.add(engine, sly)
+    async with session_factory(engine)() as session:
+        exported = await export_roster(session, [sly])
+        again = await dry_run(session, exported.encode())
+    assert exported.splitlines()[1].startswith("'=HYPERLINK(1),sly@x.gov,")
+    assert [(r.email, r.action) for r in again.rows] == [("sly@x.gov", "unchanged")]

@@ -119,8 +119,21 @@ def _retired_on(cell: str, row: int, errors: list[RowError]) -> date | None:
         return None
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): the export
+# puts a quote before it, which spreadsheets hide, and the import takes it off again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def _unsafe(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
+
+
 def _cells(record: dict[str, str | None]) -> dict[str, str]:
-    return {name: (record.get(name) or "").strip() for name in COLUMNS}
+    return {name: _unsafe((record.get(name) or "").strip()) for name in COLUMNS}
 
 
 def _read(data: bytes, report: ImportReport) -> list[tuple[int, dict[str, str]]]:
@@ -257,7 +270,8 @@ async def export_roster(session: AsyncSession, members: Sequence[Member]) -> str
     for m in members:
         held: list[Certificate] = certs.get(m.id or 0, [])
         writer.writerow(
-            [
+            _safe(cell)
+            for cell in [
                 m.name,
                 m.email,
                 m.agency,
