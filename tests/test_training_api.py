@@ -105,6 +105,19 @@ async def test_the_course_length_is_said(world: World) -> None:
     }
 
 
+async def test_a_first_day_at_the_end_of_the_calendar_is_refused_not_a_crash(world: World) -> None:
+    body = {
+        "course_code": "FACT",
+        "location": "FSI",
+        "starts_on": "9999-12-31",
+        "ends_on": "9999-12-31",
+        "seats": 5,
+    }
+    assert _locs(await _call(world, "POST", "/api/v1/sessions", json=body)) == {
+        "body/ends_on": "FACT takes 5 days: end on 9999-12-31 or later"
+    }
+
+
 async def _session_with_a_seat(world: World) -> tuple[int, str]:
     taken = course_session("FACT", today_utc() + timedelta(days=7), seats=3, seats_taken=1)
     await world.add(taken)

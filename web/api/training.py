@@ -72,7 +72,7 @@ async def change_course(
     return CoursePublic.model_validate(await update_course(session, code, body))
 
 
-@router.get("/sessions")
+@router.get("/sessions", responses=BY_ID)
 async def read_sessions(
     session: SessionDep,
     _user: TrainingUser,

@@ -115,7 +115,9 @@ def _session_errors(
     if ends_on < starts_on:
         errors.append(FieldError("ends_on", "must be on or after the first day"))
     elif length < course.days:
-        last = starts_on + timedelta(days=course.days - 1)
+        # The day it could end on at the earliest (the calendar's last, for a first day too near it).
+        latest_start = date.max - timedelta(days=course.days - 1)
+        last = starts_on + timedelta(days=course.days - 1) if starts_on <= latest_start else date.max
         errors.append(
             FieldError(
                 "ends_on",
