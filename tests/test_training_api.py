@@ -136,6 +136,8 @@ async def test_a_session_with_seats_taken_keeps_its_dates_and_enough_seats(world
     assert _locs(moved) == {"body/starts_on": "1 members hold seats: the dates stay (add another session)"}
     too_few = await _call(world, "PATCH", url, json={"seats": 0})
     assert set(_locs(too_few)) == {"body/seats"}
+    unchanged = await _call(world, "PATCH", url, json={})
+    assert (unchanged.status_code, unchanged.json()["seats"]) == (200, 3)
     fewer = await _call(world, "PATCH", url, json={"seats": 1, "location": "Online"})
     assert (fewer.status_code, fewer.json()["seats"], fewer.json()["location"]) == (200, 1, "Online")
 

@@ -58,13 +58,13 @@ async def read_courses(session: SessionDep, _user: TrainingUser) -> Page[CourseP
     return Page(items=courses, total=len(courses))
 
 
-@router.post("/courses", status_code=status.HTTP_201_CREATED)
+@router.post("/courses", status_code=status.HTTP_201_CREATED, responses=documented(413))
 async def add_course(body: CourseCreate, session: SessionDep, _user: TrainingUser) -> CoursePublic:
     """A new course (its code is taken once and for all)."""
     return CoursePublic.model_validate(await create_course(session, body))
 
 
-@router.patch("/courses/{code}", responses=BY_ID)
+@router.patch("/courses/{code}", responses=documented(404, 413))
 async def change_course(
     code: Annotated[str, Path(max_length=32)], body: CourseUpdate, session: SessionDep, _user: TrainingUser
 ) -> CoursePublic:
@@ -93,7 +93,7 @@ async def read_sessions(
     return Page(items=[SessionPublic.model_validate(s) for s in found], total=len(found))
 
 
-@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+@router.post("/sessions", status_code=status.HTTP_201_CREATED, responses=documented(413))
 async def add_session(body: SessionCreate, session: SessionDep, _user: TrainingUser) -> SessionPublic:
     """A new session of a course: from today on, as long as the course takes at least."""
     return SessionPublic.model_validate(await create_session(session, body, today=today_utc()))
@@ -122,7 +122,7 @@ async def read_session(session_id: SessionId, session: SessionDep, _user: Traini
     )
 
 
-@router.patch("/sessions/{session_id}", responses=documented(404, 409))
+@router.patch("/sessions/{session_id}", responses=documented(404, 409, 413))
 async def change_session(
     session_id: SessionId, body: SessionUpdate, session: SessionDep, _user: TrainingUser
 ) -> SessionPublic:

@@ -184,6 +184,8 @@ async def update_session(
         )
     if errors:
         raise InvalidFields(errors)
+    if not given:
+        return current
     # Written only if no seat was taken meanwhile that the change would not allow.
     condition = [col(CourseSession.id) == session_id, col(CourseSession.seats_taken) <= seats]
     if moved:
