@@ -324,18 +324,30 @@ async def test_migration_indexes_the_reports_written_before_it(database_url: tup
                 "escalated, data, completed_by, completed_at, created_at) VALUES ('t1', 'd1', "
                 "'after_action_report', 'REDEPLOYMENT', 'member', 'Report', '[]', 'completed', false, "
                 """'{"report": "Courts reopened after the floods"}', 'member', :at, :at)""",
+                "INSERT INTO task (id, deployment_id, kind, stage, role, title, outcomes, status, "
+                "escalated, created_at) VALUES ('t2', 'd1', 'after_action_report', 'REDEPLOYMENT', "
+                "'member', 'Report', '[]', 'open', false, :at)",
             ):
                 conn.execute(sa.text(statement), {"at": NOON})
         upgrade(url, schema)
+        # Completed after the migration (as the activity writes it): indexed by the database.
+        with sync.begin() as conn:
+            conn.execute(
+                sa.update(Task)
+                .where(sa.column("id") == "t2")
+                .values(status="completed", completed_at=NOON, data={"report": "Roads washed out"})
+            )
     finally:
         sync.dispose()
     engine = create_engine(url, schema=schema)
     try:
         async with session_factory(engine)() as session:
             found, total = await search_lessons(session, q="flooded court")
+            later, _ = await search_lessons(session, q="road")
     finally:
         await engine.dispose()
     assert (total, [(f.deployment_id, f.member_name, f.post_code) for f in found]) == (
         1,
         [("d1", "Omar Farouk", "JUB")],
     )
+    assert [f.report for f in later] == ["Roads washed out"]
