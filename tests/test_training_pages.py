@@ -215,7 +215,11 @@ async def test_a_session_page_lists_members_and_offers_their_result(world: World
     assert f'hx-post="/inbox/tasks/{result.id}"' not in as_admin.text
 
 
-async def test_unknown_session_and_course_are_404(world: World) -> None:
+async def test_unknown_session_and_course_are_404_and_bad_ids_422(world: World) -> None:
     async with world.signed_in("training") as browser:
         assert (await browser.get("/training/sessions/99999")).status_code == 404
         assert (await browser.get("/training/courses/NOPE/edit")).status_code == 404
+        for path in ("/training/sessions/abc", "/training/sessions/0", f"/training/sessions/{2**31}/edit"):
+            assert (await browser.get(path)).status_code == 422, path
+        assert (await browser.get("/training/courses/" + "X" * 33 + "/edit")).status_code == 422
+        assert (await browser.get("/lessons", params={"q": "x" * 201})).status_code == 422

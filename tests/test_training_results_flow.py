@@ -92,5 +92,6 @@ async def test_a_result_recorded_on_the_session_page_moves_the_deployment_on(
     assert seat["status"] == "passed"
     assert (seat["result_task"]["status"], seat["result_task"]["outcome"]) == ("completed", "pass")
     assert seat["result_task"]["completed_by"] == "training"
-    assert "Passed" in html.unescape(after.text)
+    assert "Passed</td>" not in after.text  # followed by who recorded it
+    assert 'Passed <span class="text-base">by Training</span>' in html.unescape(after.text)
     assert f'hx-post="/inbox/tasks/{task["id"]}"' not in after.text

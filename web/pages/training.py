@@ -31,6 +31,7 @@ from web.services.courses import (
 )
 from web.services.errors import InvalidFields
 from web.services.inbox import rows_to_decide
+from web.services.people import full_names
 from web.services.requests import today_utc
 from web.templating import render
 
@@ -169,6 +170,8 @@ async def session_page(
         "s": current,
         "course": course,
         "seats": seats,
+        # Who recorded each result (a member's name or the user's full name).
+        "people": await full_names(session, (s.result_task.completed_by for s in seats if s.result_task)),
         "forms": forms,
         "now": now,
         "today": today_utc(),
