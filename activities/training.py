@@ -4,6 +4,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -27,7 +28,7 @@ from crc.lifecycle import (
 from crc.lifecycle_tables import Enrolment
 from crc.member_time import days_abroad
 from crc.names import ERR_MISSING_ROW
-from crc.tables import Certificate, Course, CourseSession, utcnow
+from crc.tables import Certificate, Course, CourseSession, Deployment, utcnow
 
 # Named, non-retryable: a result other than passed or failed is a caller's mistake.
 ERR_INVALID_RESULT = "InvalidEnrolmentResult"
@@ -66,9 +67,29 @@ def _seat(session: CourseSession, course: Course) -> CourseSeat:
     )
 
 
-def _open_sessions(course_code: str, earliest_start: date) -> SelectOfScalar[int | None]:
-    """Ids of the course's sessions with a free seat from `earliest_start`, earliest first."""
-    return (
+def _clashes_with_member_sessions(member_id: int) -> sa.ColumnElement[bool]:
+    """True for a session overlapping one the member holds a seat in (any deployment)."""
+    held = aliased(CourseSession)
+    return sa.exists(
+        sa.select(1)
+        .select_from(Enrolment)
+        .join(held, col(Enrolment.session_id) == held.id)
+        .join(Deployment, col(Deployment.id) == col(Enrolment.deployment_id))
+        .where(
+            col(Deployment.member_id) == member_id,
+            col(Enrolment.status) == "enrolled",  # a seat still held (not released, not decided)
+            held.starts_on <= col(CourseSession.ends_on),
+            held.ends_on >= col(CourseSession.starts_on),
+        )
+    )
+
+
+def _open_sessions(
+    course_code: str, earliest_start: date, member_id: int | None = None
+) -> SelectOfScalar[int | None]:
+    """Ids of the course's sessions with a free seat from `earliest_start`, earliest first;
+    with `member_id`, only those not overlapping a session the member is enrolled in."""
+    query = (
         select(col(CourseSession.id))
         .where(
             col(CourseSession.course_code) == course_code,
@@ -77,6 +98,9 @@ def _open_sessions(course_code: str, earliest_start: date) -> SelectOfScalar[int
         )
         .order_by(col(CourseSession.starts_on), col(CourseSession.id))
     )
+    if member_id is not None:
+        query = query.where(sa.not_(_clashes_with_member_sessions(member_id)))
+    return query
 
 
 class TrainingActivities:
@@ -118,8 +142,10 @@ class TrainingActivities:
         course = await require(session, Course, enrolment.course_code)
         return _seat(course_session, course)
 
-    async def _earliest_available(self, session: AsyncSession, request: EnrolRequest) -> CourseSeat | None:
-        first_open = _open_sessions(request.course_code, request.earliest_start).limit(1)
+    async def _earliest_available(
+        self, session: AsyncSession, request: EnrolRequest, member_id: int
+    ) -> CourseSeat | None:
+        first_open = _open_sessions(request.course_code, request.earliest_start, member_id).limit(1)
         session_id = (await session.exec(first_open)).first()
         if session_id is None:
             return None
@@ -157,7 +183,10 @@ class TrainingActivities:
             course = await require(session, Course, request.course_code)
             if request.remote_on is not None:
                 return EnrolResult(seat=await self._remote_seat(session, course, request, request.remote_on))
-            candidates = _open_sessions(request.course_code, request.earliest_start)
+            # One member is never booked into two sessions at once, whichever deployment holds
+            # the other seat (a released seat no longer counts).
+            member_id = (await require(session, Deployment, request.deployment_id)).member_id
+            candidates = _open_sessions(request.course_code, request.earliest_start, member_id)
             if request.must_end_before is not None:
                 candidates = candidates.where(col(CourseSession.ends_on) < request.must_end_before)
             session_ids = (await session.exec(candidates)).all()
@@ -198,7 +227,12 @@ class TrainingActivities:
                 if seat is None:
                     raise
                 return EnrolResult(seat=seat)
-            return EnrolResult(earliest_available=await self._earliest_available(session, request))
+            # A racing run of this same request may have taken the seat that now looks like a
+            # clash (its enrolment overlaps itself): that seat is the answer.
+            seat = await self._enrolled_seat(session, request)
+            if seat is not None:
+                return EnrolResult(seat=seat)
+            return EnrolResult(earliest_available=await self._earliest_available(session, request, member_id))
 
     @activity.defn(name="release_seats")
     async def release_seats(self, request: ReleaseSeats) -> int:

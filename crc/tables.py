@@ -7,6 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from crc.lesson_index import attach as attach_lesson_index
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
@@ -258,6 +260,10 @@ class Task(SQLModel, table=True):
     held_by: str | None = Field(default=None, max_length=64)
     held_outcome: str | None = Field(default=None, max_length=32)
     held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The after-action reports' full-text index is built with the task table (crc.lesson_index).
+attach_lesson_index(Task.__table__)  # type: ignore[attr-defined]
 
 
 class Event(SQLModel, table=True):

@@ -9,6 +9,7 @@ import crc.auth_tables  # registers the sign-in tables too
 import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 from crc.db import create_sync_engine
+from crc.lesson_index import is_schema_object
 from crc.settings import get_settings
 
 config = context.config
@@ -51,6 +52,7 @@ def run_migrations_online() -> None:
                 target_metadata=target_metadata,
                 render_as_batch=connection.dialect.name == "sqlite",
                 compare_type=True,
+                include_name=is_schema_object,  # the reports' full-text index is no model's
             )
             with context.begin_transaction():
                 context.run_migrations()

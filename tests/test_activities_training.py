@@ -408,13 +408,18 @@ async def racing_engine(database_url: tuple[str, str | None]) -> AsyncIterator[A
 
 async def test_fifty_enrolments_at_once_fill_twenty_seats_exactly(racing_engine: AsyncEngine) -> None:
     engine = racing_engine
-    member_id = await _member_and_courses(engine)
+    await _member_and_courses(engine)
     await add(
         engine,
         course_session(COURSE_FACT, MONDAY, seats=10),
         course_session(COURSE_FACT, MONDAY + timedelta(days=14), seats=10),
     )
-    deployment_ids = await deployment_rows(engine, 50, member_id=member_id, post_code="JUB")
+    # Fifty members: one member is never seated in two overlapping sessions, so one each.
+    members = [member() for _ in range(50)]
+    await add(engine, *members)
+    deployment_ids = [
+        d for m in members for d in await deployment_rows(engine, 1, member_id=m.id or 0, post_code="JUB")
+    ]
     acts = TrainingActivities(engine)
     env = ActivityEnvironment()
 
@@ -443,3 +448,63 @@ async def test_the_same_enrolment_racing_itself_takes_one_seat(racing_engine: As
     assert results[0].seat is not None and results[0].seat.starts_on == MONDAY
     assert await _seats_taken(engine) == {MONDAY: 1}
     assert await _enrolment_statuses(engine) == [(COURSE_FACT, 1, "enrolled")]
+
+
+# --- one member, one session at a time ---------------------------------------------------------
+
+
+async def test_second_course_skips_sessions_overlapping_the_members_first_seat(engine: AsyncEngine) -> None:
+    """Orientation and FACT both missing, their early sessions overlap: FACT takes the next one."""
+    orientation = course_session(COURSE_ORIENTATION, MONDAY, days=3)  # Mon-Wed
+    fact_overlapping = course_session(COURSE_FACT, MONDAY + timedelta(days=2))  # Wed-Sun
+    fact_next = course_session(COURSE_FACT, MONDAY + timedelta(days=3))  # Thu-Mon: clear of it
+    deployment_id = await _training_setup(engine, orientation, fact_overlapping, fact_next)
+    assert fact_next.id is not None and orientation.id is not None
+    acts = TrainingActivities(engine)
+    env = ActivityEnvironment()
+
+    first = await env.run(
+        acts.enrol,
+        EnrolRequest(deployment_id=deployment_id, course_code=COURSE_ORIENTATION, earliest_start=MONDAY),
+    )
+    second = await env.run(acts.enrol, _enrol(deployment_id, None))
+
+    assert first.seat is not None and first.seat.session_id == orientation.id
+    assert second == EnrolResult(seat=_seat(fact_next.starts_on, fact_next.id))
+    assert await _seats_taken(engine) == {MONDAY: 1, fact_overlapping.starts_on: 0, fact_next.starts_on: 1}
+
+
+async def test_a_seat_of_another_deployment_of_the_member_also_blocks_overlaps(engine: AsyncEngine) -> None:
+    """Only overlapping sessions left: nothing is booked and the earliest clear one is reported."""
+    fact_first = course_session(COURSE_FACT, MONDAY)
+    fact_overlapping = course_session(COURSE_FACT, MONDAY + timedelta(days=4))  # shares Friday
+    fact_clear = course_session(COURSE_FACT, MONDAY + timedelta(days=5))
+    member_id = await _member_and_courses(engine)
+    await add(engine, fact_first, fact_overlapping, fact_clear)
+    one, other = await deployment_rows(engine, 2, member_id=member_id, post_code="JUB")
+    assert fact_clear.id is not None
+    acts = TrainingActivities(engine)
+    env = ActivityEnvironment()
+
+    await env.run(acts.enrol, _enrol(one, None))
+    refused = await env.run(acts.enrol, _enrol(other, MONDAY + timedelta(days=9)))
+
+    assert refused == EnrolResult(seat=None, earliest_available=_seat(fact_clear.starts_on, fact_clear.id))
+    assert await _seats_taken(engine) == {MONDAY: 1, fact_overlapping.starts_on: 0, fact_clear.starts_on: 0}
+
+
+async def test_a_released_seat_no_longer_blocks_its_dates(engine: AsyncEngine) -> None:
+    fact = course_session(COURSE_FACT, MONDAY)
+    member_id = await _member_and_courses(engine)
+    await add(engine, fact)
+    one, other = await deployment_rows(engine, 2, member_id=member_id, post_code="JUB")
+    assert fact.id is not None
+    acts = TrainingActivities(engine)
+    env = ActivityEnvironment()
+
+    await env.run(acts.enrol, _enrol(one, None))
+    await env.run(acts.release_seats, ReleaseSeats(deployment_id=one))
+    again = await env.run(acts.enrol, _enrol(other, None))
+
+    assert again == EnrolResult(seat=_seat(MONDAY, fact.id))
+    assert await _seats_taken(engine) == {MONDAY: 1}

@@ -138,6 +138,14 @@ async def test_full_life_with_early_return_reaches_completed(life: Life) -> None
     positions = [kinds.index(k) for k in in_order]
     assert positions == sorted(positions), kinds
     assert final["open_tasks"] == []
+    # The report is a lesson for anyone signed in, and shows on the deployment page with its author.
+    lessons = await w.http.get("/api/v1/lessons", params={"q": "court"}, headers=await w.headers("logistics"))
+    assert [(x["deployment_id"], x["report"]) for x in lessons.json()["items"]] == [
+        (deployment_id, "Courts reopened.")
+    ]
+    async with w.signed_in("requester") as browser:
+        page = await browser.get(f"/deployments/{deployment_id}")
+    assert '<p class="report-text">Courts reopened.</p>' in page.text
 
 
 async def test_cancel_before_deployed_undoes_and_is_refused_twice(life: Life) -> None:

@@ -278,6 +278,14 @@ DOCUMENTED = {
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"200", "202", *DECISION},
     ("POST", "/api/v1/tasks/{task_id}/undo"): {"200", *DECISION},
     ("GET", "/healthz"): {"200", "503"},
+    ("GET", "/api/v1/lessons"): {"200", "401", "422", "503"},
+    ("GET", "/api/v1/courses"): {"200", "401", "403", "422", "503"},
+    ("POST", "/api/v1/courses"): {"201", "401", "403", "413", "422", "503"},
+    ("PATCH", "/api/v1/courses/{code}"): {"200", "401", "403", "404", "413", "422", "503"},
+    ("GET", "/api/v1/sessions"): {"200", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/sessions"): {"201", "401", "403", "413", "422", "503"},
+    ("GET", "/api/v1/sessions/{session_id}"): {"200", "401", "403", "404", "422", "503"},
+    ("PATCH", "/api/v1/sessions/{session_id}"): {"200", "401", "403", "404", "409", "413", "422", "503"},
 }
 
 

@@ -16,7 +16,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.travel import DatabaseTravelProvider
 from crc import names
 from crc.db import session_factory
-from crc.domain import COURSE_FACT, SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT, ClearanceLevel
+from crc.domain import (
+    COURSE_FACT,
+    SKU_BALLISTIC_VEST,
+    SKU_HELMET,
+    SKU_INDIVIDUAL_KIT,
+    ClearanceLevel,
+    briefing_course_code,
+)
 from crc.lifecycle_tables import Booking, CountryClearance, Document
 from crc.lifecycle_tables import CheckIn as CheckInRow
 from crc.progress import WaitingFor
@@ -452,6 +459,12 @@ async def test_clearance_inside_lead_time_is_flagged_urgent_not_refused(
 ) -> None:
     # An Active member starting in 8 days, at a post that wants 10 days' notice.
     async for r in _launch(temporal_env, engine, task_queue, start_in_days=8):
+        # The briefing's day-3 session overlaps orientation's (days 3 to 5), and a member is never
+        # seated in two sessions at once: one on days 6 and 7 still ends before the start.
+        briefing = briefing_course_code(r.driver.request.post_code)
+        await factories.add(
+            engine, factories.course_session(briefing, date.today() + timedelta(days=6), days=2)
+        )
         await r.driver.to_travel()
         clearance = await r.driver.task("country_clearance")
         expedited = "EXPEDITED, inside the lead time: Country clearance for travel: Avery Quinn"

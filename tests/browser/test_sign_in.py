@@ -16,9 +16,10 @@ EVERYONE = {
     "Deployments": "Deployments",
     "Members": "Roster members",
     "Posts": "Posts",
+    "Lessons": "Lessons learned",
 }
 REQUEST_PAGE = {"New request": "New deployment request"}
-ADMIN_PAGES = {"Users": "User accounts"}
+ADMIN_PAGES = {"Training": "Training", "Users": "User accounts"}
 
 
 @pytest.mark.parametrize(

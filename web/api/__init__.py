@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from web.api import auth, deployments, lifecycle, me, out_of_office, roster, tasks, users
+from web.api import auth, deployments, lessons, lifecycle, me, out_of_office, roster, tasks, training, users
 from web.api.responses import EVERY_ROUTE, SIGNED_IN
 from web.bounds import refuse_unstorable_text
 
@@ -18,5 +18,7 @@ for signed_in in (
     lifecycle.router,
     tasks.router,
     users.router,
+    lessons.router,
+    training.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)

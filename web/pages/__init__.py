@@ -11,9 +11,11 @@ from web.pages import (
     deployment,
     deployments,
     inbox,
+    lessons,
     members,
     roster,
     set_password,
+    training,
     users,
 )
 
@@ -28,6 +30,8 @@ pages_router.include_router(deployments.router)  # /deployments/new before /depl
 pages_router.include_router(deployment.router)
 pages_router.include_router(members.router)  # /members/new and /members/import before /members/{id}
 pages_router.include_router(roster.router)
+pages_router.include_router(lessons.router)
+pages_router.include_router(training.router)
 pages_router.include_router(account.router)
 pages_router.include_router(users.router)
 pages_router.include_router(set_password.router)

@@ -31,7 +31,9 @@ from web.services.access import actions_for, actor_of, parties_of
 from web.services.deployments import DeploymentView, get_deployment_view
 from web.services.errors import InvalidFields, ServiceError
 from web.services.inbox import rows_to_decide
+from web.services.lessons import after_action_report
 from web.services.lifecycle import cancel_deployment, check_in, request_extension
+from web.services.people import full_names
 from web.services.requests import amend_request, today_utc
 from web.services.visibility import may_read_document, visible_document
 from web.templating import is_htmx, page_or_fragment, render
@@ -78,7 +80,12 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
         and who_may(Action.CHECK_IN, actor_of(user), parties_of(d)) is None
     )
     can_amend = Action.AMEND in allowed
+    report = await after_action_report(session, d.id)
     return {
+        # Completed by the member, or by Operations on their behalf (completed_by says which).
+        "report": report,
+        "report_text": str((report.data or {}).get("report", "")) if report else "",
+        "report_by": await full_names(session, [report.completed_by or ""]) if report else {},
         "view": view,
         "d": d,
         "reached": _reached(view),
