@@ -291,18 +291,21 @@ def _courses() -> list[Course]:
 
 
 def _sessions(courses: list[Course], today: date) -> list[CourseSession]:
-    """Sessions every few weeks from next Monday until a year from now."""
+    """Sessions every few weeks from the next two weeks until a year from now."""
     first_monday = _next_monday(today)
     horizon = today + timedelta(days=SCHEDULE_DAYS)
     sessions = []
     for course in courses:
+        # The first sessions never overlap (one member is never booked into two at once, so a
+        # member missing all three courses can take them back to back): FACT Monday to Friday,
+        # orientation the next Monday to Wednesday, the post's briefing that Thursday.
         if course.code == COURSE_FACT:
-            every, location, seats = 14, "FASTC, Blackstone, VA", 16
+            every, offset, location, seats = 14, 0, "FASTC, Blackstone, VA", 16
         elif course.code == COURSE_ORIENTATION:
-            every, location, seats = 28, "Foreign Service Institute, Arlington, VA", 24
+            every, offset, location, seats = 28, 7, "Foreign Service Institute, Arlington, VA", 24
         else:
-            every, location, seats = 21, "Foreign Service Institute, Arlington, VA", 12
-        starts = first_monday
+            every, offset, location, seats = 21, 10, "Foreign Service Institute, Arlington, VA", 12
+        starts = first_monday + timedelta(days=offset)
         while starts <= horizon:
             sessions.append(
                 CourseSession(

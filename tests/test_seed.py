@@ -129,7 +129,7 @@ def test_posts_courses_and_a_year_of_sessions(seeded: sa.Engine) -> None:
     assert set(courses) == {COURSE_FACT, COURSE_ORIENTATION} | {briefing_course_code(p.code) for p in posts}
     for code, course in courses.items():
         starts = sorted(s.starts_on for s in sessions if s.course_code == code)
-        assert TODAY < starts[0] <= TODAY + timedelta(days=7), code
+        assert TODAY < starts[0] <= TODAY + timedelta(days=7 + 10), code  # next Monday, then the offset
         assert starts[-1] >= TODAY + timedelta(days=365 - 28), code
         gaps = [(b - a).days for a, b in pairwise(starts)]
         assert max(gaps) <= 28, code
@@ -138,6 +138,22 @@ def test_posts_courses_and_a_year_of_sessions(seeded: sa.Engine) -> None:
             for s in sessions
             if s.course_code == code
         )
+
+
+def test_the_first_sessions_of_the_courses_follow_one_another(seeded: sa.Engine) -> None:
+    with Session(seeded) as session:
+        sessions = session.exec(select(CourseSession)).all()
+    first = {}
+    for s in sorted(sessions, key=lambda s: s.starts_on, reverse=True):
+        first[s.course_code] = s
+    fact, orientation = first[COURSE_FACT], first[COURSE_ORIENTATION]
+    briefing = first[briefing_course_code("JUB")]
+    assert [(s.starts_on.weekday(), s.ends_on.weekday()) for s in (fact, orientation, briefing)] == [
+        (0, 4),
+        (0, 2),
+        (3, 3),
+    ]
+    assert fact.ends_on < orientation.starts_on and orientation.ends_on < briefing.starts_on
 
 
 def test_depot_stock_of_every_kind(seeded: sa.Engine) -> None:
