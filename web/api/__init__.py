@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from web.api import auth, deployments, lifecycle, me, roster, tasks, users
+from web.api import auth, deployments, lifecycle, me, roster, stock, tasks, users
 from web.api.responses import EVERY_ROUTE, SIGNED_IN
 from web.bounds import refuse_unstorable_text
 
@@ -10,5 +10,13 @@ api_router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(refuse_unstorable_text)], responses=EVERY_ROUTE
 )
 api_router.include_router(auth.router)
-for signed_in in (me.router, roster.router, deployments.router, lifecycle.router, tasks.router, users.router):
+for signed_in in (
+    me.router,
+    roster.router,
+    deployments.router,
+    lifecycle.router,
+    tasks.router,
+    users.router,
+    stock.router,
+):
     api_router.include_router(signed_in, responses=SIGNED_IN)
