@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from web.bounds import refuse_unstorable_text
 from web.deps import verify_csrf
-from web.pages import auth, dashboard, deployment, deployments, inbox, roster
+from web.pages import auth, dashboard, deployment, deployments, inbox, roster, stock
 
 # The CSRF check and the text bounds sit on the router, so no page form can forget them.
 pages_router = APIRouter(
@@ -16,3 +16,4 @@ pages_router.include_router(inbox.router)
 pages_router.include_router(deployments.router)  # /deployments/new before /deployments/{id}
 pages_router.include_router(deployment.router)
 pages_router.include_router(roster.router)
+pages_router.include_router(stock.router)
