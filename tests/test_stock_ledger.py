@@ -5,17 +5,20 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.equipping import EquippingActivities
 from crc import stock
-from crc.db import session_factory
+from crc.db import create_sync_engine, session_factory
 from crc.domain import SKU_INDIVIDUAL_KIT, ThreatLevel
 from crc.lifecycle import KitRequest, KitResult, ReturnKit
 from crc.lifecycle_tables import KitReservation
+from crc.seed import seed_demo
 from crc.tables import StockItem, StockMovement
+from migrations import upgrade
 from tests.concurrency import wide_engine
 from tests.factories import add, deployment_rows, member, post
 
@@ -258,3 +261,59 @@ async def test_reservations_racing_moves_never_lose_or_make_kit(racing_engine: A
     async with session_factory(engine)() as session:
         assert len((await session.exec(select(KitReservation))).all()) == len(reserved_at)
     await _assert_ledger_matches_balances(engine)
+
+
+# --- where the ledger starts ------------------------------------------------------------------------
+
+
+def _sync_ledger_sums(engine: sa.Engine) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    with Session(engine) as session:
+        balances = {(i.depot, i.sku): i.quantity for i in session.exec(select(StockItem)).all()}
+        sums: dict[tuple[str, str], int] = {}
+        for row in session.exec(select(StockMovement)).all():
+            sums[(row.depot, row.sku)] = sums.get((row.depot, row.sku), 0) + row.quantity
+    return balances, sums
+
+
+def test_the_seed_records_its_stock_in_the_ledger(database_url: tuple[str, str | None]) -> None:
+    url, schema = database_url
+    upgrade(url, schema)
+    engine = create_sync_engine(url, schema=schema)
+    try:
+        assert seed_demo(engine, password="s3cret-demo") is True
+        balances, sums = _sync_ledger_sums(engine)
+    finally:
+        engine.dispose()
+    assert balances[(DC, KIT)] == 60
+    assert sums == balances
+
+
+def test_the_migration_opens_the_ledger_with_the_stock_already_held(
+    database_url: tuple[str, str | None],
+) -> None:
+    url, schema = database_url
+    upgrade(url, schema, "0012")
+    engine = create_sync_engine(url, schema=schema)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO stockitem (depot, sku, name, quantity) "
+                    "VALUES (:d, :s, 'Kit', 7), (:f, :s, 'Kit', 0)"
+                ),
+                {"d": DC, "f": FRANKFURT, "s": KIT},
+            )
+        upgrade(url, schema)
+        balances, sums = _sync_ledger_sums(engine)
+        with Session(engine) as session:
+            [opening] = session.exec(select(StockMovement)).all()
+    finally:
+        engine.dispose()
+    assert (opening.depot, opening.quantity, opening.kind, opening.note) == (
+        DC,
+        7,
+        "received",
+        "opening balance",
+    )
+    assert sums == {(DC, KIT): 7}
+    assert balances == {(DC, KIT): 7, (FRANKFURT, KIT): 0}
