@@ -252,6 +252,11 @@ DOCUMENTED = {
     ("GET", "/api/v1/tasks"): {"200", "401", "422", "503"},
     ("POST", "/api/v1/tasks/{task_id}/complete"): {"200", "202", *DECISION},
     ("POST", "/api/v1/tasks/{task_id}/undo"): {"200", *DECISION},
+    ("GET", "/api/v1/stock"): {"200", "401", "403", "422", "503"},
+    ("GET", "/api/v1/stock/movements"): {"200", "401", "403", "422", "503"},
+    ("POST", "/api/v1/stock/receipts"): {"201", "401", "403", "422", "503"},
+    ("POST", "/api/v1/stock/moves"): {"201", "401", "403", "409", "422", "503"},
+    ("POST", "/api/v1/stock/write-offs"): {"201", "401", "403", "409", "422", "503"},
     ("GET", "/healthz"): {"200", "503"},
 }
 
