@@ -18,6 +18,7 @@ EVERYONE = {
     "Posts": "Posts",
 }
 REQUEST_PAGE = {"New request": "New deployment request"}
+STOCK_PAGE = {"Stock": "Depot stock"}  # Logistics and admins only
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ async def test_each_role_signs_in_and_opens_its_pages(
         await expect(page.get_by_role("banner").get_by_text(shown_as, exact=True)).to_be_visible()
 
         nav = page.get_by_role("navigation", name="Main")
-        pages = EVERYONE | (REQUEST_PAGE if may_request else {})
+        pages = EVERYONE | (REQUEST_PAGE if may_request else {}) | (STOCK_PAGE if username == "admin" else {})
         # The Inbox link may carry a count of open tasks after its name.
         await expect(nav.get_by_role("link")).to_have_count(len(pages))
         for link, heading in pages.items():
