@@ -12,10 +12,14 @@ from crc.db import is_unique_violation, session_factory
 from crc.domain import SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT, ThreatLevel
 from crc.lifecycle import KitLine, KitRequest, KitResult, ReturnKit
 from crc.lifecycle_tables import KitReservation
-from crc.tables import Post, StockItem, utcnow
+from crc.stages import Stage
+from crc.tables import Deployment, Post, StockItem, utcnow
 
 # The ledger names the deployment workflow as the actor of reservations and returns.
 WORKFLOW_ACTOR = "workflow"
+
+# Kit coming back at these stages went out with the member; at any other it was never used.
+WENT_OUT = frozenset({Stage.DEPLOYED, Stage.REDEPLOYMENT, Stage.COMPLETED})
 
 # Posts at these threat levels need ballistic protection.
 BALLISTIC_THREATS = frozenset({ThreatLevel.HIGH, ThreatLevel.CRITICAL})
@@ -60,6 +64,13 @@ async def _take(session: AsyncSession, sku: str, quantity: int, deployment_id: s
         if await stock.take(session, item.depot, sku, quantity, entry):
             return item
     return None
+
+
+async def _return_kind(session: AsyncSession, deployment_id: str) -> str:
+    """'returned' for kit back from a deployment that went out, 'released' for a reservation undone
+    by a cancellation before it did (the read-model's stage says which)."""
+    stage = (await session.exec(select(Deployment.stage).where(Deployment.id == deployment_id))).first()
+    return "returned" if stage in WENT_OUT else "released"
 
 
 class EquippingActivities:
@@ -109,6 +120,7 @@ class EquippingActivities:
         """Put reserved kit back in stock, recording missing SKUs as missing; returns the lines
         back in stock (the same on a retry)."""
         async with self._sessions.begin() as session:
+            kind = await _return_kind(session, request.deployment_id)
             for reservation in await _reservations(session, request.deployment_id):
                 status = "missing" if reservation.sku in request.missing_skus else "returned"
                 changed = await session.exec(
@@ -119,13 +131,13 @@ class EquippingActivities:
                 )
                 if changed.rowcount != 1 or status == "missing":
                     continue
-                await self._restock(session, reservation)
+                await self._restock(session, reservation, kind)
             returned = await _reservations(session, request.deployment_id)
             return [_line(r) for r in returned if r.status == "returned"]
 
-    async def _restock(self, session: AsyncSession, reservation: KitReservation) -> None:
+    async def _restock(self, session: AsyncSession, reservation: KitReservation, kind: str) -> None:
         # Back into the depot it came from, listing the SKU again there if it was dropped meanwhile.
-        entry = stock.Entry(WORKFLOW_ACTOR, "returned", reference=reservation.deployment_id)
+        entry = stock.Entry(WORKFLOW_ACTOR, kind, reference=reservation.deployment_id)
         await stock.put(
             session, reservation.depot, reservation.sku, reservation.quantity, entry, name=reservation.name
         )

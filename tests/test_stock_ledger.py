@@ -17,6 +17,7 @@ from crc.domain import SKU_INDIVIDUAL_KIT, ThreatLevel
 from crc.lifecycle import KitRequest, KitResult, ReturnKit
 from crc.lifecycle_tables import KitReservation
 from crc.seed import seed_demo
+from crc.stages import Stage
 from crc.tables import StockItem, StockMovement
 from migrations import upgrade
 from tests.concurrency import wide_engine
@@ -53,11 +54,11 @@ async def _assert_ledger_matches_balances(engine: AsyncEngine) -> None:
     assert sums == await _balances(engine)
 
 
-async def _deployments(engine: AsyncEngine, count: int) -> list[str]:
+async def _deployments(engine: AsyncEngine, count: int, stage: Stage = Stage.EQUIPPING) -> list[str]:
     m = member()
     await add(engine, m, post(code="P1", threat_level=ThreatLevel.LOW.value))
     assert m.id is not None
-    return await deployment_rows(engine, count, member_id=m.id, post_code="P1")
+    return await deployment_rows(engine, count, member_id=m.id, post_code="P1", stage=stage)
 
 
 # --- one at a time --------------------------------------------------------------------------------
@@ -129,8 +130,11 @@ async def test_a_write_off_keeps_its_reason_and_a_missing_item_is_named(engine: 
     await _assert_ledger_matches_balances(engine)
 
 
-async def test_kit_reservations_and_returns_go_through_the_ledger(engine: AsyncEngine) -> None:
-    [deployment_id] = await _deployments(engine, 1)
+@pytest.mark.parametrize(("stage", "kind"), [(Stage.REDEPLOYMENT, "returned"), (Stage.TRAVEL, "released")])
+async def test_kit_reservations_and_returns_go_through_the_ledger(
+    engine: AsyncEngine, stage: Stage, kind: str
+) -> None:
+    [deployment_id] = await _deployments(engine, 1, stage=stage)
     await _receive(engine, DC, 2)
     acts = EquippingActivities(engine)
     env = ActivityEnvironment()
@@ -139,10 +143,11 @@ async def test_kit_reservations_and_returns_go_through_the_ledger(engine: AsyncE
     assert result.reserved
     assert (await _ledger(engine))[1:] == [(DC, KIT, -1, "reserved", deployment_id)]
 
+    # Back from a deployment that went out: returned; undone by a cancellation before: released.
     await env.run(acts.return_kit, ReturnKit(deployment_id=deployment_id))
     assert (await _ledger(engine))[1:] == [
         (DC, KIT, -1, "reserved", deployment_id),
-        (DC, KIT, 1, "returned", deployment_id),
+        (DC, KIT, 1, kind, deployment_id),
     ]
     assert await _balances(engine) == {(DC, KIT): 2}
 
