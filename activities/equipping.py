@@ -7,11 +7,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from activities.rows import require
+from crc import stock
 from crc.db import is_unique_violation, session_factory
 from crc.domain import SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT, ThreatLevel
 from crc.lifecycle import KitLine, KitRequest, KitResult, ReturnKit
 from crc.lifecycle_tables import KitReservation
-from crc.tables import Post, StockItem, utcnow
+from crc.stages import Stage
+from crc.tables import Deployment, Post, StockItem, utcnow
+
+# The ledger names the deployment workflow as the actor of reservations and returns.
+WORKFLOW_ACTOR = "workflow"
+
+# Kit coming back at these stages went out with the member; at any other it was never used.
+WENT_OUT = frozenset({Stage.DEPLOYED, Stage.REDEPLOYMENT, Stage.COMPLETED})
 
 # Posts at these threat levels need ballistic protection.
 BALLISTIC_THREATS = frozenset({ThreatLevel.HIGH, ThreatLevel.CRITICAL})
@@ -42,25 +50,27 @@ async def _reservations(session: AsyncSession, deployment_id: str) -> list[KitRe
     return list((await session.exec(query)).all())
 
 
-async def _take(session: AsyncSession, sku: str, quantity: int) -> StockItem | None:
+async def _take(session: AsyncSession, sku: str, quantity: int, deployment_id: str) -> StockItem | None:
     """Take `quantity` of a SKU from the depot holding most of it; None if no depot has enough."""
     depots = await session.exec(
         select(StockItem)
         .where(StockItem.sku == sku, StockItem.quantity >= quantity)
         .order_by(col(StockItem.quantity).desc(), col(StockItem.depot))
     )
+    entry = stock.Entry(WORKFLOW_ACTOR, "reserved", reference=deployment_id)
     for item in depots.all():
-        # Decrement only while enough is left at the moment the row is written, so concurrent
-        # reservations can never drive stock below zero (the CHECK constraint is the last guard).
-        taken = await session.exec(
-            sa.update(StockItem)
-            .where(col(StockItem.id) == item.id, col(StockItem.quantity) >= quantity)
-            .values(quantity=col(StockItem.quantity) - quantity)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount == 1:
+        # Through the ledger's guarded take, so concurrent reservations and Logistics' moves can
+        # never drive stock below zero (the CHECK constraint is the last guard).
+        if await stock.take(session, item.depot, sku, quantity, entry):
             return item
     return None
+
+
+async def _return_kind(session: AsyncSession, deployment_id: str) -> str:
+    """'returned' for kit back from a deployment that went out, 'released' for a reservation undone
+    by a cancellation before it did (the read-model's stage says which)."""
+    stage = (await session.exec(select(Deployment.stage).where(Deployment.id == deployment_id))).first()
+    return "returned" if stage in WENT_OUT else "released"
 
 
 class EquippingActivities:
@@ -82,7 +92,7 @@ class EquippingActivities:
             try:
                 # SKUs in a fixed order, so concurrent reservations lock stock rows in one order.
                 for sku, quantity in sorted(kit_for(post).items()):
-                    item = await _take(session, sku, quantity)
+                    item = await _take(session, sku, quantity, request.deployment_id)
                     if item is None:
                         short.append(sku)
                         continue
@@ -110,6 +120,7 @@ class EquippingActivities:
         """Put reserved kit back in stock, recording missing SKUs as missing; returns the lines
         back in stock (the same on a retry)."""
         async with self._sessions.begin() as session:
+            kind = await _return_kind(session, request.deployment_id)
             for reservation in await _reservations(session, request.deployment_id):
                 status = "missing" if reservation.sku in request.missing_skus else "returned"
                 changed = await session.exec(
@@ -120,24 +131,13 @@ class EquippingActivities:
                 )
                 if changed.rowcount != 1 or status == "missing":
                     continue
-                await self._restock(session, reservation)
+                await self._restock(session, reservation, kind)
             returned = await _reservations(session, request.deployment_id)
             return [_line(r) for r in returned if r.status == "returned"]
 
-    async def _restock(self, session: AsyncSession, reservation: KitReservation) -> None:
-        restocked = await session.exec(
-            sa.update(StockItem)
-            .where(col(StockItem.depot) == reservation.depot, col(StockItem.sku) == reservation.sku)
-            .values(quantity=col(StockItem.quantity) + reservation.quantity)
-            .execution_options(synchronize_session=False)
+    async def _restock(self, session: AsyncSession, reservation: KitReservation, kind: str) -> None:
+        # Back into the depot it came from, listing the SKU again there if it was dropped meanwhile.
+        entry = stock.Entry(WORKFLOW_ACTOR, kind, reference=reservation.deployment_id)
+        await stock.put(
+            session, reservation.depot, reservation.sku, reservation.quantity, entry, name=reservation.name
         )
-        if restocked.rowcount == 0:
-            # The depot no longer lists the SKU: list it again rather than lose the kit.
-            session.add(
-                StockItem(
-                    depot=reservation.depot,
-                    sku=reservation.sku,
-                    name=reservation.name,
-                    quantity=reservation.quantity,
-                )
-            )

@@ -27,7 +27,7 @@ from crc.domain import (
 )
 from crc.passwords import hash_password
 from crc.roles import Role
-from crc.tables import Certificate, Course, CourseSession, Member, Post, StockItem, User
+from crc.tables import Certificate, Course, CourseSession, Member, Post, StockItem, StockMovement, User
 
 ACTIVE, STANDBY = Component.ACTIVE, Component.STANDBY
 NONE, CONF = ClearanceLevel.NONE, ClearanceLevel.CONFIDENTIAL
@@ -338,12 +338,23 @@ def _posts() -> list[Post]:
     ]
 
 
-def _stock() -> list[StockItem]:
-    return [
-        StockItem(depot=depot, sku=sku, name=name, quantity=quantity)
+def _stock() -> list[StockItem | StockMovement]:
+    # Each balance with the ledger row it is the sum of.
+    held = [
+        (depot, sku, name, quantity)
         for sku, name, *quantities in STOCK
         for depot, quantity in zip(DEPOTS, quantities, strict=True)
     ]
+    items: list[StockItem | StockMovement] = [
+        StockItem(depot=depot, sku=sku, name=name, quantity=quantity) for depot, sku, name, quantity in held
+    ]
+    items += [
+        StockMovement(
+            depot=depot, sku=sku, quantity=quantity, kind="received", note="opening stock", actor="seed"
+        )
+        for depot, sku, _name, quantity in held
+    ]
+    return items
 
 
 def demo_email(username: str) -> str:

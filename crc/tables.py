@@ -183,6 +183,44 @@ class StockItem(SQLModel, table=True):
     quantity: int = 0
 
 
+# Every way stock changes; crc.stock says what each does to a depot's balance.
+STOCK_MOVEMENT_KINDS = (
+    "received",
+    "moved_out",
+    "moved_in",
+    "written_off",
+    "reserved",
+    "released",
+    "issued",
+    "returned",
+)
+
+
+class StockMovement(SQLModel, table=True):
+    """One change to a depot's stock of a SKU; rows are only added, and their sum is the balance."""
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (
+        sa.CheckConstraint("quantity <> 0", name="movement_not_zero"),
+        sa.CheckConstraint(
+            "kind IN ({})".format(", ".join(f"'{k}'" for k in STOCK_MOVEMENT_KINDS)), name="movement_kind"
+        ),
+        # An item's history, newest first, and the sum that must equal its balance.
+        sa.Index("ix_stock_movement_depot_sku_id", "depot", "sku", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    depot: str = Field(max_length=64)
+    sku: str = Field(max_length=32)
+    quantity: int  # the change: + into the depot's available stock, - out of it
+    kind: str = Field(max_length=16)
+    # A deployment id, or the id a move's two rows share.
+    reference: str = Field(default="", max_length=64)
+    note: str = Field(default="", max_length=500)
+    actor: str = Field(max_length=64)
+    occurred_at: datetime = _timestamp()
+
+
 # --- The deployment read-model ----------------------------------------------------------------
 
 

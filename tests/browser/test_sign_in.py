@@ -19,7 +19,7 @@ EVERYONE = {
     "Lessons": "Lessons learned",
 }
 REQUEST_PAGE = {"New request": "New deployment request"}
-ADMIN_PAGES = {"Training": "Training", "Users": "User accounts"}
+ADMIN_PAGES = {"Stock": "Depot stock", "Training": "Training", "Users": "User accounts"}
 
 
 @pytest.mark.parametrize(

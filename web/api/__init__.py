@@ -2,7 +2,19 @@
 
 from fastapi import APIRouter, Depends
 
-from web.api import auth, deployments, lessons, lifecycle, me, out_of_office, roster, tasks, training, users
+from web.api import (
+    auth,
+    deployments,
+    lessons,
+    lifecycle,
+    me,
+    out_of_office,
+    roster,
+    stock,
+    tasks,
+    training,
+    users,
+)
 from web.api.responses import EVERY_ROUTE, SIGNED_IN
 from web.bounds import refuse_unstorable_text
 
@@ -20,5 +32,6 @@ for signed_in in (
     users.router,
     lessons.router,
     training.router,
+    stock.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)

@@ -15,6 +15,7 @@ from web.pages import (
     members,
     roster,
     set_password,
+    stock,
     training,
     users,
 )
@@ -35,3 +36,4 @@ pages_router.include_router(training.router)
 pages_router.include_router(account.router)
 pages_router.include_router(users.router)
 pages_router.include_router(set_password.router)
+pages_router.include_router(stock.router)
