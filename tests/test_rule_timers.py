@@ -28,10 +28,12 @@ from tests.workflow_helpers import db_events, db_tasks, refusal, start, status
 from worker import build_worker
 from workflows.core import start_of_day
 
-# The world's sessions (tests/lifecycle_world.py) begin in 3 days: the briefing (2 days) ends on
-# the 4th, orientation (3 days) on the 5th, so a deployment reaches TRAVEL on the 5th day.
-BRIEFING_ENDS, ORIENTATION_ENDS = 4, 5
-TRAVEL_ON_DAY = ORIENTATION_ENDS
+# The world's sessions (tests/lifecycle_world.py) begin in 3, 10 and 17 days. Orientation (3 days)
+# takes the first, to the 5th day; the briefing's first (2 days) overlaps it and a member is never
+# seated in two at once, so the briefing is the one in 10 days, to the 11th: a deployment reaches
+# TRAVEL on the 11th day.
+BRIEFING_ENDS, ORIENTATION_ENDS = 11, 5
+TRAVEL_ON_DAY = BRIEFING_ENDS
 
 
 def day(offset: int) -> date:
@@ -180,7 +182,7 @@ async def test_a_missed_check_in_is_flagged_a_week_and_a_days_grace_after_the_la
         assert alert.due_at == alert.created_at + timedelta(hours=4)
 
 
-@pytest.mark.parametrize(("start_in_days", "expedited"), [(26, True), (27, False)])
+@pytest.mark.parametrize(("start_in_days", "expedited"), [(32, True), (33, False)])
 async def test_country_clearance_is_due_the_posts_lead_time_before_arrival(
     temporal_env: WorkflowEnvironment,
     engine: AsyncEngine,
@@ -188,8 +190,8 @@ async def test_country_clearance_is_due_the_posts_lead_time_before_arrival(
     start_in_days: int,
     expedited: bool,
 ) -> None:
-    # A post wanting 21 days' notice (the factory's wants 10): from the 5th day, a start on the
-    # 26th is inside it and one on the 27th is not.
+    # A post wanting 21 days' notice (the factory's wants 10): from the 11th day, a start on the
+    # 32nd is inside it and one on the 33rd is not.
     async with deployment(temporal_env, engine, task_queue, start_in_days=start_in_days, lead_days=21) as d:
         await d.to_travel()
         await d.task(TaskKind.COUNTRY_CLEARANCE)
@@ -210,7 +212,7 @@ async def test_a_course_result_opens_on_the_sessions_last_day_and_is_due_two_day
         results = await d.tasks(TaskKind.TRAINING_RESULT, 2)
         assert sorted((t.opens_on, t.due_at) for t in results) == [
             (day(last), start_of_day(day(last)) + timedelta(days=2))
-            for last in (BRIEFING_ENDS, ORIENTATION_ENDS)
+            for last in (ORIENTATION_ENDS, BRIEFING_ENDS)
         ]
 
 

@@ -21,6 +21,12 @@ async def _inbox(page: Page) -> None:
     await expect(page.get_by_role("heading", level=1)).to_have_text("Inbox")
 
 
+async def _loaded(page: Page) -> None:
+    """Wait until the page has loaded and htmx has started (Back during loading: the test below)."""
+    await page.wait_for_load_state("load")
+    await page.wait_for_function("() => window.htmx !== undefined", timeout=SLOW_MS)
+
+
 async def test_back_after_a_decision_shows_it_decided(browser: Browser, live_stack: LiveStack) -> None:
     deployment = await live_stack.submit(MEMBER, "KBP", "Customs reform adviser")
     await live_stack.wait_for_tasks("planning", deployment["id"], 1)
@@ -68,12 +74,14 @@ async def test_back_after_filter_changes_restores_every_select(
         await expect(post).to_have_value("DIL", timeout=SLOW_MS)
         await expect(kind).to_have_value("approval", timeout=SLOW_MS)
 
+        await _loaded(page)
         await page.go_back()
         await expect(page).to_have_url(re.compile(r"[?&]kind=approval\b"))
         await expect(page).not_to_have_url(re.compile(r"post=DIL"))
         await expect(post).to_have_value("", timeout=SLOW_MS)
         await expect(kind).to_have_value("approval", timeout=SLOW_MS)
 
+        await _loaded(page)
         await page.go_back()
         await expect(page).to_have_url(re.compile(r"/inbox$"))
         await expect(kind).to_have_value("", timeout=SLOW_MS)

@@ -23,7 +23,8 @@ REPORT = "Generators at the district court ran out of diesel twice; keep a fuel 
 async def test_training_creates_a_session_through_the_pages(browser: Browser, live_stack: LiveStack) -> None:
     first = today_utc() + timedelta(days=200)
     async with signed_in(browser, live_stack, "training") as page:
-        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Training").click()
+        nav = page.get_by_role("navigation", name="Main")
+        await nav.get_by_role("link", name="Training", exact=True).click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Training")
         await assert_accessible(page, "/training")
         await page.get_by_role("link", name="New session").click()
@@ -74,13 +75,17 @@ async def test_anyone_finds_a_report_in_the_lessons(browser: Browser, live_stack
         ),
     )
     async with signed_in(browser, live_stack, "logistics") as page:
-        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Lessons").click()
+        nav = page.get_by_role("navigation", name="Main")
+        await nav.get_by_role("link", name="Lessons", exact=True).click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Lessons learned")
         await page.get_by_label("Words").fill("generator diesel")
         await page.get_by_role("button", name="Search").click()
         await expect(page.locator("#lesson-total")).to_have_text("1 report")
         await expect(page.get_by_role("heading", level=2)).to_contain_text("Rule of law adviser, JUB")
         await expect(page.get_by_text(REPORTER)).to_be_visible()
+        # Leaving the words field (a change) and the click (a submit) each ask: let both answer, as
+        # a request in flight dims the button.
+        await expect(page.locator(".htmx-request")).to_have_count(0)
         await assert_accessible(page, "/lessons (searched)")
         await page.get_by_label("Post").select_option("KBL")
         await expect(page.locator("#lesson-total")).to_have_text("0 reports")
