@@ -91,6 +91,20 @@ async def test_only_admins_open_the_user_pages_and_see_the_link(world: World) ->
     assert await audit_rows(world, "planning") == []
 
 
+async def test_scope_choices_read_as_words(world: World) -> None:
+    async with world.signed_in("admin") as browser:
+        page = (await browser.get("/admin/users/new")).text
+    legends = re.findall(r"<legend[^>]*>([^<]*: which [^<]*)</legend>", page)
+    assert legends == [
+        "Chief of Mission: which posts",
+        "Home agency: which agencies",
+        "Director: which offices",
+    ]
+    offices = re.search(r'name="scope_director".*?</fieldset>', page, re.S)
+    assert offices is not None and "Resource Management" in offices.group(0)
+    assert "resource_management</label>" not in offices.group(0)
+
+
 async def test_the_list_searches_and_filters_with_an_htmx_fragment(world: World) -> None:
     async with world.signed_in("admin") as browser:
         page = await browser.get("/admin/users")
