@@ -1,5 +1,5 @@
 """An admin creates a login for a roster member through the pages; the member sets a password
-through the one-time link in a browser of their own, signs in and sees their inbox; disabled by
+through the one-time link in a browser of their own, signs in and sees their task in the inbox; disabled by
 the admin, they are signed out at once."""
 
 import re
@@ -15,16 +15,51 @@ from tests.browser.helpers import (
     screenshot,
     signed_in,
 )
+from web.services.requests import today_utc
 
 pytestmark = pytest.mark.browser
 
-# Each browser test works on members of its own: this module has David Kim (and Kevin O'Neill).
-MEMBER = "David Kim"
-USERNAME = "dkim"
+# Each browser test works on members of its own: this module has Ngozi Eze (and Kevin O'Neill).
+MEMBER = "Ngozi Eze"
+USERNAME = "neze"
 PASSWORD = "Harbor-Lantern-Quilt-58"
 
 
+async def _call_up_to_kit_receipt(stack: LiveStack) -> str:
+    """The member called up today (Active, trained): approved, briefed, equipped; the kit's title."""
+    member = await stack.member(MEMBER)
+    body = {
+        "member_id": member.id,
+        "post_code": "DIL",
+        "sector": member.sectors[0],
+        "role_title": "Health systems adviser",
+        "start_date": today_utc().isoformat(),
+        "duration_days": 30,
+        "justification": "A 48-hour call-up: the health ministry asked for an adviser at once.",
+        "urgent_justification": "The ministry's cholera response starts this week.",
+    }
+    async with stack.api("requester") as http:
+        response = await http.post("/api/v1/deployments", json=body)
+    assert response.status_code == 201, response.text
+    deployment_id = response.json()["id"]
+    for role, outcome in (
+        ("planning", "approve"),
+        ("resource_management", "approve"),
+        ("chief_of_mission", "approve"),
+        ("training", "pass"),  # the call-up's same-day remote briefing
+    ):
+        [task] = await stack.wait_for_tasks(role, deployment_id, 1)
+        async with stack.api(role) as http:
+            done = await http.post(f"/api/v1/tasks/{task['id']}/complete", json={"outcome": outcome})
+        assert done.status_code == 200, done.text
+    [kit] = await stack.wait_for_tasks("logistics", deployment_id, 1)
+    assert kit["kind"] == "kit_receipt"
+    title: str = kit["title"]
+    return title
+
+
 async def test_admin_creates_a_login_and_the_member_signs_in(browser: Browser, live_stack: LiveStack) -> None:
+    kit_title = await _call_up_to_kit_receipt(live_stack)
     async with signed_in(browser, live_stack, "admin") as admin:
         await admin.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
         await expect(admin.get_by_role("heading", level=1)).to_have_text("User accounts")
@@ -33,8 +68,8 @@ async def test_admin_creates_a_login_and_the_member_signs_in(browser: Browser, l
         await expect(admin.get_by_role("heading", level=1)).to_have_text("New user")
 
         await admin.get_by_label("Username").fill(USERNAME)
-        await admin.get_by_label("Email").fill("david.kim@crc.example.gov")
-        await admin.get_by_label("Roster member").select_option(label=f"{MEMBER} (Treasury)")
+        await admin.get_by_label("Email").fill("ngozi.eze@crc.example.gov")
+        await admin.get_by_label("Roster member").select_option(label=f"{MEMBER} (HHS)")
         await admin.get_by_role("group", name="Roles").get_by_text("Member", exact=True).click()
         await assert_accessible(admin, "/admin/users/new")
         await admin.get_by_role("button", name="Create user").click()
@@ -79,6 +114,8 @@ async def test_admin_creates_a_login_and_the_member_signs_in(browser: Browser, l
             .click()
         )
         await expect(page.get_by_role("heading", level=1)).to_have_text("Inbox")
+        # Their own task, which Logistics could otherwise complete on their behalf.
+        await expect(page.locator("#inbox-table").get_by_text(kit_title).first).to_be_visible()
         await screenshot(page, "member-inbox.png")
 
         # The link worked once.
