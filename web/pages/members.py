@@ -28,7 +28,7 @@ from web.deps import PageUser, SessionDep, require_page_roles
 from web.filters import PageAgency, PageComponent, PageDate, PageSector
 from web.flash import flash
 from web.pages.common import nav, see_other
-from web.pages.forms import form_values
+from web.pages.forms import form_values, parse_values
 from web.services import members as edits
 from web.services.errors import FieldError, InvalidFields
 from web.services.requests import today_utc
@@ -388,10 +388,7 @@ async def add_window(request: Request, member_id: MemberId, session: SessionDep,
     form = await request.form()
     values = form_values(form, tuple(WindowFields.model_fields))
     try:
-        try:
-            window = WindowFields.model_validate(values)
-        except ValidationError as err:
-            raise InvalidFields.from_validation_error(err) from None
+        window = parse_values(WindowFields, values)
         await edits.add_window(session, member_id, window)
     except InvalidFields as err:
         context = await _member_context(session, user, member_id, errors=err.by_field(), window=values)
@@ -418,10 +415,7 @@ async def add_certificate(
     form = await request.form()
     values = form_values(form, tuple(CertificateFields.model_fields))
     try:
-        try:
-            cert = CertificateFields.model_validate(values)
-        except ValidationError as err:
-            raise InvalidFields.from_validation_error(err) from None
+        cert = parse_values(CertificateFields, values)
         await edits.record_certificate(session, member_id, cert)
     except InvalidFields as err:
         context = await _member_context(session, user, member_id, errors=err.by_field(), cert=values)
