@@ -24,6 +24,8 @@ from temporalio.worker import Worker
 from activities.closeout import CloseOutActivities
 from activities.equipping import EquippingActivities
 from activities.liveness import LivenessInterceptor
+from activities.mail import MailActivities
+from activities.outbox import Deliverer
 from activities.read_model import ReadModelActivities
 from activities.reconcile import OrphanSweep, ReconcileActivities
 from activities.training import TrainingActivities
@@ -32,15 +34,18 @@ from activities.vetting import VettingActivities
 from crc.db import create_engine
 from crc.search_attributes import SearchAttributeConflict, ensure_registered, registration_commands
 from crc.settings import Settings, get_settings
+from workflows.delivery import DeliveryWorkflow
 from workflows.deployment import DeploymentWorkflow
 from workflows.reconcile import EVERY, RECONCILE_WORKFLOW, SCHEDULE_ID, ReconcileWorkflow
 
 log = logging.getLogger("crc.worker")
 
 
-def activities_for(engine: AsyncEngine, travel_provider: TravelProvider | None = None) -> list[Any]:
+def activities_for(
+    engine: AsyncEngine, travel_provider: TravelProvider | None = None, deliver: Deliverer | None = None
+) -> list[Any]:
     """Every activity the deployment workflow calls, bound to one engine (explicitly listed)."""
-    read_model = ReadModelActivities(engine)
+    read_model = ReadModelActivities(engine, deliver)
     vetting = VettingActivities(engine)
     training = TrainingActivities(engine)
     equipping = EquippingActivities(engine)
@@ -85,12 +90,18 @@ def build_worker(
     settings: Settings | None = None,
 ) -> Worker:
     """A worker with the explicit list of workflows and activities, sharing one engine."""
-    reconcile = ReconcileActivities(engine, client, settings or get_settings(), task_queue)
+    settings = settings or get_settings()
+    reconcile = ReconcileActivities(engine, client, settings, task_queue)
+    mail = MailActivities(engine, settings)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[DeploymentWorkflow, ReconcileWorkflow],
-        activities=[*activities_for(engine, travel_provider), reconcile.start_orphans],
+        workflows=[DeploymentWorkflow, ReconcileWorkflow, DeliveryWorkflow],
+        activities=[
+            *activities_for(engine, travel_provider, Deliverer(client, task_queue)),
+            reconcile.start_orphans,
+            mail.send_notification_email,
+        ],
         interceptors=[LivenessInterceptor()],
     )
 

@@ -1,15 +1,18 @@
 """Keeps the read-model, the inbox and the audit log current; every write is idempotent."""
 
+from collections.abc import Awaitable, Callable
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.outbox import Change, Deliveries, fan_out
 from activities.rows import insert_ignoring_duplicates, require
 from crc.costs import CostEstimate, estimate_cost
 from crc.db import session_factory
-from crc.tables import Deployment, Event, Member, Notification, Post, Task, utcnow
+from crc.tables import Deployment, Event, Member, Post, Task, utcnow
 from crc.types import (
     CloseTasks,
     CompleteTask,
@@ -68,14 +71,24 @@ async def _append_event(session: AsyncSession, deployment_id: str, event: EventR
 class ReadModelActivities:
     """Writes of the deployment read-model, owned by one database engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, deliver: Callable[[Deliveries], Awaitable[None]] | None = None
+    ) -> None:
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        # Starts the emails and webhooks of a committed write (activities.outbox.Deliverer);
+        # without one (tests of the read-model alone) notifications are only stored.
+        self._deliver = deliver
+
+    async def _send(self, deliveries: Deliveries) -> None:
+        if self._deliver is not None and deliveries:
+            await self._deliver(deliveries)
 
     @activity.defn(name="record_stage")
     async def record_stage(self, change: StageChange) -> None:
         """Set the deployment's stage and status (and amended fields) and log why."""
         async with self._sessions.begin() as session:
             row = await require(session, Deployment, change.deployment_id)
+            previous_stage = row.stage
             row.stage = change.stage.value
             row.status = change.status
             row.updated_at = change.event.at if change.event else utcnow()
@@ -89,8 +102,14 @@ class ReadModelActivities:
             if change.cost_estimate_usd is not None:
                 row.cost_estimate_usd = change.cost_estimate_usd
             await _set_progress(session, change.deployment_id, change.progress)
-            if change.event is not None:
-                await _append_event(session, change.deployment_id, change.event)
+            if change.event is None:
+                return
+            await _append_event(session, change.deployment_id, change.event)
+            await session.flush()
+            deliveries = await fan_out(
+                session, Change(change.deployment_id, change.event, previous_stage=previous_stage)
+            )
+        await self._send(deliveries)
 
     @activity.defn(name="append_event")
     async def append_event(self, request: EventAppend) -> None:
@@ -122,6 +141,11 @@ class ReadModelActivities:
             await insert_ignoring_duplicates(session, Task, rows, ["id"])
             await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
+            deliveries = await fan_out(
+                session,
+                Change(request.deployment_id, request.event, opened_task_ids=[t.id for t in request.tasks]),
+            )
+        await self._send(deliveries)
 
     @activity.defn(name="complete_task")
     async def complete_task(self, request: CompleteTask) -> None:
@@ -142,6 +166,16 @@ class ReadModelActivities:
             )
             await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
+            deliveries = await fan_out(
+                session,
+                Change(
+                    request.deployment_id,
+                    request.event,
+                    completed_task_id=request.task_id,
+                    completed_outcome=request.outcome,
+                ),
+            )
+        await self._send(deliveries)
 
     @activity.defn(name="hold_task")
     async def hold_task(self, request: HoldTask) -> None:
@@ -184,27 +218,20 @@ class ReadModelActivities:
     async def notify_role(self, request: NotifyRole) -> None:
         """Notify a role (reminder, escalation) and flag escalated tasks for the director."""
         async with self._sessions.begin() as session:
-            await insert_ignoring_duplicates(
-                session,
-                Notification,
-                [
-                    {
-                        "key": request.key,
-                        "role": request.role,
-                        "deployment_id": request.deployment_id,
-                        "task_id": request.task_ids[0] if request.task_ids else None,
-                        "kind": request.kind,
-                        "message": request.message,
-                        "created_at": request.event.at,
-                    }
-                ],
-                ["key"],
-            )
             if request.escalate_task_ids:
                 await session.exec(
                     sa.update(Task).where(col(Task.id).in_(request.escalate_task_ids)).values(escalated=True)
                 )
             await _append_event(session, request.deployment_id, request.event)
+            deliveries = await fan_out(
+                session,
+                Change(
+                    request.deployment_id,
+                    request.event,
+                    notice=(request.kind, request.message, request.role, request.task_ids),
+                ),
+            )
+        await self._send(deliveries)
 
     @activity.defn(name="estimate_cost")
     async def estimate_cost(self, request: CostRequest) -> CostEstimate:

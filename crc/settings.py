@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     # A decision taken in the pages is held by its workflow this long (Temporal time) before it
     # takes effect, so an Undo can withdraw it.
     CRC_UNDO_SECONDS: int = Field(default=UNDO_SECONDS_DEFAULT, ge=1, le=MAX_UNDO_SECONDS)
+    # Email goes out over SMTP (`make run` starts a local sink on this port that keeps every
+    # message under CRC_DATA_DIR/mail/); links in it start with CRC_BASE_URL.
+    CRC_SMTP_HOST: str = "127.0.0.1"
+    CRC_SMTP_PORT: int = 8025
+    CRC_SMTP_USER: str = ""
+    CRC_SMTP_PASSWORD: str = ""
+    CRC_SMTP_STARTTLS: bool = False
+    CRC_MAIL_FROM: str = "Civilian Response Corps <deployments@crc.example.gov>"
+    CRC_BASE_URL: str = "http://127.0.0.1:8000"
 
     @property
     def is_dev(self) -> bool:

@@ -320,16 +320,37 @@ class Event(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """A message to everyone holding a role (reminders, escalations); `key` dedupes retries."""
+    """One message to one user (crc.notifications); `key` makes a retried fan-out write it once."""
+
+    __table_args__ = (
+        # The bell's unread count and the newest-first list of one user.
+        sa.Index("ix_notification_username_read_at", "username", "read_at"),
+        sa.Index("ix_notification_username_created_at_id", "username", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=200, unique=True)
-    role: str = Field(max_length=32, index=True)
-    deployment_id: str = Field(foreign_key="deployment.id", index=True, max_length=36)
+    key: str = Field(max_length=240, unique=True)  # the source event's key and the recipient
+    username: str = Field(max_length=64)
+    kind: str = Field(max_length=32)  # crc.notifications.NotificationKind
+    subject: str = Field(max_length=300)
+    link: str = Field(max_length=300)  # a path of the web app, e.g. /deployments/<id>
+    deployment_id: str | None = Field(default=None, foreign_key="deployment.id", index=True, max_length=36)
     task_id: str | None = Field(default=None, max_length=36)
-    kind: str = Field(max_length=32)
-    message: str = Field(sa_type=sa.Text)
+    # Sent at once whatever the user chose (call-ups, needs help, no-show, escalations).
+    urgent: bool = False
     created_at: datetime = _timestamp()
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    emailed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NotificationPreference(SQLModel, table=True):
+    """How a user wants one kind of notification delivered; a kind not listed has its default."""
+
+    __tablename__ = "notification_preference"
+
+    username: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(primary_key=True, max_length=32)  # crc.notifications.NotificationKind
+    delivery: str = Field(max_length=16)  # crc.notifications.Delivery
 
 
 # --- Inbox coordination (web-owned) -----------------------------------------------------------

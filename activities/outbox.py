@@ -1,0 +1,270 @@
+"""What a read-model write tells people and programs: the notifications it stores with the write,
+and the deliveries (emails, webhooks) a delivery workflow then sends with retries."""
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.rows import insert_ignoring_duplicates
+from crc.notifications import Delivery, NotificationKind, delivery_for
+from crc.permissions import Actor, Parties, may_act_on
+from crc.readiness import is_call_up
+from crc.roles import Role
+from crc.stages import Stage
+from crc.tables import Deployment, Member, Notification, NotificationPreference, Task, User
+from crc.tasks import TaskKind
+from crc.types import EventRecord
+
+DELIVERY_WORKFLOW = "DeliveryWorkflow"
+
+# Tasks that tell Operations someone may be in trouble; needs help and no-show are urgent.
+ALERT_TASKS = frozenset({TaskKind.MISSED_CHECK_IN, TaskKind.NEEDS_HELP, TaskKind.NO_SHOW})
+URGENT_TASKS = frozenset({TaskKind.NEEDS_HELP, TaskKind.NO_SHOW})
+DECISION_OUTCOMES = {"approve": "approved", "reject": "rejected", "request_changes": "asked for changes to"}
+
+
+class Deliveries(BaseModel):
+    """What one read-model write has to send: emails (notification ids) and webhook deliveries."""
+
+    key: str  # the source event's key: one delivery workflow per write, however often retried
+    emails: list[int] = []
+    webhooks: list[int] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.emails or self.webhooks)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one read-model write did to a deployment (the activities fill in what applies)."""
+
+    deployment_id: str
+    event: EventRecord
+    previous_stage: str | None = None  # set by a stage change
+    opened_task_ids: Sequence[str] = ()
+    completed_task_id: str | None = None
+    completed_outcome: str | None = None
+    # A reminder or an escalation (the workflow's NotifyRole): kind, message, role, task ids.
+    notice: tuple[str, str, str, Sequence[str]] | None = None
+
+
+@dataclass
+class _Note:
+    kind: NotificationKind
+    subject: str
+    link: str
+    recipients: set[str]
+    task_id: str | None = None
+    urgent: bool = False
+    suffix: str = ""
+
+
+@dataclass
+class _World:
+    deployment: Deployment
+    member: Member | None
+    users: list[User]
+    parties: Parties = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = self.deployment
+        self.parties = Parties(d.requested_by, d.member_id, d.post_code, d.member_agency)
+
+    @property
+    def call_up(self) -> bool:
+        d, member = self.deployment, self.member
+        return member is not None and is_call_up(member.component, d.start_date, d.created_at.date())
+
+    @property
+    def about(self) -> str:
+        name = self.member.name if self.member else f"member {self.deployment.member_id}"
+        return f"{name} to {self.deployment.post_code}"
+
+    def member_user(self) -> User | None:
+        return next((u for u in self.users if u.member_id == self.deployment.member_id), None)
+
+    def task_recipients(self, task: Task, through: str | None = None) -> set[str]:
+        """Who may act on the task: its role in scope (the director once escalated), the member,
+        or for a member without a login the office that acts on their behalf; `through` keeps
+        those holding that role (an escalation goes to the director only)."""
+        if task.role == Role.MEMBER:
+            member = self.member_user()
+            if member is not None:
+                return {member.username}
+        return {
+            u.username
+            for u in self.users
+            if may_act_on(Actor.of(u.username, u.roles, u.member_id, u.scopes), task, self.parties) is None
+            and (through is None or through == task.role or through in u.roles)
+        }
+
+    def parties_in_person(self) -> set[str]:
+        """The requester and, with a login, the member."""
+        member = self.member_user()
+        return {self.deployment.requested_by} | ({member.username} if member else set())
+
+
+async def _world(session: AsyncSession, deployment_id: str) -> _World | None:
+    deployment = await session.get(Deployment, deployment_id)
+    if deployment is None:
+        return None
+    member = await session.get(Member, deployment.member_id)
+    users = list((await session.exec(select(User).where(col(User.is_active)))).all())
+    return _World(deployment, member, users)
+
+
+async def _tasks(session: AsyncSession, task_ids: Iterable[str]) -> list[Task]:
+    ids = list(task_ids)
+    if not ids:
+        return []
+    return list((await session.exec(select(Task).where(col(Task.id).in_(ids)).order_by(col(Task.id)))).all())
+
+
+async def _notes(session: AsyncSession, world: _World, change: Change) -> list[_Note]:
+    d = world.deployment
+    link = f"/deployments/{d.id}"
+    notes: list[_Note] = []
+    for task in await _tasks(session, change.opened_task_ids):
+        alert = task.kind in ALERT_TASKS
+        notes.append(
+            _Note(
+                kind=NotificationKind.ALERT if alert else NotificationKind.TASK,
+                subject=task.title if alert else f"New task: {task.title}",
+                link=link,
+                recipients=world.task_recipients(task),
+                task_id=task.id,
+                urgent=world.call_up or task.kind in URGENT_TASKS,
+                suffix=task.id,
+            )
+        )
+    if change.notice is not None:
+        kind, message, role, task_ids = change.notice
+        escalation = kind != NotificationKind.REMINDER
+        for task in await _tasks(session, task_ids):
+            notes.append(
+                _Note(
+                    kind=NotificationKind.ESCALATION if escalation else NotificationKind.REMINDER,
+                    subject=message,
+                    link=link,
+                    recipients=world.task_recipients(task, through=role),
+                    task_id=task.id,
+                    urgent=escalation,
+                    suffix=task.id,
+                )
+            )
+    if change.completed_task_id and change.completed_outcome in DECISION_OUTCOMES:
+        [task] = await _tasks(session, [change.completed_task_id])
+        if task.kind == TaskKind.APPROVAL:
+            verb = DECISION_OUTCOMES[change.completed_outcome]
+            who = change.event.actor
+            notes.append(
+                _Note(
+                    kind=NotificationKind.DECISION,
+                    subject=f"{who} {verb} your request: {world.about}",
+                    link=link,
+                    recipients={d.requested_by},
+                    task_id=task.id,
+                )
+            )
+    if change.previous_stage is not None and change.previous_stage != d.stage:
+        kind = {
+            Stage.CANCELLED: NotificationKind.CANCELLATION,
+            Stage.EXPIRED: NotificationKind.EXPIRY,
+        }.get(Stage(d.stage), NotificationKind.STAGE_CHANGE)
+        if d.stage != Stage.REJECTED:  # the decision that rejected it said so
+            notes.append(
+                _Note(
+                    kind=kind,
+                    subject=f"{world.about}: {change.previous_stage.title()} → {d.stage.title()}. {d.status}",
+                    link=link,
+                    recipients=world.parties_in_person(),
+                    urgent=False,
+                    suffix="stage",
+                )
+            )
+    return notes
+
+
+async def _preferences(session: AsyncSession, usernames: Iterable[str]) -> dict[str, dict[str, str]]:
+    rows = await session.exec(
+        select(NotificationPreference).where(col(NotificationPreference.username).in_(list(usernames)))
+    )
+    chosen: dict[str, dict[str, str]] = {}
+    for row in rows:
+        chosen.setdefault(row.username, {})[row.kind] = row.delivery
+    return chosen
+
+
+async def notify(session: AsyncSession, change: Change) -> list[int]:
+    """Store this change's notifications, once per recipient (a retry inserts nothing new), and
+    return the ids of those still to be emailed at once."""
+    world = await _world(session, change.deployment_id)
+    if world is None:
+        return []
+    notes = await _notes(session, world, change)
+    actor = change.event.actor
+    rows = [
+        {
+            "key": f"{change.event.key}/{note.suffix}/{username}",
+            "username": username,
+            "kind": note.kind.value,
+            "subject": note.subject[:300],
+            "link": note.link,
+            "deployment_id": change.deployment_id,
+            "task_id": note.task_id,
+            "urgent": note.urgent,
+            "created_at": change.event.at,
+        }
+        for note in notes
+        for username in sorted(note.recipients - {actor})  # nobody is told what they did themselves
+    ]
+    if not rows:
+        return []
+    await insert_ignoring_duplicates(session, Notification, rows, ["key"])
+    emails = {u.username for u in world.users if u.email}
+    chosen = await _preferences(session, {str(r["username"]) for r in rows})
+    stored = await session.exec(
+        select(Notification).where(
+            col(Notification.key).in_([r["key"] for r in rows]), col(Notification.emailed_at).is_(None)
+        )
+    )
+    return sorted(
+        n.id
+        for n in stored
+        if n.id is not None
+        and n.username in emails
+        and delivery_for(n.kind, chosen.get(n.username, {}), urgent=n.urgent) == Delivery.IMMEDIATE
+    )
+
+
+async def fan_out(session: AsyncSession, change: Change) -> Deliveries:
+    """Everything one read-model write tells people and programs, written in its transaction."""
+    return Deliveries(key=change.event.key, emails=await notify(session, change))
+
+
+class Deliverer:
+    """Starts the delivery workflow of a write once it committed (at most one per write)."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def __call__(self, deliveries: Deliveries) -> None:
+        if not deliveries:
+            return
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self._client.start_workflow(
+                DELIVERY_WORKFLOW,
+                deliveries,
+                id=f"deliver/{deliveries.key}",
+                task_queue=self._task_queue,
+                # A retried write finds its delivery started (or done) and starts nothing new.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
