@@ -1,4 +1,4 @@
-"""What every signed-in page shares: the inbox count in the navigation, extra template filters."""
+"""What every signed-in page shares: the counts in the navigation, extra template filters."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -10,13 +10,17 @@ from starlette.responses import Response
 
 from crc.stages import LIFECYCLE, Stage
 from crc.tables import User
+from web.services.notifications import unread_count
 from web.services.tasks import count_open_tasks
 from web.templating import is_htmx, templates
 
 
 async def nav(session: AsyncSession, user: User) -> dict[str, Any]:
-    """Context for the navigation: how many tasks wait for the user."""
-    return {"inbox_count": await count_open_tasks(session, user=user)}
+    """Context for the navigation: how many tasks wait for the user, how many notifications are unread."""
+    return {
+        "inbox_count": await count_open_tasks(session, user=user),
+        "unread_count": await unread_count(session, user.username),
+    }
 
 
 def see_other(request: Request, url: str) -> Response:
