@@ -13,10 +13,11 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.rows import insert_ignoring_duplicates
+from crc.events import EventKind
 from crc.notifications import Delivery, NotificationKind, delivery_for
-from crc.permissions import Actor, Parties, may_act_on
+from crc.permissions import Actor, Parties, may_act_on, scope_value
 from crc.readiness import is_call_up
-from crc.roles import Role
+from crc.roles import ROLE_LABELS, SCOPED_ROLES, Role
 from crc.stages import Stage
 from crc.tables import Deployment, Member, Notification, NotificationPreference, Task, User
 from crc.tasks import TaskKind
@@ -27,6 +28,12 @@ DELIVERY_WORKFLOW = "DeliveryWorkflow"
 # Tasks that tell Operations someone may be in trouble; needs help and no-show are urgent.
 ALERT_TASKS = frozenset({TaskKind.MISSED_CHECK_IN, TaskKind.NEEDS_HELP, TaskKind.NO_SHOW})
 URGENT_TASKS = frozenset({TaskKind.NEEDS_HELP, TaskKind.NO_SHOW})
+# The workflow's notices (NotifyRole.kind, an event kind) as notification kinds.
+NOTICE_KINDS: dict[str, NotificationKind] = {
+    EventKind.REMINDER: NotificationKind.REMINDER,
+    EventKind.ESCALATED: NotificationKind.ESCALATION,
+    EventKind.NEEDS_HELP: NotificationKind.ALERT,
+}
 DECISION_OUTCOMES = {"approve": "approved", "reject": "rejected", "request_changes": "asked for changes to"}
 
 
@@ -90,10 +97,23 @@ class _World:
     def member_user(self) -> User | None:
         return next((u for u in self.users if u.member_id == self.deployment.member_id), None)
 
-    def task_recipients(self, task: Task, through: str | None = None) -> set[str]:
+    def role_holders(self, role: str, task: Task) -> set[str]:
+        """Who holds `role` with the task in scope (the director of the task's office)."""
+        return {
+            u.username
+            for u in self.users
+            if role in u.roles
+            and (
+                role not in SCOPED_ROLES
+                or Actor.of(u.username, u.roles, scopes=u.scopes).covers(
+                    role, scope_value(role, task, self.parties)
+                )
+            )
+        }
+
+    def task_recipients(self, task: Task) -> set[str]:
         """Who may act on the task: its role in scope (the director once escalated), the member,
-        or for a member without a login the office that acts on their behalf; `through` keeps
-        those holding that role (an escalation goes to the director only)."""
+        or for a member without a login the office that acts on their behalf."""
         if task.role == Role.MEMBER:
             member = self.member_user()
             if member is not None:
@@ -102,7 +122,6 @@ class _World:
             u.username
             for u in self.users
             if may_act_on(Actor.of(u.username, u.roles, u.member_id, u.scopes), task, self.parties) is None
-            and (through is None or through == task.role or through in u.roles)
         }
 
     def parties_in_person(self) -> set[str]:
@@ -127,6 +146,35 @@ async def _tasks(session: AsyncSession, task_ids: Iterable[str]) -> list[Task]:
     return list((await session.exec(select(Task).where(col(Task.id).in_(ids)).order_by(col(Task.id)))).all())
 
 
+async def _notice_notes(
+    session: AsyncSession, world: _World, notice: tuple[str, str, str, Sequence[str]], link: str
+) -> list[_Note]:
+    """A reminder goes to whoever may act on the task, an escalation to its office's director; a
+    needs-help word goes to Operations only when no needs-help task told them already."""
+    event_kind, message, role, task_ids = notice
+    kind = NOTICE_KINDS.get(event_kind)
+    tasks = await _tasks(session, task_ids)
+    if kind is None or (kind == NotificationKind.ALERT and tasks):
+        return []
+    urgent = kind != NotificationKind.REMINDER
+    if not tasks:  # a run from before alerts were tasks: the role's holders
+        return [
+            _Note(kind, message, link, {u.username for u in world.users if role in u.roles}, urgent=urgent)
+        ]
+    return [
+        _Note(
+            kind,
+            message,
+            link,
+            world.task_recipients(task) if role == task.role else world.role_holders(role, task),
+            task_id=task.id,
+            urgent=urgent,
+            suffix=task.id,
+        )
+        for task in tasks
+    ]
+
+
 async def _notes(session: AsyncSession, world: _World, change: Change) -> list[_Note]:
     d = world.deployment
     link = f"/deployments/{d.id}"
@@ -145,29 +193,16 @@ async def _notes(session: AsyncSession, world: _World, change: Change) -> list[_
             )
         )
     if change.notice is not None:
-        kind, message, role, task_ids = change.notice
-        escalation = kind != NotificationKind.REMINDER
-        for task in await _tasks(session, task_ids):
-            notes.append(
-                _Note(
-                    kind=NotificationKind.ESCALATION if escalation else NotificationKind.REMINDER,
-                    subject=message,
-                    link=link,
-                    recipients=world.task_recipients(task, through=role),
-                    task_id=task.id,
-                    urgent=escalation,
-                    suffix=task.id,
-                )
-            )
+        notes += await _notice_notes(session, world, change.notice, link)
     if change.completed_task_id and change.completed_outcome in DECISION_OUTCOMES:
         [task] = await _tasks(session, [change.completed_task_id])
         if task.kind == TaskKind.APPROVAL:
             verb = DECISION_OUTCOMES[change.completed_outcome]
-            who = change.event.actor
+            office = ROLE_LABELS[Role(task.role)]
             notes.append(
                 _Note(
                     kind=NotificationKind.DECISION,
-                    subject=f"{who} {verb} your request: {world.about}",
+                    subject=f"{office} {verb} your request: {world.about}",
                     link=link,
                     recipients={d.requested_by},
                     task_id=task.id,

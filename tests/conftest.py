@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -10,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from temporalio.client import Client
@@ -22,6 +24,7 @@ import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 from crc.db import create_engine
 from crc.search_attributes import DEPLOYMENT_KEYS, ensure_registered
+from crc.settings import get_settings
 
 POSTGRES_URL = os.environ.get("CRC_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 # Set by .ci/run: without PostgreSQL the suite must fail, not skip.
@@ -51,6 +54,28 @@ def _postgres_available() -> str | None:
             return None
     except psycopg.OperationalError as exc:
         return str(exc).strip()
+
+
+class _Discard:
+    """An SMTP handler that accepts every message and keeps none."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def smtp_server() -> Iterator[int]:
+    """A real SMTP server the tests' notification emails go to (tests that read mail start their
+    own), so no delivery workflow keeps retrying a refused connection; its port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    controller = Controller(_Discard(), hostname="127.0.0.1", port=port)
+    controller.start()
+    os.environ["CRC_SMTP_PORT"] = str(controller.port)
+    get_settings.cache_clear()
+    yield controller.port
+    controller.stop()
 
 
 @pytest.fixture(scope="session")

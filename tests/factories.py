@@ -13,7 +13,7 @@ from crc.names import deployment_workflow_id
 from crc.permissions import Situation, closed_actions
 from crc.progress import WaitingFor
 from crc.stages import TERMINAL, Stage
-from crc.tables import Certificate, Course, CourseSession, Deployment, Member, Post, StockItem, utcnow
+from crc.tables import Certificate, Course, CourseSession, Deployment, Member, Post, StockItem, User, utcnow
 from crc.types import ApprovalPolicy, DeploymentRequest, LifecyclePolicy
 
 DAY = 86400.0
@@ -224,3 +224,15 @@ def certificate(member_id: int, course_code: str, issued_on: date, expires_on: d
     return Certificate(
         member_id=member_id, course_code=course_code, issued_on=issued_on, expires_on=expires_on
     )
+
+
+def user(username: str, *roles: str, scopes: dict[str, list[str]] | None = None, **overrides: Any) -> User:
+    """A user with these roles, an address at crc.example.gov and no usable password."""
+    fields: dict[str, Any] = {
+        "username": username,
+        "email": f"{username}@crc.example.gov",
+        "password_hash": "!",
+        "roles": list(roles),
+        "scopes": scopes or {},
+    }
+    return User(**(fields | overrides))

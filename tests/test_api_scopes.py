@@ -226,18 +226,20 @@ async def test_escalation_goes_to_the_director_of_the_tasks_office(
         lambda d: [e["kind"] for e in d["timeline"]].count("escalated") == 3,
     )
     notes = await db_notifications(world.engine, created["id"])
-    assert [(n.role, n.kind, n.task_id, n.message) for n in notes if n.kind == "escalated"] == [
-        (
-            "director",
-            "escalated",
-            tasks[role]["id"],
-            f"Overdue approval escalated to the {office} director: {tasks[role]['title']}",
-        )
+    message = {
+        role: f"Overdue approval escalated to the {office} director: {tasks[role]['title']}"
         for role, office in (
             ("planning", "Planning"),
             ("resource_management", "Resource Management"),
             ("chief_of_mission", "Chief of Mission"),
         )
+    }
+    # Every director hears of each escalation; the director of Planning only of Planning's.
+    assert [(n.username, n.task_id, n.subject) for n in notes if n.kind == "escalation"] == [
+        ("director", tasks["planning"]["id"], message["planning"]),
+        ("director_planning", tasks["planning"]["id"], message["planning"]),
+        ("director", tasks["resource_management"]["id"], message["resource_management"]),
+        ("director", tasks["chief_of_mission"]["id"], message["chief_of_mission"]),
     ]
     listed = await world.http.get("/api/v1/tasks", headers=await world.headers("director_planning"))
     assert [t["id"] for t in listed.json()["items"]] == [tasks["planning"]["id"]]

@@ -203,6 +203,15 @@ async def test_reminder_escalation_and_expiry(
     request = await factories.requested_deployment(
         engine, approval=factories.policy(due_seconds=8 * factories.HOUR)
     )
+    # Each office's officer, a Chief of Mission of another post (never told), and two directors:
+    # one for all offices, one for Planning only (not told of other offices' escalations).
+    await factories.add(
+        engine,
+        *(factories.user(f"{role}.officer", role) for role in OFFICES),
+        factories.user("com.elsewhere", "chief_of_mission", scopes={"chief_of_mission": ["XXX"]}),
+        factories.user("dir", "director"),
+        factories.user("dir.planning", "director", scopes={"director": ["planning"]}),
+    )
     async with build_worker(client, engine, task_queue=task_queue):
         handle = await start(client, task_queue, request)
         tasks = await open_tasks_by_role(handle, 3)
@@ -211,10 +220,16 @@ async def test_reminder_escalation_and_expiry(
         await temporal_env.sleep(timedelta(hours=6, minutes=5))  # reminder 2 h before the 8 h due time
         await wait_until(handle, lambda s: [e.kind for e in s.timeline].count("reminder") == 2)
         notes = await db_notifications(engine, request.deployment_id)
-        assert sorted((n.role, n.kind) for n in notes) == [
-            ("chief_of_mission", "reminder"),
-            ("resource_management", "reminder"),
+        assert sorted((n.username, n.kind) for n in notes if n.kind != "task") == [
+            ("chief_of_mission.officer", "reminder"),
+            ("req.user", "decision"),
+            ("resource_management.officer", "reminder"),
         ]
+        [decision] = [n for n in notes if n.kind == "decision"]
+        about = f"{request.member_name} to {request.post_code}"
+        assert decision.subject == f"Planning approved your request: {about}"
+        told = sorted(n.username for n in notes if n.kind == "task")
+        assert told == [f"{r}.officer" for r in sorted(OFFICES)]
         # Before the due time the director may not step in.
         refused = await refusal(
             decide(handle, tasks["chief_of_mission"], "approve", user="dir", roles=["director"])
@@ -228,9 +243,9 @@ async def test_reminder_escalation_and_expiry(
             "resource_management",
         ]
         notes = await db_notifications(engine, request.deployment_id)
-        assert [(n.role, n.kind, n.task_id) for n in notes][-2:] == [
-            ("director", "escalated", tasks["resource_management"]),
-            ("director", "escalated", tasks["chief_of_mission"]),
+        assert [(n.username, n.kind, n.task_id, n.urgent) for n in notes][-2:] == [
+            ("dir", "escalation", tasks["resource_management"], True),
+            ("dir", "escalation", tasks["chief_of_mission"], True),
         ]
         escalated = {t.role: t.escalated for t in await db_tasks(engine, request.deployment_id)}
         assert escalated == {"planning": False, "resource_management": True, "chief_of_mission": True}

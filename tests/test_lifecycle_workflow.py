@@ -96,6 +96,11 @@ async def _launch(
         **member_overrides,
     )
     await add_world(engine, request.post_code)
+    await factories.add(
+        engine,
+        factories.user("ops.officer", "operations"),
+        factories.user("ops.director", "director", scopes={"director": ["operations"]}),
+    )
     async with build_worker(env.client, engine, task_queue=task_queue, travel_provider=provider):
         await start(env.client, task_queue, request)
         # No run id: updates and the result follow the workflow across continue-as-new.
@@ -297,7 +302,7 @@ async def test_a_missed_check_in_alert_open_a_day_goes_to_the_operations_directo
     escalated = await wait_until(run.handle, lambda s: any(t.escalated for t in s.open_tasks))
     assert [t.kind for t in escalated.open_tasks if t.escalated] == ["missed_check_in"]
     notes = await db_notifications(run.engine, run.deployment_id)
-    assert [(n.role, n.kind) for n in notes][-1] == ("director", "escalated")
+    assert [(n.username, n.kind, n.urgent) for n in notes][-1] == ("ops.director", "escalation", True)
 
 
 async def test_vetting_denial_cancels(
@@ -625,16 +630,16 @@ async def test_missed_check_in_alerts_operations_who_escalate(run: Run) -> None:
     assert alert.role == "operations"
     await run.driver.decide(alert, "escalate")
     notes = await db_notifications(run.engine, run.deployment_id)
-    assert [(n.role, n.kind, n.message) for n in notes][-1] == (
-        "director",
-        "escalated",
+    assert [(n.username, n.kind, n.subject) for n in notes][-1] == (
+        "ops.director",
+        "escalation",
         f"Escalated to the Operations director: {run.driver.request.member_name} has not checked in "
         "and is not accounted for",
     )
     result = await run.driver.check_in(status="needs_help", location="Bor")
     assert result.stage == Stage.DEPLOYED
     notes = await db_notifications(run.engine, run.deployment_id)
-    assert [(n.role, n.kind) for n in notes][-1] == ("operations", "needs_help")
+    assert [(n.username, n.kind, n.urgent) for n in notes][-1] == ("ops.officer", "alert", True)
 
 
 async def test_an_accounted_for_member_is_alerted_again_only_a_period_later(run: Run) -> None:
