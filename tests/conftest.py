@@ -25,6 +25,7 @@ import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 from crc.db import create_engine
 from crc.search_attributes import DEPLOYMENT_KEYS, ensure_registered
 from crc.settings import get_settings
+from tests.mailbox import Mailbox
 
 POSTGRES_URL = os.environ.get("CRC_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 # Set by .ci/run: without PostgreSQL the suite must fail, not skip.
@@ -56,26 +57,25 @@ def _postgres_available() -> str | None:
         return str(exc).strip()
 
 
-class _Discard:
-    """An SMTP handler that accepts every message and keeps none."""
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
 @pytest.fixture(scope="session", autouse=True)
-def smtp_server() -> Iterator[int]:
-    """A real SMTP server the tests' notification emails go to (tests that read mail start their
-    own), so no delivery workflow keeps retrying a refused connection; its port."""
+def smtp_server() -> Iterator[Mailbox]:
+    """A real SMTP server every test's emails go to (CRC_SMTP_PORT), keeping what it receives."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    controller = Controller(_Discard(), hostname="127.0.0.1", port=port)
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     os.environ["CRC_SMTP_PORT"] = str(controller.port)
     get_settings.cache_clear()
-    yield controller.port
+    yield mailbox
     controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: Mailbox) -> Mailbox:
+    """The emails the tests' workers send (filter by recipient or link: other tests' mail too)."""
+    return smtp_server
 
 
 @pytest.fixture(scope="session")

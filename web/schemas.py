@@ -240,3 +240,62 @@ class OutOfOfficePublic(BaseModel):
     ends_on: date
     roles: list[str] = Field(description="the roles whose tasks the delegate is offered")
     active: bool = Field(default=False, description="true while today is within the period")
+
+
+class NotificationPublic(BaseModel):
+    """One notification of the caller: what happened, where to look, and whether it was read."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str = Field(
+        description="task, reminder, escalation, decision, stage_change, alert, expiry, cancellation"
+    )
+    subject: str
+    link: str = Field(description="the page to open, a path of this site")
+    deployment_id: str | None
+    task_id: str | None
+    urgent: bool = Field(description="sent by email at once whatever the user chose")
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationList(BaseModel):
+    """A page of the caller's notifications, newest first, with the unread count."""
+
+    items: list[NotificationPublic]
+    total: int
+    unread: int
+
+
+class MarkedRead(BaseModel):
+    """How many notifications a mark-all-read marked."""
+
+    marked: int
+
+
+class PreferencePublic(BaseModel):
+    """How one kind of notification reaches the caller beyond the bell."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    label: str
+    delivery: str = Field(description="immediate (email at once), digest (daily email) or in_app")
+    default: str
+    locked: bool = Field(description="always emailed at once (escalations; and urgent ones of any kind)")
+
+
+class PreferenceList(BaseModel):
+    """The caller's delivery for every kind of notification."""
+
+    items: list[PreferencePublic]
+
+
+class PreferencesSet(BaseModel):
+    """New deliveries by kind; kinds left out keep theirs."""
+
+    preferences: dict[str, str] = Field(
+        examples=[{"stage_change": "digest", "reminder": "in_app"}],
+        description="kind → immediate, digest or in_app",
+    )

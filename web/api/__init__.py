@@ -8,6 +8,7 @@ from web.api import (
     lessons,
     lifecycle,
     me,
+    notifications,
     out_of_office,
     roster,
     stock,
@@ -24,6 +25,7 @@ api_router = APIRouter(
 api_router.include_router(auth.router)
 for signed_in in (
     me.router,
+    notifications.router,
     out_of_office.router,
     roster.router,
     deployments.router,

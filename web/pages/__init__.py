@@ -13,8 +13,10 @@ from web.pages import (
     inbox,
     lessons,
     members,
+    notifications,
     roster,
     set_password,
+    settings,
     stock,
     training,
     users,
@@ -37,3 +39,5 @@ pages_router.include_router(account.router)
 pages_router.include_router(users.router)
 pages_router.include_router(set_password.router)
 pages_router.include_router(stock.router)
+pages_router.include_router(notifications.router)
+pages_router.include_router(settings.router)
