@@ -43,14 +43,18 @@ async def test_each_role_signs_in_and_opens_its_pages(
         pages = (
             EVERYONE | (REQUEST_PAGE if may_request else {}) | (ADMIN_PAGES if username == "admin" else {})
         )
-        # The Inbox link may carry a count of open tasks after its name; the user's name links to
-        # their account.
-        await expect(nav.get_by_role("link")).to_have_count(len(pages) + 1)
+        # The Inbox link may carry a count of open tasks after its name; beside the user's name
+        # (their account) are the notifications bell and the settings.
+        await expect(nav.get_by_role("link")).to_have_count(len(pages) + 3)
         for link, heading in pages.items():
             await nav.get_by_role("link", name=re.compile(rf"^{link}\b")).click()
             await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
         await nav.get_by_role("link", name=shown_as.split(" (")[0], exact=True).click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+        await nav.get_by_role("link", name=re.compile(r"^Notifications\b")).click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Notifications")
+        await nav.get_by_role("link", name="Settings", exact=True).click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Settings")
 
         response = await page.goto("/deployments/new")
         assert response is not None
