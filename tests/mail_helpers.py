@@ -85,3 +85,10 @@ def smtp_sink(tmp_path: Path) -> Iterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    """The text part (lines ending in \\n, not the wire's CRLF) and the HTML part of a message."""
+    text, html = message.get_body(preferencelist=("plain",)), message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None, "a message without both parts"
+    return str(text.get_content()).replace("\r\n", "\n"), str(html.get_content())

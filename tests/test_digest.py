@@ -15,7 +15,7 @@ from crc.settings import Settings
 from crc.tables import DigestSent, Notification, NotificationPreference
 from tests import factories
 from tests.conftest import start_dev_server
-from tests.mail_helpers import SmtpSink
+from tests.mail_helpers import SmtpSink, parts
 from tests.web_helpers import open_task, user
 from worker import ensure_digest_schedule
 from workflows.digest import DIGEST_CRON, DIGEST_SCHEDULE_ID, DIGEST_WORKFLOW
@@ -99,8 +99,7 @@ async def test_the_digest_emails_each_opted_in_user_once_a_day(
         "planning@crc.example.gov",
         "Your daily digest: 2 open tasks (1 overdue)",
     )
-    text = planning.get_body(preferencelist=("plain",)).get_content()
-    html = planning.get_body(preferencelist=("html",)).get_content()
+    text, html = parts(planning)
     assert "- OVERDUE: Operational fit" in text and "- Second look" in text
     assert "Not planning's" not in text
     assert text.count(f"https://crc.example.gov/deployments/{deployment_id}") == 2
@@ -109,7 +108,7 @@ async def test_the_digest_emails_each_opted_in_user_once_a_day(
         "resource_management@crc.example.gov",
         "Your daily digest: 0 open tasks, 1 notification",
     )
-    assert "- Reminder: Funding" in rm.get_body(preferencelist=("plain",)).get_content()
+    assert "- Reminder: Funding" in parts(rm)[0]
 
     # A retried activity (or a second run the same day) sends nothing more.
     assert await digest.send_digests(DigestRun(day=DAY)) == DigestResult(sent=[])

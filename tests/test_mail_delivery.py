@@ -14,18 +14,11 @@ from activities.outbox import DELIVERY_WORKFLOW, Deliveries
 from crc.settings import Settings
 from crc.tables import Notification
 from tests import factories
-from tests.mail_helpers import SmtpSink, free_port
+from tests.mail_helpers import SmtpSink, free_port, parts
 from tests.web_helpers import World, csrf_of, user, web_world
 from worker import build_worker
 
 BASE_URL = "https://crc.example.gov"
-
-
-def _parts(message: object) -> tuple[str, str]:
-    # Lines end in CRLF on the wire.
-    text = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[attr-defined]
-    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[attr-defined]
-    return text, html
 
 
 async def test_a_notification_is_emailed_through_a_worker_once(
@@ -58,7 +51,7 @@ async def test_a_notification_is_emailed_through_a_worker_once(
             "planning@crc.example.gov",
             "New task: Operational fit",
         )
-        text, html = _parts(message)
+        text, html = parts(message)
         link = f"{BASE_URL}/deployments/{deployment_id}"
         assert f"Open it: {link}\n" in text
         assert f'<a href="{link}"' in html
@@ -111,7 +104,7 @@ async def test_the_set_password_link_is_emailed_and_shown(world: World, smtp_sin
             "avery@crc.example.gov",
             "Set your password for CRC deployments",
         )
-        text, html = _parts(message)
+        text, html = parts(message)
         assert f"\n{BASE_URL}{path}\n" in text
         assert f'href="{BASE_URL}{path}"' in html
 
@@ -120,13 +113,13 @@ async def test_the_set_password_link_is_emailed_and_shown(world: World, smtp_sin
         new_path = _shown_link((await browser.get("/admin/users/avery")).text)
         _, second = await smtp_sink.wait_for(2)
         assert second["Subject"] == "A new link to set your password for CRC deployments"
-        assert f"{BASE_URL}{new_path}" in _parts(second)[0]
+        assert f"{BASE_URL}{new_path}" in parts(second)[0]
 
     answer = await world.http.post("/api/v1/users/avery/password-link", headers=await world.headers("admin"))
     assert answer.status_code == 201
     assert answer.json()["set_password_emailed"] is True
     *_, third = await smtp_sink.wait_for(3)
-    assert answer.json()["set_password_url"].removeprefix("http://test") in _parts(third)[0]
+    assert answer.json()["set_password_url"].removeprefix("http://test") in parts(third)[0]
 
 
 async def test_a_link_that_could_not_be_emailed_is_shown_with_a_note(
