@@ -174,6 +174,23 @@ def web() -> None:
     )
 
 
+@app.command("mail-sink")
+def mail_sink() -> None:
+    """Keep every email sent to CRC_SMTP_HOST:CRC_SMTP_PORT as an .eml file (dev only)."""
+    from crc.mail_sink import mail_dir, run
+
+    settings = _settings()
+    _refuse_outside_dev(settings, "run the mail sink")
+    where = f"{settings.CRC_SMTP_HOST}:{settings.CRC_SMTP_PORT}"
+    try:
+        run(
+            settings, started=lambda: typer.echo(f"Mail sink on {where}: messages go to {mail_dir(settings)}")
+        )
+    except OSError as exc:
+        typer.secho(f"The mail sink cannot listen on {where}: {exc}; set CRC_SMTP_PORT.", fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
 @app.command("search-attributes")
 def search_attributes() -> None:
     """Register the deployment search attributes in TEMPORAL_NAMESPACE (workers also try at start-up)."""
@@ -385,6 +402,8 @@ def _banner(settings: Settings, web_url: str) -> None:
         f"  Web app      {web_url}\n"
         f"  API docs     {web_url}/docs\n"
         f"  Temporal UI  http://{temporal_host}:{settings.CRC_TEMPORAL_UI_PORT}\n"
+        f"  Mail         {web_url}/dev/mail (SMTP sink {settings.CRC_SMTP_HOST}:{settings.CRC_SMTP_PORT}, "
+        f"messages in {(settings.CRC_DATA_DIR / 'mail').resolve()})\n"
         f"  Data         {settings.CRC_DATA_DIR.resolve()} (Temporal's log: temporal.log)\n"
         f"Demo logins (password {settings.CRC_DEMO_PASSWORD!r}): {roles}\n"
         f"  Scoped: {scoped}\n"
@@ -399,6 +418,14 @@ def _run_stack(settings: Settings) -> int:
     web_url = f"http://{web_host}:{settings.CRC_WEB_PORT}"
     if _port_open(web_host, settings.CRC_WEB_PORT):
         typer.secho(f"Port {settings.CRC_WEB_PORT} is in use; set CRC_WEB_PORT.", fg="red", err=True)
+        return 1
+    if _port_open(settings.CRC_SMTP_HOST, settings.CRC_SMTP_PORT):
+        typer.secho(
+            f"Port {settings.CRC_SMTP_PORT} is in use (the mail sink's, on {settings.CRC_SMTP_HOST}); "
+            "set CRC_SMTP_PORT.",
+            fg="red",
+            err=True,
+        )
         return 1
     stack = Stack()
     stopping = False
@@ -435,6 +462,8 @@ def _run_stack(settings: Settings) -> int:
         stack.wait_until(
             "Temporal", lambda: _temporal_ready(settings.TEMPORAL_ADDRESS, settings.TEMPORAL_NAMESPACE)
         )
+        stack.start("mail sink", [*crc, "mail-sink"])
+        stack.wait_until("the mail sink", lambda: _port_open(settings.CRC_SMTP_HOST, settings.CRC_SMTP_PORT))
         stack.start("worker", [*crc, "worker"])
         stack.start("web", [*crc, "web"])
         stack.wait_until("the web app", lambda: _healthy(f"{web_url}/healthz"))

@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.closeout import CloseOutActivities
+from activities.digest import DigestActivities
 from activities.equipping import EquippingActivities
 from activities.liveness import LivenessInterceptor
 from activities.mail import MailActivities
@@ -36,6 +37,7 @@ from crc.search_attributes import SearchAttributeConflict, ensure_registered, re
 from crc.settings import Settings, get_settings
 from workflows.delivery import DeliveryWorkflow
 from workflows.deployment import DeploymentWorkflow
+from workflows.digest import DIGEST_CRON, DIGEST_SCHEDULE_ID, DIGEST_WORKFLOW, DailyDigest, DigestWorkflow
 from workflows.reconcile import EVERY, RECONCILE_WORKFLOW, SCHEDULE_ID, ReconcileWorkflow
 
 log = logging.getLogger("crc.worker")
@@ -93,14 +95,16 @@ def build_worker(
     settings = settings or get_settings()
     reconcile = ReconcileActivities(engine, client, settings, task_queue)
     mail = MailActivities(engine, settings)
+    digest = DigestActivities(engine, settings)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[DeploymentWorkflow, ReconcileWorkflow, DeliveryWorkflow],
+        workflows=[DeploymentWorkflow, ReconcileWorkflow, DeliveryWorkflow, DigestWorkflow],
         activities=[
             *activities_for(engine, travel_provider, Deliverer(client, task_queue)),
             reconcile.start_orphans,
             mail.send_notification_email,
+            digest.send_digests,
         ],
         interceptors=[LivenessInterceptor()],
     )
@@ -117,6 +121,20 @@ async def ensure_reconcile_schedule(client: Client, task_queue: str) -> None:
     )
     with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(SCHEDULE_ID, schedule)
+
+
+async def ensure_digest_schedule(client: Client, task_queue: str) -> None:
+    """The schedule that sends the daily digest at 07:00 UTC (created once; kept if it exists)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            DIGEST_WORKFLOW, DailyDigest(), id=DIGEST_SCHEDULE_ID, task_queue=task_queue
+        ),
+        spec=ScheduleSpec(cron_expressions=[DIGEST_CRON]),
+        # A run still retrying a mail server that is down is not joined by the next day's.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(DIGEST_SCHEDULE_ID, schedule)
 
 
 async def connect(settings: Settings) -> Client:
@@ -158,6 +176,7 @@ async def main() -> None:
     client = await connect(settings)
     await register_search_attributes(client, settings.TEMPORAL_NAMESPACE)
     await ensure_reconcile_schedule(client, settings.TEMPORAL_TASK_QUEUE)
+    await ensure_digest_schedule(client, settings.TEMPORAL_TASK_QUEUE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -418,3 +418,15 @@ class OutOfOffice(SQLModel, table=True):
     # The deciding roles handed over; the delegate holds each of them.
     roles: list[str] = _json_list()
     created_at: datetime = _timestamp()
+
+
+class DigestSent(SQLModel, table=True):
+    """A daily digest emailed to a user: one row per user and day, so a retried run sends none twice."""
+
+    __tablename__ = "digest_sent"
+
+    username: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)  # the UTC day the digest is for
+    sent_at: datetime = _timestamp()
+    tasks: int = 0  # how many open tasks it listed
+    notifications: int = 0  # how many notifications it listed

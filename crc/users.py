@@ -118,6 +118,9 @@ class UserCreated(UserPublic):
 
     set_password_url: str = Field(description="valid for 72 hours, once; a newer link voids it")
     set_password_expires_at: datetime
+    set_password_emailed: bool = Field(
+        description="whether the link was also emailed to the user (false: the mail server refused it)"
+    )
 
 
 class PasswordLinkIssued(BaseModel):
@@ -126,6 +129,7 @@ class PasswordLinkIssued(BaseModel):
     username: str
     set_password_url: str
     set_password_expires_at: datetime
+    set_password_emailed: bool = Field(description="whether the link was also emailed to the user")
 
 
 class AuditEntry(BaseModel):

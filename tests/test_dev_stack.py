@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -90,13 +91,14 @@ def _custom_search_attributes(temporal_port: int) -> dict[str, str]:
 
 
 def test_dev_stack_starts_answers_stops_and_keeps_its_data(tmp_path: Path) -> None:
-    ports = {"temporal": _free_port(), "ui": _free_port(), "web": _free_port()}
+    ports = {"temporal": _free_port(), "ui": _free_port(), "web": _free_port(), "smtp": _free_port()}
     env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
     env |= {
         "CRC_DATA_DIR": str(tmp_path / "var"),
         "TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
         "CRC_TEMPORAL_UI_PORT": str(ports["ui"]),
         "CRC_WEB_PORT": str(ports["web"]),
+        "CRC_SMTP_PORT": str(ports["smtp"]),
         "CRC_DEMO_PASSWORD": "stack-demo",
     }
     project = Path(__file__).resolve().parent.parent
@@ -107,6 +109,12 @@ def test_dev_stack_starts_answers_stops_and_keeps_its_data(tmp_path: Path) -> No
         assert "Demo data seeded" in banner
         assert f"http://127.0.0.1:{ports['web']}/docs" in banner
         assert f"http://127.0.0.1:{ports['ui']}" in banner
+        assert f"http://127.0.0.1:{ports['web']}/dev/mail (SMTP sink 127.0.0.1:{ports['smtp']}" in banner
+        # The mail sink keeps what it is sent under CRC_DATA_DIR/mail.
+        with smtplib.SMTP("127.0.0.1", ports["smtp"], timeout=5) as smtp:
+            smtp.sendmail("a@crc.example.gov", ["planning@crc.example.gov"], b"Subject: hello\r\n\r\nhi\r\n")
+        (kept,) = (tmp_path / "var" / "mail").glob("*.eml")
+        assert b"Subject: hello" in kept.read_bytes()
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['web']}/healthz", timeout=5) as health:
             assert health.status == 200
         assert _token(ports["web"], "member", "stack-demo")

@@ -115,9 +115,9 @@ def request_body(member: Member, post: Post, **overrides: Any) -> dict[str, Any]
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in body.items()}
 
 
-def make_app(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> FastAPI:
-    """The web app on the test database and Temporal server."""
-    settings = Settings(CRC_ENV="dev", TEMPORAL_TASK_QUEUE=task_queue)
+def make_app(engine: AsyncEngine, temporal_client: Client, task_queue: str, **settings_: Any) -> FastAPI:
+    """The web app on the test database and Temporal server (`settings_` override settings)."""
+    settings = Settings(**{"CRC_ENV": "dev", "TEMPORAL_TASK_QUEUE": task_queue, **settings_})
     return create_app(settings, engine=engine, temporal_client=temporal_client)
 
 
@@ -263,12 +263,15 @@ def csrf_of(html: str) -> str:
 
 
 @asynccontextmanager
-async def web_world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> AsyncIterator[World]:
-    """Users for every role, an Active and a Standby member and a post, and the app's client."""
+async def web_world(
+    engine: AsyncEngine, temporal_client: Client, task_queue: str, **settings_: Any
+) -> AsyncIterator[World]:
+    """Users for every role, an Active and a Standby member and a post, and the app's client
+    (`settings_` override the app's settings)."""
     users = role_users()
     member, standby, post = active_member(), standby_member(), a_post()
     await factories.add(engine, member, standby, post, *users.values())
-    app = make_app(engine, temporal_client, task_queue)
+    app = make_app(engine, temporal_client, task_queue, **settings_)
     # Always a worker: a workflow no worker ever picked up stalls the shared time-skipping
     # server's clock for every later test, even once terminated.
     async with build_worker(temporal_client, engine, task_queue=task_queue):

@@ -24,7 +24,7 @@ from web.api.responses import ERRORS, documented
 from web.deps import NowDep, SessionDep, SettingsDep, client_address, require_roles
 from web.schemas import Page
 from web.services.user_admin import get_user, list_users, member_name, public, update_user
-from web.services.user_passwords import create_with_link, link_path, reissue_link
+from web.services.user_passwords import create_with_link, email_link, link_path, reissue_link
 
 # Every route here is the admin's: any other role gets 403.
 router = APIRouter(tags=["users"], responses=documented(403))
@@ -72,13 +72,18 @@ async def create_user(
     settings: SettingsDep,
     now: NowDep,
 ) -> UserCreated:
-    """Create a user with no password yet; the answer's `set_password_url` is shown only here."""
+    """Create a user with no password yet; the set-password link is emailed to them and the
+    answer's `set_password_url` is shown only here (`set_password_emailed`: whether the email went)."""
     user, token, expires_at = await create_with_link(
         session, body, actor=admin.username, secret=settings.CRC_SECRET_KEY, now=now
     )
     shown = public(user, await member_name(session, user.member_id))
+    emailed = await email_link(settings, user, token, expires_at, created=True)
     return UserCreated(
-        **shown.model_dump(), set_password_url=_url(request, token), set_password_expires_at=expires_at
+        **shown.model_dump(),
+        set_password_url=_url(request, token),
+        set_password_expires_at=expires_at,
+        set_password_emailed=emailed,
     )
 
 
@@ -107,12 +112,16 @@ async def change_user(
 async def new_password_link(
     username: str, admin: AdminUser, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> PasswordLinkIssued:
-    """A fresh one-time set-password link (72 hours); the user's older links stop working."""
+    """A fresh one-time set-password link (72 hours), emailed to the user too; older links stop working."""
     token, expires_at = await reissue_link(
         session, username, actor=admin.username, secret=settings.CRC_SECRET_KEY, now=now
     )
+    emailed = await email_link(settings, await get_user(session, username), token, expires_at, created=False)
     return PasswordLinkIssued(
-        username=username, set_password_url=_url(request, token), set_password_expires_at=expires_at
+        username=username,
+        set_password_url=_url(request, token),
+        set_password_expires_at=expires_at,
+        set_password_emailed=emailed,
     )
 
 

@@ -10,6 +10,7 @@ from web.pages import (
     dashboard,
     deployment,
     deployments,
+    dev_mail,
     inbox,
     lessons,
     members,
@@ -41,3 +42,4 @@ pages_router.include_router(set_password.router)
 pages_router.include_router(stock.router)
 pages_router.include_router(notifications.router)
 pages_router.include_router(settings.router)
+pages_router.include_router(dev_mail.router)

@@ -27,7 +27,7 @@ from web.services.user_admin import (
     unlinked_members,
     update_user,
 )
-from web.services.user_passwords import create_with_link, link_path, reissue_link
+from web.services.user_passwords import create_with_link, email_link, link_path, reissue_link
 from web.templating import page_or_fragment, render
 
 router = APIRouter(prefix="/admin/users")
@@ -128,7 +128,7 @@ async def new_user_form(request: Request, session: SessionDep, admin: PageAdmin)
 async def create_user(
     request: Request, session: SessionDep, admin: PageAdmin, settings: SettingsDep, now: NowDep
 ) -> Response:
-    """Create the user and show their set-password link, this once."""
+    """Create the user, email them their set-password link and show it, this once."""
     values = _form_values(await request.form())
     try:
         body = parse_values(UserCreate, _body(values, with_username=True))
@@ -139,21 +139,23 @@ async def create_user(
         errors = _page_errors(err, values) if isinstance(err, InvalidFields) else {"username": err.detail}
         context = await _form_context(session, admin, values, errors, None)
         return render(request, "admin_user_new.html", context, user=admin, status_code=err.status_code)
-    _hand_over_link(request, user.username, token, expires_at, created=True)
+    emailed = await email_link(settings, user, token, expires_at, created=True)
+    _hand_over_link(request, user, token, expires_at, created=True, emailed=emailed)
     return see_other(request, f"/admin/users/{user.username}")
 
 
 def _hand_over_link(
-    request: Request, username: str, token: str, expires_at: datetime, *, created: bool
+    request: Request, user: User, token: str, expires_at: datetime, *, created: bool, emailed: bool
 ) -> None:
     """Keep the link for the user's page, which shows it once (post/redirect/get: a reload sends
     nothing twice). The session cookie holds it until then: only the admin's browser has it."""
     url = str(request.base_url).rstrip("/") + link_path(token)
     request.session[NEW_LINK_KEY] = {
-        "username": username,
+        "username": user.username,
         "url": url,
         "expires_at": expires_at.isoformat(),
         "created": created,
+        "emailed_to": user.email if emailed else "",
     }
 
 
@@ -248,9 +250,11 @@ async def enable(
 async def new_password_link(
     request: Request, username: str, session: SessionDep, admin: PageAdmin, settings: SettingsDep, now: NowDep
 ) -> Response:
-    """A fresh set-password link, shown this once; the older ones stop working."""
+    """A fresh set-password link, emailed to the user and shown this once; older ones stop working."""
     token, expires_at = await reissue_link(
         session, username, actor=admin.username, secret=settings.CRC_SECRET_KEY, now=now
     )
-    _hand_over_link(request, username, token, expires_at, created=False)
+    user = await get_user(session, username)
+    emailed = await email_link(settings, user, token, expires_at, created=False)
+    _hand_over_link(request, user, token, expires_at, created=False, emailed=emailed)
     return see_other(request, f"/admin/users/{username}")

@@ -1,29 +1,72 @@
 """Passwords of users an admin creates: the one-time link, and setting a password through it."""
 
 import asyncio
+import logging
+import smtplib
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crc import mail
 from crc.accounts import set_password_hash
 from crc.password_links import LINK_HOURS, issue_link, live_link
 from crc.password_links import consume_link as consume
 from crc.password_policy import password_problem
 from crc.passwords import hash_password
+from crc.settings import Settings
 from crc.tables import Member, User
 from crc.user_audit import before_after, record_user_change
 from crc.users import UserAction, UserCreate
 from web.services.errors import Conflict, FieldError, InvalidFields
 from web.services.user_admin import create_user, get_user
 
-__all__ = ["LINK_HOURS", "create_with_link", "link_user", "reissue_link", "set_password_by_link"]
+__all__ = [
+    "LINK_HOURS",
+    "create_with_link",
+    "email_link",
+    "link_user",
+    "reissue_link",
+    "set_password_by_link",
+]
+log = logging.getLogger(__name__)
 
 
 def link_path(token: str) -> str:
     """Where a set-password link points, on this site."""
     return f"/set-password/{token}"
+
+
+async def email_link(
+    settings: Settings, user: User, token: str, expires_at: datetime, *, created: bool
+) -> bool:
+    """Email the user their set-password link; False (logged) when it could not be sent.
+    Sent from the web process, never through a workflow: the token must stay out of histories."""
+    if not user.email:
+        return False
+    message = mail.compose(
+        settings,
+        to=user.email,
+        subject="Set your password for CRC deployments"
+        if created
+        else "A new link to set your password for CRC deployments",
+        template="password_link",
+        message_id=f"password-link-{user.username}-{int(expires_at.timestamp())}",
+        name=user.full_name or user.username,
+        username=user.username,
+        link=link_path(token),
+        hours=LINK_HOURS,
+        expires=expires_at.strftime("%d %b %Y %H:%M UTC"),
+        created=created,
+    )
+    try:
+        # smtplib blocks: keep it off the event loop.
+        await asyncio.to_thread(mail.send, settings, message)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("could not email the set-password link to %s: %s", user.username, exc)
+        return False
+    return True
 
 
 async def _link(
