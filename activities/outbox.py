@@ -4,6 +4,7 @@ and the deliveries (emails, webhooks) a delivery workflow then sends with retrie
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from pydantic import BaseModel
 from sqlmodel import col, select
@@ -19,7 +20,7 @@ from crc.permissions import Actor, Parties, may_act_on, scope_value
 from crc.readiness import is_call_up
 from crc.roles import ROLE_LABELS, SCOPED_ROLES, Role
 from crc.stages import Stage
-from crc.tables import Deployment, Member, Notification, NotificationPreference, Task, User
+from crc.tables import Deployment, Member, Notification, NotificationPreference, OutOfOffice, Task, User
 from crc.tasks import TaskKind
 from crc.types import EventRecord
 
@@ -78,6 +79,7 @@ class _World:
     deployment: Deployment
     member: Member | None
     users: list[User]
+    away: list[OutOfOffice]  # the out-of-office periods running on the day of the change
     parties: Parties = field(init=False)
 
     def __post_init__(self) -> None:
@@ -124,19 +126,27 @@ class _World:
             if may_act_on(Actor.of(u.username, u.roles, u.member_id, u.scopes), task, self.parties) is None
         }
 
+    def with_delegates(self, usernames: set[str], role: str) -> set[str]:
+        """The users and, for those out of office who handed `role` over, their delegates (the
+        inbox offers them the task too)."""
+        return usernames | {a.delegate for a in self.away if a.username in usernames and role in a.roles}
+
     def parties_in_person(self) -> set[str]:
         """The requester and, with a login, the member."""
         member = self.member_user()
         return {self.deployment.requested_by} | ({member.username} if member else set())
 
 
-async def _world(session: AsyncSession, deployment_id: str) -> _World | None:
+async def _world(session: AsyncSession, deployment_id: str, day: date) -> _World | None:
     deployment = await session.get(Deployment, deployment_id)
     if deployment is None:
         return None
     member = await session.get(Member, deployment.member_id)
     users = list((await session.exec(select(User).where(col(User.is_active)))).all())
-    return _World(deployment, member, users)
+    away = await session.exec(
+        select(OutOfOffice).where(col(OutOfOffice.starts_on) <= day, col(OutOfOffice.ends_on) >= day)
+    )
+    return _World(deployment, member, users, list(away))
 
 
 async def _tasks(session: AsyncSession, task_ids: Iterable[str]) -> list[Task]:
@@ -166,7 +176,9 @@ async def _notice_notes(
             kind,
             message,
             link,
-            world.task_recipients(task) if role == task.role else world.role_holders(role, task),
+            world.with_delegates(
+                world.task_recipients(task) if role == task.role else world.role_holders(role, task), role
+            ),
             task_id=task.id,
             urgent=urgent,
             suffix=task.id,
@@ -186,7 +198,7 @@ async def _notes(session: AsyncSession, world: _World, change: Change) -> list[_
                 kind=NotificationKind.ALERT if alert else NotificationKind.TASK,
                 subject=task.title if alert else f"New task: {task.title}",
                 link=link,
-                recipients=world.task_recipients(task),
+                recipients=world.with_delegates(world.task_recipients(task), task.role),
                 task_id=task.id,
                 urgent=world.call_up or task.kind in URGENT_TASKS,
                 suffix=task.id,
@@ -240,7 +252,7 @@ async def _preferences(session: AsyncSession, usernames: Iterable[str]) -> dict[
 async def notify(session: AsyncSession, change: Change) -> list[int]:
     """Store this change's notifications, once per recipient (a retry inserts nothing new), and
     return the ids of those still to be emailed at once."""
-    world = await _world(session, change.deployment_id)
+    world = await _world(session, change.deployment_id, change.event.at.date())
     if world is None:
         return []
     notes = await _notes(session, world, change)

@@ -1,6 +1,7 @@
 """Notifications: who is told of what, the API and pages to read them, preferences, and email once."""
 
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from activities.mail import MailActivities
 from activities.outbox import Deliverer, Deliveries
 from crc.db import session_factory
 from crc.settings import get_settings
-from crc.tables import Notification, NotificationPreference
+from crc.tables import Notification, NotificationPreference, OutOfOffice
 from tests import factories
 from tests.mailbox import Mailbox, html_of, text_of
 from tests.web_helpers import World, csrf_of, user, web_world
@@ -287,3 +288,22 @@ async def test_pages_list_open_and_mark_read_and_settings_save(world: World) -> 
         after = await browser.get("/settings")
         assert "Your notification settings are saved." in after.text
         assert 'value="digest" checked' in after.text
+
+
+async def test_a_delegate_is_told_of_the_tasks_offered_to_them(world: World) -> None:
+    today = date.today()
+    await world.add(
+        OutOfOffice(
+            username="chief_of_mission",
+            delegate="com_elsewhere",
+            starts_on=today,
+            ends_on=today + timedelta(days=3),
+            roles=["chief_of_mission"],
+        )
+    )
+    created = await world.submit()
+    tasks = await world.open_tasks(created["id"], 3)
+    # Outside their own scope, but offered the absent Chief of Mission's task in the inbox.
+    told = await notifications(world, "com_elsewhere")
+    assert [(n["kind"], n["task_id"]) for n in told["items"]] == [("task", tasks["chief_of_mission"]["id"])]
+    assert (await notifications(world, "chief_of_mission"))["total"] == 1
