@@ -2,7 +2,7 @@
 
 import smtplib
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -29,7 +29,7 @@ def compose(
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     # A stable id: a message sent twice by a retry is recognisably the same message.
-    message["Message-ID"] = make_msgid(idstring=message_id, domain="crc.example.gov")
+    message["Message-ID"] = f"<{message_id}@crc.example.gov>"
     message.set_content(_templates.get_template(f"{template}.txt").render(context))
     message.add_alternative(_templates.get_template(f"{template}.html").render(context), subtype="html")
     return message
