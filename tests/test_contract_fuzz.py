@@ -291,6 +291,11 @@ DOCUMENTED = {
     ("POST", "/api/v1/sessions"): {"201", "401", "403", "413", "422", "503"},
     ("GET", "/api/v1/sessions/{session_id}"): {"200", "401", "403", "404", "422", "503"},
     ("PATCH", "/api/v1/sessions/{session_id}"): {"200", "401", "403", "404", "409", "413", "422", "503"},
+    ("POST", "/api/v1/webhooks"): {"201", "401", "403", "422", "503"},
+    ("GET", "/api/v1/webhooks"): {"200", "401", "403", "422", "503"},
+    ("GET", "/api/v1/webhooks/{webhook_id}"): {"200", "401", "403", "404", "422", "503"},
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): {"204", "401", "403", "404", "422", "503"},
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): {"200", "401", "403", "404", "422", "503"},
 }
 
 
