@@ -32,6 +32,7 @@ from activities.reconcile import OrphanSweep, ReconcileActivities
 from activities.training import TrainingActivities
 from activities.travel import TravelActivities, TravelProvider
 from activities.vetting import VettingActivities
+from activities.webhooks import WebhookActivities
 from crc.db import create_engine
 from crc.search_attributes import SearchAttributeConflict, ensure_registered, registration_commands
 from crc.settings import Settings, get_settings
@@ -96,15 +97,19 @@ def build_worker(
     reconcile = ReconcileActivities(engine, client, settings, task_queue)
     mail = MailActivities(engine, settings)
     digest = DigestActivities(engine, settings)
+    webhooks = WebhookActivities(engine, settings)
+    deliver = Deliverer(client, task_queue, webhook_retry_seconds=settings.CRC_WEBHOOK_RETRY_INITIAL_SECONDS)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[DeploymentWorkflow, ReconcileWorkflow, DeliveryWorkflow, DigestWorkflow],
         activities=[
-            *activities_for(engine, travel_provider, Deliverer(client, task_queue)),
+            *activities_for(engine, travel_provider, deliver),
             reconcile.start_orphans,
             mail.send_notification_email,
             digest.send_digests,
+            webhooks.deliver_webhook,
+            webhooks.give_up_webhook,
         ],
         interceptors=[LivenessInterceptor()],
     )

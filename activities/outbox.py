@@ -14,6 +14,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.rows import insert_ignoring_duplicates
+from activities.webhook_fanout import enqueue_webhooks
 from crc.events import EventKind
 from crc.notifications import Delivery, NotificationKind, delivery_for
 from crc.permissions import Actor, Parties, may_act_on, scope_value
@@ -44,6 +45,8 @@ class Deliveries(BaseModel):
     key: str  # the source event's key: one delivery workflow per write, however often retried
     emails: list[int] = []
     webhooks: list[int] = []
+    # The first wait before a failed webhook delivery is tried again (the worker's setting).
+    webhook_retry_seconds: float = 5.0
 
     def __bool__(self) -> bool:
         return bool(self.emails or self.webhooks)
@@ -293,15 +296,20 @@ async def notify(session: AsyncSession, change: Change) -> list[int]:
 
 async def fan_out(session: AsyncSession, change: Change) -> Deliveries:
     """Everything one read-model write tells people and programs, written in its transaction."""
-    return Deliveries(key=change.event.key, emails=await notify(session, change))
+    return Deliveries(
+        key=change.event.key,
+        emails=await notify(session, change),
+        webhooks=await enqueue_webhooks(session, change),
+    )
 
 
 class Deliverer:
     """Starts the delivery workflow of a write once it committed (at most one per write)."""
 
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, task_queue: str, *, webhook_retry_seconds: float = 5.0) -> None:
         self._client = client
         self._task_queue = task_queue
+        self._webhook_retry_seconds = webhook_retry_seconds
 
     async def __call__(self, deliveries: Deliveries) -> None:
         if not deliveries:
@@ -309,7 +317,7 @@ class Deliverer:
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._client.start_workflow(
                 DELIVERY_WORKFLOW,
-                deliveries,
+                deliveries.model_copy(update={"webhook_retry_seconds": self._webhook_retry_seconds}),
                 id=f"deliver/{deliveries.key}",
                 task_queue=self._task_queue,
                 # A retried write finds its delivery started (or done) and starts nothing new.

@@ -95,11 +95,24 @@ class Settings(BaseSettings):
     CRC_SMTP_STARTTLS: bool = False
     CRC_MAIL_FROM: str = "Civilian Response Corps <deployments@crc.example.gov>"
     CRC_BASE_URL: str = "http://127.0.0.1:8000"
+    # Webhook URLs outside dev must be https and may not reach loopback, private, link-local or
+    # reserved addresses unless their host is named here (comma-separated hostnames).
+    CRC_WEBHOOK_ALLOW_HOSTS: str = ""
+    # A failed webhook delivery is tried again after this many seconds, then twice as long each
+    # time (at most an hour apart) for a day.
+    CRC_WEBHOOK_RETRY_INITIAL_SECONDS: float = Field(default=5, gt=0, le=3600)
 
     @property
     def is_dev(self) -> bool:
         """True when running the local development stack."""
         return self.CRC_ENV == "dev"
+
+    @property
+    def webhook_allow_hosts(self) -> frozenset[str]:
+        """The hostnames a webhook may reach even when they resolve to a private address."""
+        return frozenset(
+            h.strip().lower().rstrip(".") for h in self.CRC_WEBHOOK_ALLOW_HOSTS.split(",") if h.strip()
+        )
 
     @property
     def database_url(self) -> str:

@@ -353,6 +353,47 @@ class NotificationPreference(SQLModel, table=True):
     delivery: str = Field(max_length=16)  # crc.notifications.Delivery
 
 
+class WebhookSubscription(SQLModel, table=True):
+    """An API client's endpoint for events (crc.webhooks); deleting one only deactivates it, so
+    its delivery log stays."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: str = Field(primary_key=True, max_length=40)  # "wh_" and random characters
+    owner: str = Field(max_length=64, index=True)  # the username that subscribed
+    url: str = Field(max_length=2000)
+    events: list[str] = _json_list()  # crc.webhooks.WebhookEvent values
+    secret: str = Field(max_length=100)  # "whsec_" and base64; shown once, at creation
+    created_at: datetime = _timestamp()
+    active: bool = True
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One message to one subscription, with every attempt's outcome; a retried fan-out finds
+    its (subscription, source event, type) row and enqueues nothing twice."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "event_key", "type", name="uq_webhook_delivery_source"),
+        # The delivery log of one subscription, newest first.
+        sa.Index("ix_webhook_delivery_subscription_created", "subscription_id", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    msg_id: str = Field(max_length=40, unique=True)  # the webhook-id header, the same on every retry
+    subscription_id: str = Field(foreign_key="webhook_subscription.id", max_length=40)
+    event_key: str = Field(max_length=240)  # the source event's key (and task id, for task events)
+    type: str = Field(max_length=40)
+    payload: str = Field(sa_type=sa.Text)  # the JSON body exactly as signed and sent
+    status: str = Field(default="pending", max_length=16)  # pending, delivered or failed
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _timestamp()
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 # --- Inbox coordination (web-owned) -----------------------------------------------------------
 
 

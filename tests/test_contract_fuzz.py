@@ -242,6 +242,11 @@ DOCUMENTED = {
     ("GET", "/api/v1/me/out-of-office"): {"200", "401", "404", "422", "503"},
     ("PUT", "/api/v1/me/out-of-office"): {"200", "401", "403", "422", "503"},
     ("DELETE", "/api/v1/me/out-of-office"): {"204", "401", "404", "422", "503"},
+    ("GET", "/api/v1/notifications"): {"200", "401", "422", "503"},
+    ("POST", "/api/v1/notifications/read-all"): {"200", "401", "422", "503"},
+    ("POST", "/api/v1/notifications/{notification_id}/read"): {"200", "401", "404", "422", "503"},
+    ("GET", "/api/v1/me/notification-preferences"): {"200", "401", "422", "503"},
+    ("PUT", "/api/v1/me/notification-preferences"): {"200", "401", "422", "503"},
     ("GET", "/api/v1/members"): {"200", "401", "422", "503"},
     ("POST", "/api/v1/members"): {"201", "401", "403", "422", "503"},
     ("GET", "/api/v1/members.csv"): {"200", "401", "403", "422", "503"},
@@ -291,6 +296,11 @@ DOCUMENTED = {
     ("POST", "/api/v1/sessions"): {"201", "401", "403", "413", "422", "503"},
     ("GET", "/api/v1/sessions/{session_id}"): {"200", "401", "403", "404", "422", "503"},
     ("PATCH", "/api/v1/sessions/{session_id}"): {"200", "401", "403", "404", "409", "413", "422", "503"},
+    ("POST", "/api/v1/webhooks"): {"201", "401", "403", "422", "503"},
+    ("GET", "/api/v1/webhooks"): {"200", "401", "403", "422", "503"},
+    ("GET", "/api/v1/webhooks/{webhook_id}"): {"200", "401", "403", "404", "422", "503"},
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): {"204", "401", "403", "404", "422", "503"},
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): {"200", "401", "403", "404", "422", "503"},
 }
 
 

@@ -15,6 +15,7 @@ from web.api import (
     tasks,
     training,
     users,
+    webhooks,
 )
 from web.api.responses import EVERY_ROUTE, SIGNED_IN
 from web.bounds import refuse_unstorable_text
@@ -35,5 +36,6 @@ for signed_in in (
     lessons.router,
     training.router,
     stock.router,
+    webhooks.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)
