@@ -25,8 +25,7 @@ import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
 from crc.db import create_engine
 from crc.search_attributes import DEPLOYMENT_KEYS, ensure_registered
 from crc.settings import get_settings
-from tests.mail_helpers import smtp_sink  # noqa: F401 - the real SMTP server fixture
-from tests.mailbox import Mailbox
+from tests.mail_helpers import Mailbox, smtp_sink  # noqa: F401 - the real SMTP server fixture
 
 POSTGRES_URL = os.environ.get("CRC_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 # Set by .ci/run: without PostgreSQL the suite must fail, not skip.

@@ -4,7 +4,7 @@ import asyncio
 import email
 import email.policy
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,47 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def parse(envelope: Envelope) -> EmailMessage:
+    """The message an SMTP envelope carries."""
+    parsed = email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+class Mailbox:
+    """An SMTP handler keeping the last messages in memory (the whole session's server), with a
+    way to wait for those a test looks for."""
+
+    KEEP = 500  # enough for any one test; older ones are dropped so a long run stays small
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.messages = [*self.messages[-self.KEEP + 1 :], parse(envelope)]
+        return "250 OK"
+
+    def matching(self, wanted: Callable[[EmailMessage], bool]) -> list[EmailMessage]:
+        """The messages `wanted` accepts, oldest first."""
+        return [m for m in self.messages if wanted(m)]
+
+    async def wait_for(
+        self, wanted: Callable[[EmailMessage], bool], count: int = 1, within: float = WAIT_SECONDS
+    ) -> list[EmailMessage]:
+        """The matching messages once `count` arrived; AssertionError naming what did, if not."""
+        try:
+            async with asyncio.timeout(within):
+                # The server runs in a thread of its own: poll what it recorded.
+                while len(found := self.matching(wanted)) < count:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            subjects = [m["Subject"] for m in self.messages[-10:]]
+            raise AssertionError(
+                f"{len(self.matching(wanted))} of {count} emails arrived; last: {subjects}"
+            ) from None
+        return found
+
+
 class _Recorder(KeepAsEml):
     """The dev sink's handler, also keeping each message in memory for the test."""
 
@@ -34,9 +75,7 @@ class _Recorder(KeepAsEml):
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         answer = await super().handle_DATA(server, session, envelope)
-        parsed = email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
+        self.messages.append(parse(envelope))
         return answer
 
 

@@ -17,7 +17,7 @@ from crc.db import session_factory
 from crc.settings import get_settings
 from crc.tables import Notification, NotificationPreference, OutOfOffice
 from tests import factories
-from tests.mailbox import Mailbox, html_of, text_of
+from tests.mail_helpers import Mailbox, parts
 from tests.web_helpers import World, csrf_of, user, web_world
 from tests.workflow_helpers import db_tasks, open_tasks_by_role, start
 from worker import activities_for
@@ -180,12 +180,12 @@ async def test_email_follows_each_users_choice(world: World, mailbox: Mailbox) -
     tasks = await world.open_tasks(created["id"], 3)
     link = f"{get_settings().CRC_BASE_URL}/deployments/{created['id']}"
 
-    [sent] = await mailbox.wait_for(lambda m: link in text_of(m))
+    [sent] = await mailbox.wait_for(lambda m: link in parts(m)[0])
     assert (sent["To"], sent["Subject"].strip()) == (
         "resource_management@crc.example.gov",
         f"New task: {tasks['resource_management']['title']}",
     )
-    assert f'href="{link}"' in html_of(sent)
+    assert f'href="{link}"' in parts(sent)[1]
     async with session_factory(world.engine)() as session:
         emailed = await session.exec(
             select(Notification.username).where(
@@ -195,7 +195,7 @@ async def test_email_follows_each_users_choice(world: World, mailbox: Mailbox) -
         assert list(emailed) == ["resource_management"]
     # Planning chose the app only: told there, never by email.
     assert (await notifications(world, "planning"))["total"] == 1
-    assert [m["To"] for m in mailbox.matching(lambda m: link in text_of(m))] == [
+    assert [m["To"] for m in mailbox.matching(lambda m: link in parts(m)[0])] == [
         "resource_management@crc.example.gov"
     ]
 
@@ -231,7 +231,7 @@ async def test_a_notify_activity_retried_after_a_crash_tells_once_and_emails_onc
         handle = await start(client, task_queue, request)
         tasks = await open_tasks_by_role(handle, 3)
         link = f"/deployments/{request.deployment_id}"
-        [sent] = await mailbox.wait_for(lambda m: link in text_of(m))
+        [sent] = await mailbox.wait_for(lambda m: link in parts(m)[0])
         title = {t.role: t.title for t in await db_tasks(engine, request.deployment_id)}["planning"]
         assert (sent["To"], sent["Subject"].strip()) == (
             "planner@crc.example.gov",
@@ -250,7 +250,7 @@ async def test_a_notify_activity_retried_after_a_crash_tells_once_and_emails_onc
         assert rows[0].id is not None
         await ActivityEnvironment().run(mail.send_notification_email, rows[0].id)
         await handle.terminate("test finished")
-    assert len(mailbox.matching(lambda m: link in text_of(m))) == 1
+    assert len(mailbox.matching(lambda m: link in parts(m)[0])) == 1
 
 
 async def test_pages_list_open_and_mark_read_and_settings_save(world: World) -> None:
