@@ -13,6 +13,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.rows import insert_ignoring_duplicates
+from crc.live import publish
 from crc.notifications import Delivery, NotificationKind, delivery_for
 from crc.permissions import Actor, Parties, may_act_on
 from crc.readiness import is_call_up
@@ -246,7 +247,18 @@ async def notify(session: AsyncSession, change: Change) -> list[int]:
 
 async def fan_out(session: AsyncSession, change: Change) -> Deliveries:
     """Everything one read-model write tells people and programs, written in its transaction."""
-    return Deliveries(key=change.event.key, emails=await notify(session, change))
+    emails = await notify(session, change)
+    # Open pages learn of it too (crc.live; web.live reads it in every web process).
+    notice_tasks = change.notice[3] if change.notice else ()
+    completed = [change.completed_task_id] if change.completed_task_id else []
+    await publish(
+        session,
+        change.deployment_id,
+        stage=change.previous_stage is not None,
+        task_ids=[*change.opened_task_ids, *completed, *notice_tasks],
+        event_key=change.event.key,
+    )
+    return Deliveries(key=change.event.key, emails=emails)
 
 
 class Deliverer:

@@ -418,3 +418,18 @@ class OutOfOffice(SQLModel, table=True):
     # The deciding roles handed over; the delegate holds each of them.
     roles: list[str] = _json_list()
     created_at: datetime = _timestamp()
+
+
+class LiveChange(SQLModel, table=True):
+    """One read-model write, told to every web process's open pages (crc.live); kept an hour."""
+
+    __tablename__ = "live_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment_id: str = Field(max_length=36)
+    # What the write changed: "stage", "tasks", "notifications" (crc.live.What).
+    what: list[str] = _json_list()
+    # Whose bell changed (the notifications stored with the write); None when nobody's did.
+    usernames: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    task_ids: list[str] = _json_list()  # tasks opened, closed, held or escalated by the write
+    created_at: datetime = _timestamp()

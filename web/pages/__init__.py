@@ -10,6 +10,7 @@ from web.pages import (
     dashboard,
     deployment,
     deployments,
+    events,
     inbox,
     lessons,
     members,
@@ -37,3 +38,4 @@ pages_router.include_router(account.router)
 pages_router.include_router(users.router)
 pages_router.include_router(set_password.router)
 pages_router.include_router(stock.router)
+pages_router.include_router(events.router)
