@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +19,7 @@ from crc import permissions
 from crc.live import What
 from crc.settings import Settings
 from crc.tables import Deployment, Task, User
-from web.deps import PageUser, SessionDep, SettingsDep
+from web.deps import NowDep, SessionDep, SettingsDep, get_page_user
 from web.live import Change, LiveHub
 from web.pages.common import nav
 from web.pages.deployment import status_context
@@ -118,16 +119,21 @@ async def events(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: PageUser,
+    now: NowDep,
     deployment: Annotated[str | None, Query(max_length=36)] = None,
-) -> EventSourceResponse:
+) -> Response:
     """The signed-in user's live updates; `deployment` also sends that deployment's status (if
-    the user may see it: 404 otherwise)."""
+    the user may see it: 404 otherwise). Without a session: 401, not the sign-in page's redirect
+    (a stream is no page to come back to)."""
+    try:
+        user = await get_page_user(request, session, settings, now)
+    except HTTPException as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    if deployment is not None:
+        await visible_deployment(session, user, deployment)
     hub: LiveHub | None = request.app.state.live
     if hub is None:
         raise Unavailable("live updates are not running; reload the page shortly")
-    if deployment is not None:
-        await visible_deployment(session, user, deployment)
     counts = await nav(session, user)
     # The stream opens a short session per batch of changes rather than hold this one open.
     await session.close()
