@@ -106,7 +106,12 @@ async def test_the_stream_pushes_the_bell_and_ends_with_the_session(world: World
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             events = _events(response)
-            await asyncio.sleep(0.5)  # the stream subscribed
+            # First the state as it stands (the page may have missed a change while connecting).
+            async with asyncio.timeout(5):
+                first = [await anext(events), await anext(events)]
+            assert [name for name, _ in first] == ["bell", "inbox-count"]
+            assert "bell__count" not in first[0][1]  # nothing unread
+            assert ">0<" in first[1][1]
             await _notify(world.engine, "director", "ev-other")  # someone else's bell: nothing
             await _notify(world.engine, "planning", "ev-1")
             async with asyncio.timeout(5):

@@ -96,9 +96,27 @@ class _Stream:
             events.append(ServerSentEvent(html, event="deployment-status"))
         return events
 
+    async def current(self, db: AsyncSession) -> list[ServerSentEvent]:
+        """The state as the stream opens: what changed since the page was rendered (or while a
+        dropped stream reconnected) would otherwise wait for the next change."""
+        counts = self.counts
+        events = [
+            ServerSentEvent(self._html("partials/bell.html", counts), event="bell"),
+            ServerSentEvent(self._html("partials/nav_count.html", counts), event="inbox-count"),
+        ]
+        if self.watched:
+            html = self._html(
+                "partials/deployment_status.html", await status_context(db, self.user, self.watched)
+            )
+            events.append(ServerSentEvent(html, event="deployment-status"))
+        return events
+
     async def events(self, hub: LiveHub) -> AsyncIterator[ServerSentEvent]:
         """The page's events until its session ends (or the page goes: the generator is cancelled)."""
         async with hub.subscribe() as queue:
+            async with self.sessions() as db:
+                for event in await self.current(db):
+                    yield event
             while True:
                 changes: list[Change] = []
                 with contextlib.suppress(TimeoutError):  # no change: still look at the session
