@@ -2,6 +2,7 @@
 the bell when a notification for its user is stored, and ends when the session does."""
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -14,10 +15,13 @@ from temporalio.client import Client
 
 from crc.db import session_factory
 from crc.live import publish
-from crc.tables import Notification
+from crc.permissions import Situation, closed_actions
+from crc.progress import WaitingFor
+from crc.stages import Stage
+from crc.tables import Deployment, Notification
 from tests import factories
 from tests.browser.conftest import _QuietServer
-from tests.web_helpers import PASSWORD, World, csrf_of, web_world
+from tests.web_helpers import PASSWORD, World, csrf_of, user, web_world
 
 
 @pytest.fixture
@@ -129,3 +133,58 @@ async def test_the_stream_pushes_the_bell_and_ends_with_the_session(world: World
                 assert await anext(events) == ("ended", "your session ended")
                 with pytest.raises(StopAsyncIteration):
                     await anext(events)
+
+
+async def test_the_deployment_page_gets_its_status_and_its_body_once_new_actions_open(world: World) -> None:
+    assert world.member.id is not None
+    await world.add(user("avery", ["member"], member_id=world.member.id))
+    [deployment_id] = await factories.deployment_rows(
+        world.engine,
+        1,
+        member_id=world.member.id,
+        post_code=world.post.code,
+        stage=Stage.TRAVEL,
+        requested_by="requester",
+        waiting_for=WaitingFor.COUNTRY_CLEARANCE.value,
+    )
+    async with _served(world) as base_url, httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        await _sign_in(client, "avery")
+        async with client.stream("GET", f"/events?deployment={deployment_id}") as response:
+            events = _events(response)
+            async with asyncio.timeout(5):
+                first = [await anext(events) for _ in range(3)]
+            assert [name for name, _ in first] == ["bell", "inbox-count", "deployment-status"]
+            assert '<section id="deployment-status"' in first[2][1]
+            # The timeline moved, the actions on offer did not: only the status region.
+            async with session_factory(world.engine).begin() as session:
+                await publish(session, deployment_id, stage=True)
+            async with asyncio.timeout(5):
+                name, data = await anext(events)
+            assert name == "deployment-status"
+            assert "Arrival check-in" not in data
+            # Booked: the arrival check-in opens, so the body comes, its typed fields kept.
+            async with session_factory(world.engine).begin() as session:
+                row = await session.get(Deployment, deployment_id)
+                assert row is not None
+                row.waiting_for = WaitingFor.ARRIVAL.value
+                row.closed_actions = closed_actions(Situation(Stage.TRAVEL, WaitingFor.ARRIVAL))
+                await publish(session, deployment_id, stage=True)
+            async with asyncio.timeout(5):
+                name, data = await anext(events)
+            assert name == "deployment-body"
+            assert data.lstrip().startswith('<div id="deployment">')
+            assert '<h3 id="check-in-h">Arrival check-in</h3>' in data
+            assert re.search(r'<textarea [^>]*id="ci-note"[^>]*hx-preserve', data)
+
+
+async def test_another_users_deployment_is_not_streamed(world: World) -> None:
+    assert world.member.id is not None
+    [deployment_id] = await factories.deployment_rows(
+        world.engine, 1, member_id=world.member.id, post_code=world.post.code, stage=Stage.TRAVEL
+    )
+    await world.add(user("avery", ["member"], member_id=world.standby.id))
+    async with world.signed_in("avery") as browser:
+        answer = await browser.get(
+            f"/events?deployment={deployment_id}", headers={"Accept": "application/json"}
+        )
+    assert answer.status_code == 404

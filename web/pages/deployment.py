@@ -120,6 +120,18 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
     }
 
 
+async def page_context(session: AsyncSession, user: User, deployment_id: str) -> dict[str, Any]:
+    """What partials/deployment_body.html shows (the live stream renders it when the offer changes)."""
+    return await _context(session, user, deployment_id)
+
+
+def offered(context: dict[str, Any]) -> tuple[object, ...]:
+    """What the page offers the user to do: when this changes (an arrival check-in opens), the
+    live stream swaps the page body, else only its status region."""
+    actions = frozenset(name for name, on in context["actions"].items() if on)
+    return (actions, context["arrival_opens_on"], context["can_amend"])
+
+
 async def status_context(session: AsyncSession, user: User, deployment_id: str) -> dict[str, Any]:
     """What partials/deployment_status.html shows (the live stream renders it on each change)."""
     view = await get_deployment_view(session, user, deployment_id)

@@ -22,10 +22,10 @@ from crc.tables import Deployment, Task, User
 from web.deps import NowDep, SessionDep, SettingsDep, get_page_user
 from web.live import Change, LiveHub
 from web.pages.common import nav
-from web.pages.deployment import status_context
+from web.pages.deployment import offered, page_context, status_context
+from web.security import csrf_token
 from web.services.access import actor_of, parties_of
 from web.services.errors import Unavailable
-from web.services.visibility import visible_deployment
 from web.sessions import SESSION_ID_KEY, session_holds
 from web.templating import templates
 
@@ -45,12 +45,14 @@ class _Stream:
         session_id: object,
         watched: str | None,
         counts: dict[str, int],
+        offer: tuple[object, ...] | None = None,
     ) -> None:
         self.request = request
         self.user = user
         self.session_id = session_id
         self.watched = watched
         self.counts = counts
+        self.offer = offer  # what the watched deployment's page offered (web.pages.deployment.offered)
         settings: Settings = request.app.state.settings
         self.settings = settings
         self.sessions: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
@@ -91,9 +93,16 @@ class _Stream:
         if rows["open"] or rows["closed"]:
             events.append(ServerSentEvent(json.dumps(rows), event="inbox-tasks"))
         if self.watched and any(c.deployment_id == self.watched for c in changes):
-            context = await status_context(db, self.user, self.watched)
-            html = self._html("partials/deployment_status.html", context)
-            events.append(ServerSentEvent(html, event="deployment-status"))
+            context = await page_context(db, self.user, self.watched)
+            offer = offered(context)
+            if offer == self.offer:  # only the status region: nothing typed elsewhere is touched
+                html = self._html("partials/deployment_status.html", context)
+                events.append(ServerSentEvent(html, event="deployment-status"))
+            else:  # new actions (an arrival check-in opened): the body, keeping typed fields
+                context |= {"csrf_token": csrf_token(self.request.session), "drafts": {}}
+                html = self._html("partials/deployment_body.html", context)
+                events.append(ServerSentEvent(html, event="deployment-body"))
+                self.offer = offer
         return events
 
     async def current(self, db: AsyncSession) -> list[ServerSentEvent]:
@@ -147,13 +156,14 @@ async def events(
         user = await get_page_user(request, session, settings, now)
     except HTTPException as exc:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    offer = None
     if deployment is not None:
-        await visible_deployment(session, user, deployment)
+        offer = offered(await page_context(session, user, deployment))  # 404 if not the user's to see
     hub: LiveHub | None = request.app.state.live
     if hub is None:
         raise Unavailable("live updates are not running; reload the page shortly")
     counts = await nav(session, user)
     # The stream opens a short session per batch of changes rather than hold this one open.
     await session.close()
-    stream = _Stream(request, user, request.session.get(SESSION_ID_KEY), deployment, counts)
+    stream = _Stream(request, user, request.session.get(SESSION_ID_KEY), deployment, counts, offer)
     return EventSourceResponse(stream.events(hub), ping=PING_SECONDS)
