@@ -14,7 +14,7 @@ help:
 	@echo "make test  - ruff, mypy (strict on the production code) and the whole pytest suite"
 	@echo "make lint  - ruff and mypy only"
 	@echo "make fmt   - format the code and apply safe lint fixes"
-	@echo "make vendor - refresh the vendored USWDS, Swagger UI and ReDoc from npm (needs npm)"
+	@echo "make vendor - refresh the vendored USWDS, Swagger UI, ReDoc and htmx-ext-sse from npm (needs npm)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -61,8 +61,9 @@ fmt: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Refresh the vendored front-end assets (USWDS, Swagger UI, ReDoc; versions pinned in the
+# Refresh the vendored front-end assets (USWDS, Swagger UI, ReDoc, htmx's SSE extension; versions pinned in the
 # scripts) from the npm registry; by hand only, never part of run or test.
 vendor:
 	scripts/vendor_uswds.sh
 	scripts/vendor-api-docs.sh
+	scripts/vendor-htmx-sse.sh

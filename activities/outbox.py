@@ -16,6 +16,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.rows import insert_ignoring_duplicates
 from activities.webhook_fanout import enqueue_webhooks
 from crc.events import EventKind
+from crc.live import publish
 from crc.notifications import Delivery, NotificationKind, delivery_for
 from crc.permissions import Actor, Parties, may_act_on, scope_value
 from crc.readiness import is_call_up
@@ -296,11 +297,18 @@ async def notify(session: AsyncSession, change: Change) -> list[int]:
 
 async def fan_out(session: AsyncSession, change: Change) -> Deliveries:
     """Everything one read-model write tells people and programs, written in its transaction."""
-    return Deliveries(
-        key=change.event.key,
-        emails=await notify(session, change),
-        webhooks=await enqueue_webhooks(session, change),
+    emails = await notify(session, change)
+    # Open pages learn of it too (crc.live; web.live reads it in every web process).
+    notice_tasks = change.notice[3] if change.notice else ()
+    completed = [change.completed_task_id] if change.completed_task_id else []
+    await publish(
+        session,
+        change.deployment_id,
+        stage=change.previous_stage is not None,
+        task_ids=[*change.opened_task_ids, *completed, *notice_tasks],
+        event_key=change.event.key,
     )
+    return Deliveries(key=change.event.key, emails=emails, webhooks=await enqueue_webhooks(session, change))
 
 
 class Deliverer:

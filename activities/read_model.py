@@ -12,6 +12,7 @@ from activities.outbox import Change, Deliveries, fan_out
 from activities.rows import insert_ignoring_duplicates, require
 from crc.costs import CostEstimate, estimate_cost
 from crc.db import session_factory
+from crc.live import publish
 from crc.tables import Deployment, Event, Member, Post, Task, utcnow
 from crc.types import (
     CloseTasks,
@@ -190,6 +191,9 @@ class ReadModelActivities:
                     held_until=request.held_until,
                 )
             )
+            task = await session.get(Task, request.task_id)
+            if task is not None:
+                await publish(session, task.deployment_id, task_ids=[task.id])
 
     @activity.defn(name="release_task")
     async def release_task(self, request: ReleaseTask) -> None:
@@ -198,6 +202,7 @@ class ReadModelActivities:
             await session.exec(sa.update(Task).where(col(Task.id) == request.task_id).values(**_NOT_HELD))
             if request.event is not None:
                 await _append_event(session, request.deployment_id, request.event)
+            await publish(session, request.deployment_id, task_ids=[request.task_id])
 
     @activity.defn(name="close_tasks")
     async def close_tasks(self, request: CloseTasks) -> None:
@@ -213,6 +218,7 @@ class ReadModelActivities:
                 )
             await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
+            await publish(session, request.deployment_id, task_ids=request.task_ids)
 
     @activity.defn(name="notify_role")
     async def notify_role(self, request: NotifyRole) -> None:

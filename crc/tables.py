@@ -471,3 +471,18 @@ class DigestSent(SQLModel, table=True):
     sent_at: datetime = _timestamp()
     tasks: int = 0  # how many open tasks it listed
     notifications: int = 0  # how many notifications it listed
+
+
+class LiveChange(SQLModel, table=True):
+    """One read-model write, told to every web process's open pages (crc.live); kept an hour."""
+
+    __tablename__ = "live_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment_id: str = Field(max_length=36)
+    # What the write changed: "stage", "tasks", "notifications" (crc.live.What).
+    what: list[str] = _json_list()
+    # Whose bell changed (the notifications stored with the write); None when nobody's did.
+    usernames: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    task_ids: list[str] = _json_list()  # tasks opened, closed, held or escalated by the write
+    created_at: datetime = _timestamp()

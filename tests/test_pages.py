@@ -190,14 +190,16 @@ async def test_justification_is_escaped(world: World) -> None:
     assert "<b>bold</b>" not in inbox.text
 
 
-async def test_deployment_page_polls_until_terminal(world: World) -> None:
+async def test_deployment_page_follows_the_stage_without_polling(world: World) -> None:
     created = await world.submit()
     async with world.signed_in("planning") as browser:
         page = await browser.get(f"/deployments/{created['id']}")
-        assert 'hx-trigger="load delay:3s"' in page.text
+        assert "hx-trigger" not in page.text
+        assert f'sse-connect="/events?deployment={created["id"]}"' in page.text
+        assert '<div class="live-slot" sse-swap="deployment-status">' in page.text
         fragment = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
         assert fragment.text.lstrip().startswith('<section id="deployment-status"')
-        assert 'hx-trigger="load delay:3s"' in fragment.text
+        assert "hx-trigger" not in fragment.text
         tasks = await world.open_tasks(created["id"], 3)
         rejected = await world.complete(
             tasks["chief_of_mission"]["id"], "chief_of_mission", "reject", comment="No clearance"

@@ -86,10 +86,12 @@ async def test_stage_bar_shows_done_current_and_upcoming(world: World) -> None:
     ]
     assert 'aria-current="step"' in page.text
     assert 'Stage: <span class="usa-tag">Training</span> Enrolled in FACT' in page.text
-    assert f'hx-get="/deployments/{deployment_id}?seen=TRAINING:training_results"' in page.text
+    # No polling: the page's live stream watches this deployment (web.pages.events).
+    assert f'sse-connect="/events?deployment={deployment_id}"' in page.text
+    assert "hx-trigger" not in page.text
 
 
-async def test_ended_deployment_shows_where_it_stopped_and_stops_polling(world: World) -> None:
+async def test_ended_deployment_shows_where_it_stopped(world: World) -> None:
     deployment_id = await a_deployment(world, Stage.REJECTED, status="Rejected by Chief of Mission")
     await world.add(
         an_event(deployment_id, Stage.APPROVAL, "approval_started"),
@@ -107,39 +109,6 @@ async def test_ended_deployment_shows_where_it_stopped_and_stops_polling(world: 
     assert fragment.text.lstrip().startswith('<section id="deployment-status"')
     assert "hx-trigger" not in fragment.text
     assert "<html" not in fragment.text
-
-
-async def test_poll_swaps_the_whole_body_when_the_stage_moved(world: World) -> None:
-    deployment_id = await a_deployment(world, Stage.VETTING)
-    async with world.signed_in("planning") as browser:
-        same = await browser.get(f"/deployments/{deployment_id}?seen=VETTING", headers=HTMX)
-        moved = await browser.get(f"/deployments/{deployment_id}?seen=APPROVAL", headers=HTMX)
-    assert same.status_code == 200
-    assert same.text.lstrip().startswith('<section id="deployment-status"')
-    assert (moved.status_code, moved.headers["HX-Retarget"], moved.headers["HX-Reswap"]) == (
-        200,
-        "#deployment",
-        "outerHTML",
-    )
-    assert moved.text.lstrip().startswith('<div id="deployment">')
-    assert "<html" not in moved.text
-    assert 'id="deployment-status"' in moved.text  # and it goes on polling from the new stage
-
-
-async def test_poll_swaps_the_body_when_what_it_waits_for_changed(world: World) -> None:
-    # Booked for travel: the member's arrival check-in form must appear without a reload.
-    assert world.member.id is not None
-    await world.add(user("avery", ["member"], member_id=world.member.id))
-    deployment_id = await a_deployment(world, Stage.TRAVEL, waiting_for=WaitingFor.ARRIVAL.value)
-    async with world.signed_in("avery") as browser:
-        same = await browser.get(f"/deployments/{deployment_id}?seen=TRAVEL:arrival", headers=HTMX)
-        booked = await browser.get(
-            f"/deployments/{deployment_id}?seen=TRAVEL:country_clearance", headers=HTMX
-        )
-    assert same.text.lstrip().startswith('<section id="deployment-status"')
-    assert booked.headers["HX-Retarget"] == "#deployment"
-    assert actions_of(booked.text) == ["check_in"]
-    assert '<h3 id="check-in-h">Arrival check-in</h3>' in booked.text
 
 
 async def test_page_shows_facts_open_tasks_and_timeline(world: World) -> None:

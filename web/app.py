@@ -21,6 +21,7 @@ from web.bounds import BodySizeLimit
 from web.docs import docs_router
 from web.errors import install_error_handlers
 from web.idempotency import install_idempotency
+from web.live import LiveHub
 from web.pages import pages_router
 from web.throttle import build_throttle
 
@@ -96,9 +97,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             data_converter=pydantic_data_converter,
             lazy=True,
         )
+    # One listener per process feeds every open page's stream (web.pages.events).
+    app.state.live = LiveHub(app.state.engine)
+    await app.state.live.start()
     try:
         yield
     finally:
+        await app.state.live.stop()
         if own_engine:
             await app.state.engine.dispose()
 
@@ -125,6 +130,7 @@ def create_app(
     app.state.clock = utcnow
     app.state.engine = None
     app.state.temporal_client = temporal_client
+    app.state.live = None  # the lifespan starts it
     if engine is not None:
         _use_engine(app, engine)
 

@@ -75,3 +75,12 @@ async def session_user(
         db.add(row)
         await db.commit()
     return await get_active_user(db, row.username)
+
+
+async def session_holds(db: AsyncSession, session_id: object, settings: Settings, *, now: datetime) -> bool:
+    """Whether the session with this id still holds; unlike session_user it neither touches nor
+    ends it (a page's open live stream is not the user at work)."""
+    if not isinstance(session_id, str):
+        return False
+    row = await db.get(UserSession, _hash(session_id), populate_existing=True)
+    return row is not None and not _expired(row, settings, now)

@@ -33,7 +33,7 @@ SCREENSHOTS = (
     if os.environ.get("CRC_UPDATE_SCREENSHOTS") == "1"
     else _ROOT / "tests" / "artifacts" / "screenshots"
 )
-# Long enough for the worker and the deployment page's 3 s polling; a pass is much quicker.
+# Long enough for the worker and a live page's update (a 1 s poll on SQLite); a pass is much quicker.
 SLOW_MS = 20_000
 # The live stack's undo window for page decisions (CRC_UNDO_SECONDS).
 UNDO_SECONDS = 5

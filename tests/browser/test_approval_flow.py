@@ -1,7 +1,7 @@
 """A request through the form, three offices approving it from their inboxes (each row swapped in
 place), and the requester's page following the deployment to VETTING by itself: the test never
-reloads it; its polling swaps the status in place within a stage, and the whole page body when the
-stage changes, and the page is never loaded again."""
+reloads it; its live stream (web.pages.events) swaps the status region in place as tasks close and
+the stage changes, and the page is never loaded again."""
 
 import re
 from contextlib import AsyncExitStack
@@ -101,6 +101,8 @@ async def test_request_approved_by_three_offices_reaches_vetting(
         status = requester.get_by_role("region", name="Status")
         await expect(_current_stage(status)).to_have_text("Current stage: Approval", timeout=SLOW_MS)
         await expect(_task_rows(status)).to_have_count(3, timeout=SLOW_MS)
+        # The page's live stream is open (app.js marks it), so no change can slip past it.
+        await expect(requester.locator("body")).to_have_attribute("data-live", "open", timeout=SLOW_MS)
         await mark_page(requester, "requester")
         loads: list[str] = []
         requester.on(
@@ -112,14 +114,14 @@ async def test_request_approved_by_three_offices_reaches_vetting(
             for username in APPROVERS
         ]
         await _approve_in_inbox(approvers[0], APPROVERS[0])
-        # Within a stage, polling swaps the status in place: the page is not loaded again.
+        # Within a stage, the live stream swaps the status in place: the page is not loaded again.
         await expect(_task_rows(status)).to_have_count(2, timeout=SLOW_MS)
         assert await page_marker(requester) == "requester"
         assert loads == []
         for page, username in zip(approvers[1:], APPROVERS[1:], strict=True):
             await _approve_in_inbox(page, username)
 
-        # The new stage comes by itself: the poll that sees it swaps the whole body in place.
+        # The new stage comes by itself: the live stream swaps the status region in place.
         await expect(_current_stage(status)).to_have_text("Current stage: Vetting", timeout=SLOW_MS)
         await expect(status.get_by_text(re.compile(r"^Stage: Vetting\b"))).to_be_visible()
         await expect(_task_rows(status)).to_have_count(1)

@@ -11,6 +11,7 @@ from web.pages import (
     deployment,
     deployments,
     dev_mail,
+    events,
     inbox,
     lessons,
     members,
@@ -43,3 +44,4 @@ pages_router.include_router(stock.router)
 pages_router.include_router(notifications.router)
 pages_router.include_router(settings.router)
 pages_router.include_router(dev_mail.router)
+pages_router.include_router(events.router)

@@ -1,5 +1,6 @@
 """One deployment's page: stage bar, facts, timeline, open tasks, documents, and the actions the
-signed-in user may take (amend, cancel, request an extension, check in). Polls while it moves."""
+signed-in user may take (amend, cancel, request an extension, check in). Its stage, status and
+timeline change live (web.pages.events pushes them)."""
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from crc.permissions import who_may
 from crc.progress import Action, WaitingFor
 from crc.requests import DeploymentAmend
 from crc.roles import REQUEST_ROLES
-from crc.stages import LIFECYCLE, TERMINAL, Stage
+from crc.stages import LIFECYCLE, Stage
 from crc.tables import Deployment, User
 from crc.tasks import TaskKind
 from web.bounds import DocumentId
@@ -36,7 +37,7 @@ from web.services.lifecycle import cancel_deployment, check_in, request_extensio
 from web.services.people import full_names
 from web.services.requests import amend_request, today_utc
 from web.services.visibility import may_read_document, visible_document
-from web.templating import is_htmx, page_or_fragment, render
+from web.templating import page_or_fragment, render
 
 router = APIRouter()
 PageRequester = Annotated[User, Depends(require_page_roles(*REQUEST_ROLES))]
@@ -97,8 +98,6 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
         "dates": stay_dates(d, today),
         "needs_help": [t for t in view.open_tasks if t.kind == TaskKind.NEEDS_HELP],
         "can_amend": can_amend,
-        # Poll while the deployment moves, but not under a requester filling the amend form.
-        "polling": Stage(d.stage) not in TERMINAL and not can_amend,
         "sectors": SECTORS,
         "amend_values": {
             "sector": d.sector,
@@ -121,6 +120,26 @@ async def _context(session: AsyncSession, user: User, deployment_id: str) -> dic
     }
 
 
+async def page_context(session: AsyncSession, user: User, deployment_id: str) -> dict[str, Any]:
+    """What partials/deployment_body.html shows (the live stream renders it when the offer changes)."""
+    return await _context(session, user, deployment_id)
+
+
+def offered(context: dict[str, Any]) -> tuple[object, ...]:
+    """What the page offers the user to do: when this changes (an arrival check-in opens), the
+    live stream swaps the page body, else only its status region."""
+    actions = frozenset(name for name, on in context["actions"].items() if on)
+    return (actions, context["arrival_opens_on"], context["can_amend"])
+
+
+async def status_context(session: AsyncSession, user: User, deployment_id: str) -> dict[str, Any]:
+    """What partials/deployment_status.html shows (the live stream renders it on each change)."""
+    view = await get_deployment_view(session, user, deployment_id)
+    d = view.deployment
+    can_amend = Action.AMEND in actions_for(user, d, today_utc())
+    return {"view": view, "d": d, "reached": _reached(view), "can_amend": can_amend}
+
+
 @router.get("/deployments/{deployment_id}")
 async def deployment(
     request: Request,
@@ -128,22 +147,12 @@ async def deployment(
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
-    seen: str = "",
 ) -> Response:
-    """One deployment; htmx polls its status fragment until it reaches a terminal stage.
-
-    A poll that finds the stage (or what it waits for) changed swaps the whole page body instead
-    (facts, documents and the actions that fit now), still without reloading the page.
-    """
+    """One deployment; its status region changes live as the stage moves (web.pages.events)."""
     context = await _context(session, user, deployment_id)
     # Comments typed when the session had ended, by task id, for its decision forms (web.drafts);
     # the inbox takes them, so they are read here without being dropped.
     context["drafts"] = take_drafts(request, settings, user.username)
-    d = context["d"]
-    # `seen` is "STAGE:waiting_for" as the page last showed it (or just the stage).
-    if is_htmx(request) and seen and seen != (f"{d.stage}:{d.waiting_for}" if ":" in seen else d.stage):
-        retarget = {"HX-Retarget": "#deployment", "HX-Reswap": "outerHTML"}
-        return render(request, "partials/deployment_body.html", context, user=user, headers=retarget)
     context |= await nav(session, user)
     return page_or_fragment(request, "deployment.html", "partials/deployment_status.html", context, user=user)
 

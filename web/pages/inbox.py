@@ -172,6 +172,7 @@ async def _answer_row(
     undone: bool = False,
     held: Task | None = None,
     refresh_seconds: int | None = None,
+    focus: bool = True,
 ) -> Response:
     """The task's row (or its deployment-page form) to swap in, with the counts out of band.
 
@@ -190,7 +191,7 @@ async def _answer_row(
         "oob_count": True,
         "place": place,
         # Move focus to what changed: the decided row's message, or the error.
-        "focus": True,
+        "focus": focus,
         "decided_now": decided,
         "undone": undone,
         **({"refresh_seconds": refresh_seconds} if refresh_seconds else {}),
@@ -245,10 +246,16 @@ async def _page_with_error(
 
 @router.get("/inbox/tasks/{task_id}")
 async def task_row(
-    request: Request, task_id: str, session: SessionDep, user: PageUser, place: str = "row"
+    request: Request,
+    task_id: str,
+    session: SessionDep,
+    user: PageUser,
+    place: str = "row",
+    live: bool = False,
 ) -> Response:
     """The task's row as it stands now (htmx refreshes a row with it once its undo window is
-    over); others' tasks: 404."""
+    over, and the live stream when the task changed: `live`, which moves no focus); others'
+    tasks: 404."""
     place = place if place in PLACES else "row"
     task = await session.get(Task, task_id, populate_existing=True)
     deployment = await session.get(Deployment, task.deployment_id) if task is not None else None
@@ -263,7 +270,7 @@ async def task_row(
     if not is_htmx(request):
         return RedirectResponse(f"/deployments/{task.deployment_id}", status_code=303)
     # Still held (the workflow acts on it in a moment): ask again shortly.
-    return await _answer_row(request, session, user, task_id, place=place, refresh_seconds=2)
+    return await _answer_row(request, session, user, task_id, place=place, refresh_seconds=2, focus=not live)
 
 
 @router.get("/inbox/tasks/{task_id}/facts")
