@@ -253,12 +253,19 @@ async def _preferences(session: AsyncSession, usernames: Iterable[str]) -> dict[
     return chosen
 
 
-async def notify(session: AsyncSession, change: Change) -> list[int]:
-    """Store this change's notifications, once per recipient (a retry inserts nothing new), and
-    return the ids of those still to be emailed at once."""
+@dataclass(frozen=True)
+class Told:
+    """Who a change's notifications went to, and the ids of those still to email at once."""
+
+    usernames: frozenset[str] = frozenset()
+    emails: tuple[int, ...] = ()
+
+
+async def notify(session: AsyncSession, change: Change) -> Told:
+    """Store this change's notifications, once per recipient (a retry inserts nothing new)."""
     world = await _world(session, change.deployment_id, change.event.at.date())
     if world is None:
-        return []
+        return Told()
     notes = await _notes(session, world, change)
     actor = change.event.actor
     rows = [
@@ -277,7 +284,7 @@ async def notify(session: AsyncSession, change: Change) -> list[int]:
         for username in sorted(note.recipients - {actor})  # nobody is told what they did themselves
     ]
     if not rows:
-        return []
+        return Told()
     await insert_ignoring_duplicates(session, Notification, rows, ["key"])
     emails = {u.username for u in world.users if u.email}
     chosen = await _preferences(session, {str(r["username"]) for r in rows})
@@ -286,18 +293,19 @@ async def notify(session: AsyncSession, change: Change) -> list[int]:
             col(Notification.key).in_([r["key"] for r in rows]), col(Notification.emailed_at).is_(None)
         )
     )
-    return sorted(
+    to_email = sorted(
         n.id
         for n in stored
         if n.id is not None
         and n.username in emails
         and delivery_for(n.kind, chosen.get(n.username, {}), urgent=n.urgent) == Delivery.IMMEDIATE
     )
+    return Told(frozenset(str(r["username"]) for r in rows), tuple(to_email))
 
 
 async def fan_out(session: AsyncSession, change: Change) -> Deliveries:
     """Everything one read-model write tells people and programs, written in its transaction."""
-    emails = await notify(session, change)
+    told = await notify(session, change)
     # Open pages learn of it too (crc.live; web.live reads it in every web process).
     notice_tasks = change.notice[3] if change.notice else ()
     completed = [change.completed_task_id] if change.completed_task_id else []
@@ -306,9 +314,10 @@ async def fan_out(session: AsyncSession, change: Change) -> Deliveries:
         change.deployment_id,
         stage=change.previous_stage is not None,
         task_ids=[*change.opened_task_ids, *completed, *notice_tasks],
-        event_key=change.event.key,
+        usernames=told.usernames,
     )
-    return Deliveries(key=change.event.key, emails=emails, webhooks=await enqueue_webhooks(session, change))
+    webhooks = await enqueue_webhooks(session, change)
+    return Deliveries(key=change.event.key, emails=list(told.emails), webhooks=webhooks)
 
 
 class Deliverer:

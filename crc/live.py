@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crc.tables import LiveChange, Notification, utcnow
+from crc.tables import LiveChange, utcnow
 
 CHANNEL = "crc_live"
 # Open pages catch up within seconds; older rows only fill the table.
@@ -30,28 +30,21 @@ async def publish(
     *,
     stage: bool = False,
     task_ids: Iterable[str] = (),
-    event_key: str | None = None,
+    usernames: Iterable[str] = (),
 ) -> LiveChange | None:
-    """Record a change in the write's transaction; `event_key` names the write whose stored
-    notifications changed someone's bell. Nothing is recorded when nothing changed."""
-    usernames: list[str] = []
-    if event_key is not None:
-        rows = await session.exec(
-            select(Notification.username)
-            .where(col(Notification.key).startswith(f"{event_key}/", autoescape=True))
-            .distinct()
-        )
-        usernames = sorted(rows.all())
+    """Record a change in the write's transaction; `usernames` are those whose bell it changed
+    (the notifications stored with it). Nothing is recorded when nothing changed."""
+    told = sorted(set(usernames))
     tasks = sorted(set(task_ids))
     what = [
         w
-        for w, on in ((What.STAGE, stage), (What.TASKS, bool(tasks)), (What.NOTIFICATIONS, bool(usernames)))
+        for w, on in ((What.STAGE, stage), (What.TASKS, bool(tasks)), (What.NOTIFICATIONS, bool(told)))
         if on
     ]
     if not what:
         return None
     row = LiveChange(
-        deployment_id=deployment_id, what=[str(w) for w in what], usernames=usernames or None, task_ids=tasks
+        deployment_id=deployment_id, what=[str(w) for w in what], usernames=told or None, task_ids=tasks
     )
     session.add(row)
     await session.flush()

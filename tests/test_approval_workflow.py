@@ -18,6 +18,7 @@ from crc.stages import Stage
 from crc.tables import Deployment
 from crc.types import Amendment
 from tests import factories
+from tests.mail_helpers import Mailbox, parts
 from tests.workflow_helpers import (
     amend,
     db_events,
@@ -197,7 +198,7 @@ async def test_request_changes_then_amend_then_approve(
 
 
 async def test_reminder_escalation_and_expiry(
-    engine: AsyncEngine, temporal_env: WorkflowEnvironment, task_queue: str
+    engine: AsyncEngine, temporal_env: WorkflowEnvironment, task_queue: str, mailbox: Mailbox
 ) -> None:
     client = temporal_env.client
     request = await factories.requested_deployment(
@@ -211,6 +212,7 @@ async def test_reminder_escalation_and_expiry(
         factories.user("com.elsewhere", "chief_of_mission", scopes={"chief_of_mission": ["XXX"]}),
         factories.user("dir", "director"),
         factories.user("dir.planning", "director", scopes={"director": ["planning"]}),
+        factories.user("req.user", "requester"),
     )
     async with build_worker(client, engine, task_queue=task_queue):
         handle = await start(client, task_queue, request)
@@ -264,6 +266,21 @@ async def test_reminder_escalation_and_expiry(
             "chief_of_mission": "completed",
             "resource_management": "cancelled",
         }
+    # Every kind told here went out by email, each once, to its recipient with its subject and the
+    # deployment's link; only the stage change stays in the app (its default).
+    notes = await db_notifications(engine, request.deployment_id)
+    emailed = [n for n in notes if n.kind != "stage_change"]
+    assert {n.kind for n in emailed} == {"task", "reminder", "decision", "escalation", "expiry"}
+    [expiry] = [n for n in notes if n.kind == "expiry"]
+    assert (expiry.username, expiry.subject) == (
+        "req.user",
+        f"{about}: Approval → Expired. No decision from every office in time",
+    )
+    link = f"/deployments/{request.deployment_id}"
+    sent = await mailbox.wait_for(lambda m: link in parts(m)[0], count=len(emailed))
+    assert sorted((m["To"], m["Subject"].strip()) for m in sent) == sorted(
+        (f"{n.username}@crc.example.gov", n.subject) for n in emailed
+    )
 
 
 async def test_unamended_request_expires(

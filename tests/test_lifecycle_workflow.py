@@ -28,7 +28,7 @@ from crc.lifecycle_tables import Booking, CountryClearance, Document
 from crc.lifecycle_tables import CheckIn as CheckInRow
 from crc.progress import WaitingFor
 from crc.stages import Stage
-from crc.tables import Certificate, CourseSession, Deployment, Member, StockItem
+from crc.tables import Certificate, CourseSession, Deployment, Member, NotificationPreference, StockItem
 from crc.types import CheckIn, CheckInResult, Decision, DecisionResult, DeploymentOutcome, LifecyclePolicy
 from tests import factories
 from tests.lifecycle_world import (
@@ -41,6 +41,7 @@ from tests.lifecycle_world import (
     seats_taken,
     stock_levels,
 )
+from tests.mail_helpers import Mailbox, parts
 from tests.workflow_helpers import db_events, db_notifications, refusal, start, status, wait_until
 from worker import build_worker
 
@@ -622,7 +623,11 @@ async def test_concurrent_check_ins_all_persist(run: Run) -> None:
     )
 
 
-async def test_missed_check_in_alerts_operations_who_escalate(run: Run) -> None:
+async def test_missed_check_in_alerts_operations_who_escalate(run: Run, mailbox: Mailbox) -> None:
+    # Operations chose alerts in the app only: a needs-help alert is urgent and emailed anyway.
+    await factories.add(
+        run.engine, NotificationPreference(username="ops.officer", kind="alert", delivery="in_app")
+    )
     await run.driver.to_travel()
     await run.driver.arrive()
     await run.env.sleep(timedelta(days=8, hours=1))  # a week and the day's grace, no check-in
@@ -640,6 +645,16 @@ async def test_missed_check_in_alerts_operations_who_escalate(run: Run) -> None:
     assert result.stage == Stage.DEPLOYED
     notes = await db_notifications(run.engine, run.deployment_id)
     assert [(n.username, n.kind, n.urgent) for n in notes][-1] == ("ops.officer", "alert", True)
+    alerts = [n for n in notes if n.kind == "alert"]
+    assert [(n.urgent, n.subject.split(":")[0]) for n in alerts] == [
+        (False, "Missed check-in"),
+        (True, "URGENT"),
+    ]
+    link = f"/deployments/{run.deployment_id}"
+    [sent] = await mailbox.wait_for(
+        lambda m: link in parts(m)[0] and m["To"] == "ops.officer@crc.example.gov"
+    )
+    assert sent["Subject"].strip() == alerts[1].subject
 
 
 async def test_an_accounted_for_member_is_alerted_again_only_a_period_later(run: Run) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from crc.db import create_engine, session_factory
 from crc.live import KEEP, prune, publish
-from crc.tables import LiveChange, Notification, utcnow
+from crc.tables import LiveChange, utcnow
 from tests import factories
 from web.live import LISTEN_TIMEOUT_SECONDS, Change, LiveHub
 
@@ -76,15 +76,9 @@ async def test_a_rolled_back_write_tells_nobody(engine: AsyncEngine, hub: LiveHu
 
 
 async def test_the_write_names_whose_bell_changed(engine: AsyncEngine, hub: LiveHub) -> None:
-    notes = [
-        Notification(key=f"ev-1/{suffix}/{who}", username=who, kind="task", subject="s", link="/")
-        for suffix, who in [("t1", "planning"), ("t2", "planning"), ("t1", "director")]
-    ]
-    other = Notification(key="ev-10/t1/security", username="security", kind="task", subject="s", link="/")
-    await factories.add(engine, *notes, other)
     async with hub.subscribe() as queue:
         async with session_factory(engine).begin() as session:
-            await publish(session, "dep-1", event_key="ev-1")
+            await publish(session, "dep-1", usernames=["planning", "director", "planning"])
         change = await _next(queue)
     assert change.what == frozenset({"notifications"})
     assert change.usernames == frozenset({"director", "planning"})
@@ -92,7 +86,7 @@ async def test_the_write_names_whose_bell_changed(engine: AsyncEngine, hub: Live
 
 async def test_nothing_changed_records_nothing(engine: AsyncEngine) -> None:
     async with session_factory(engine).begin() as session:
-        assert await publish(session, "dep-1", event_key="no-such-event") is None
+        assert await publish(session, "dep-1") is None
     async with session_factory(engine)() as session:
         assert (await session.exec(select(LiveChange))).all() == []
 

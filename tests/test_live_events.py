@@ -99,7 +99,7 @@ async def _notify(engine: AsyncEngine, username: str, key: str) -> None:
         engine, Notification(key=f"{key}/x/{username}", username=username, kind="task", subject="s", link="/")
     )
     async with session_factory(engine).begin() as session:
-        await publish(session, "dep-1", event_key=key)
+        await publish(session, "dep-1", usernames=[username])
 
 
 async def test_the_stream_pushes_the_bell_and_ends_with_the_session(world: World) -> None:

@@ -1,5 +1,6 @@
 """Notifications: who is told of what, the API and pages to read them, preferences, and email once."""
 
+import re
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -307,3 +308,42 @@ async def test_a_delegate_is_told_of_the_tasks_offered_to_them(world: World) -> 
     told = await notifications(world, "com_elsewhere")
     assert [(n["kind"], n["task_id"]) for n in told["items"]] == [("task", tasks["chief_of_mission"]["id"])]
     assert (await notifications(world, "chief_of_mission"))["total"] == 1
+
+
+async def test_a_stage_change_and_a_cancellation_reach_the_requester_by_email(
+    world: World, mailbox: Mailbox
+) -> None:
+    async with session_factory(world.engine).begin() as session:
+        requester = world.users["requester"]
+        requester.email = "requester@crc.example.gov"
+        session.add(requester)
+        session.add(NotificationPreference(username="requester", kind="stage_change", delivery="immediate"))
+    created = await world.submit()
+    tasks = await world.open_tasks(created["id"], 3)
+    for role, task in tasks.items():
+        assert (await world.complete(task["id"], role, "approve")).status_code == 200
+    await world.wait_for(created["id"], lambda d: d["stage"] not in ("REQUESTED", "APPROVAL"))
+    cancelled = await world.http.post(
+        f"/api/v1/deployments/{created['id']}/cancel",
+        json={"reason": "Post closed"},
+        headers=await world.headers("director"),
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    await world.wait_for(created["id"], lambda d: d["stage"] == "CANCELLED")
+    about = f"{world.member.name} to {world.post.code}"
+    link = f"/deployments/{created['id']}"
+    [cancel] = await mailbox.wait_for(
+        lambda m: link in parts(m)[0] and "Cancelled by Director" in m["Subject"]
+    )
+    assert cancel["To"] == "requester@crc.example.gov"
+    assert re.fullmatch(
+        rf"{re.escape(about)}: (Vetting|Training|Equipping|Travel) → Cancelled\. "
+        "Cancelled by Director: Post closed",
+        cancel["Subject"].strip(),
+    )
+    # The stage change the requester chose to hear of at once came by email too.
+    [vetting] = await mailbox.wait_for(lambda m: link in parts(m)[0] and "Approval → Vetting" in m["Subject"])
+    assert vetting["To"] == "requester@crc.example.gov"
+    told = (await notifications(world, "requester"))["items"]
+    assert told[0]["kind"] == "cancellation"
+    assert {"decision", "stage_change"} == {n["kind"] for n in told[1:]}

@@ -32,19 +32,17 @@ CHANGES = ("Amina Haddad", "FIH", "Strategic communication adviser")  # Planning
 REJECTED = ("Marcus Johnson", "ROB", "Transport systems adviser")  # Planning rejects it
 VETTING = ("Yusuf Mohamed", "BKO", "Border security adviser")  # approved; his clearance fails vetting
 APPROVERS = ("planning", "resource_management", "chief_of_mission", "home_agency")
+# A role for each kind of page the demo users see: the approvers' pages differ only in which
+# approval they decide (planning stands for Resource Management, the Chief of Mission and the
+# director), vetting's for Security and Medical alike, Travel's inbox is Logistics' kind.
 ROLES = (
     "requester",
     "planning",
-    "resource_management",
-    "chief_of_mission",
     "home_agency",
     "security",
-    "medical",
     "training",
     "logistics",
-    "travel",
     "operations",
-    "director",
     "member",
     "admin",
 )
@@ -55,7 +53,6 @@ STATES_FOR = {
     "requester": ("changes", "rejected", "waiting"),
     "home_agency": ("standby",),
     "security": ("vetting",),
-    "medical": ("vetting",),
     "admin": ("waiting", "standby", "changes", "rejected", "vetting"),
 }
 # The roster and post lists are the same for every role but the admin's edit links; besides the
@@ -210,6 +207,11 @@ async def test_every_page_is_accessible(
             await walk.submit_with_errors("/posts/{code}/edit (errors)", _bad_post)
             await _api_docs(walk)
         await walk.visit("/account")
+        await walk.visit("/notifications")
+        await walk.visit("/notifications?show=unread", "/notifications (unread)")
+        await walk.visit("/settings")
+        if username == "admin":
+            await walk.visit("/dev/mail")
         await walk.visit("/no-such-page", "404 page")
         walk.assert_clean(username)
 
