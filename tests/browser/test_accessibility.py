@@ -220,7 +220,9 @@ async def _api_docs(walk: Walk) -> None:
     """Swagger UI closed, with an operation open to try, and its Authorize dialog; then ReDoc."""
     page = walk.page
     await page.goto("/docs")
-    await expect(page.locator(".opblock").first).to_be_visible()
+    # Swagger UI parses the whole schema (over 150 operations) before it draws one; on two busy
+    # cores that took longer than expect's 5 s default once.
+    await expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
     await walk.check("/docs")
     await page.locator(".opblock-summary-control").first.click()
     await page.get_by_role("button", name="Try it out").click()
