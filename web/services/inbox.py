@@ -137,8 +137,8 @@ class ViewCounts:
 
 @dataclass(frozen=True)
 class Inbox:
-    """One page of rows, how many match, the views' counts, the choices the filters offer (from
-    all the user's open tasks), and where the neighbouring pages start."""
+    """One page of rows, how many match, the views' counts, the choices the filters offer (kinds
+    and stages of all the user's open tasks; every post), and where the neighbouring pages start."""
 
     rows: list[InboxRow]
     total: int
@@ -256,14 +256,14 @@ def _in_view(view: str, mine: set[str], now: datetime) -> Any:
 
 
 def _narrowing(filters: InboxFilters) -> list[Any]:
-    """The filters besides the view, as SQL conditions (the query joins each task's deployment)."""
+    """The filters besides the view, as SQL conditions on Task (deployments by subqueries)."""
     where: list[Any] = []
     if filters.kind:
         where.append(col(Task.kind) == filters.kind)
     if filters.stage:
         where.append(col(Task.stage) == filters.stage)
     if filters.post:
-        where.append(col(Deployment.post_code) == filters.post)
+        where.append(col(Task.deployment_id).in_(_deployments(col(Deployment.post_code) == filters.post)))
     if filters.q:
         needle = filters.q.lower()
 
@@ -271,25 +271,25 @@ def _narrowing(filters: InboxFilters) -> list[Any]:
             return func.lower(column).contains(needle, autoescape=True)
 
         named = select(Member.id).where(has(col(Member.name)))
-        placed = select(Post.code).where(or_(has(col(Post.country)), has(col(Post.city))))
-        where.append(
-            or_(
-                has(col(Task.title)),
-                has(col(Deployment.post_code)),
-                col(Deployment.member_id).in_(named),
-                col(Deployment.post_code).in_(placed),
-            )
+        placed = select(Post.code).where(
+            or_(has(col(Post.code)), has(col(Post.country)), has(col(Post.city)))
         )
+        found = or_(col(Deployment.member_id).in_(named), col(Deployment.post_code).in_(placed))
+        where.append(or_(has(col(Task.title)), col(Task.deployment_id).in_(_deployments(found))))
     return where
+
+
+def _deployments(condition: Any) -> Any:
+    # Never correlated with the page query's own join of deployments.
+    return select(Deployment.id).where(condition).correlate(None)
 
 
 @dataclass(frozen=True)
 class _Group:
-    """The user's open tasks of one kind, stage and post, counted in each view."""
+    """The user's open tasks of one kind and stage, counted in each view."""
 
     kind: str
     stage: str
-    post: str
     all: int
     mine: int
     unclaimed: int
@@ -297,42 +297,45 @@ class _Group:
 
 
 async def _tally(session: AsyncSession, *, user: User, mine: set[str], now: datetime) -> list[_Group]:
-    """Every view's count by kind, stage and post: one GROUP BY over the user's open tasks."""
-    live = and_(col(TaskClaim.task_id) == col(Task.id), col(TaskClaim.expires_at) > now)
+    """Every view's count by kind and stage, in one statement: a GROUP BY over the user's open
+    tasks on the task index, and one over the live claims (few) joined to their tasks."""
 
     def tally(condition: Any) -> Any:
         return func.coalesce(func.sum(sa.case((condition, 1), else_=0)), 0)
 
-    query = (
+    zero = sa.literal(0)
+    tasks = open_tasks_query(
+        user, col(Task.kind), col(Task.stage), func.count(), zero, zero, tally(col(Task.due_at) < now)
+    ).group_by(col(Task.kind), col(Task.stage))
+    claimed = (
         open_tasks_query(
             user,
             col(Task.kind),
             col(Task.stage),
-            col(Deployment.post_code),
+            zero,
             func.count(),
             tally(col(TaskClaim.username).in_(mine)),
-            tally(col(TaskClaim.task_id).is_(None)),
-            tally(col(Task.due_at) < now),
+            zero,
         )
-        .outerjoin(TaskClaim, live)
-        .group_by(col(Task.kind), col(Task.stage), col(Deployment.post_code))
+        .join(TaskClaim, col(TaskClaim.task_id) == col(Task.id))
+        .where(col(TaskClaim.expires_at) > now)
+        .group_by(col(Task.kind), col(Task.stage))
     )
+    found: dict[tuple[str, str], list[int]] = {}
+    for kind, stage, every, held, theirs, overdue in await fetch(session, sa.union_all(tasks, claimed)):
+        sums = found.setdefault((str(kind), str(stage)), [0, 0, 0, 0])
+        for i, n in enumerate((every, held, theirs, overdue)):
+            sums[i] += int(n)
     return [
-        _Group(str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]))
-        for r in await fetch(session, query)
+        _Group(kind, stage, every, theirs, every - held, overdue)
+        for (kind, stage), (every, held, theirs, overdue) in sorted(found.items())
     ]
 
 
 def _counts(groups: Sequence[_Group], filters: InboxFilters | None = None) -> ViewCounts:
-    """The views' counts over the groups (those the filters keep, without a text search)."""
+    """The views' counts over the groups (those of the filters' kind and stage)."""
     f = filters or InboxFilters()
-    kept = [
-        g
-        for g in groups
-        if (not f.kind or g.kind == f.kind)
-        and (not f.stage or g.stage == f.stage)
-        and (not f.post or g.post == f.post)
-    ]
+    kept = [g for g in groups if (not f.kind or g.kind == f.kind) and (not f.stage or g.stage == f.stage)]
     return ViewCounts(
         all=sum(g.all for g in kept),
         mine=sum(g.mine for g in kept),
@@ -354,6 +357,21 @@ def _cursor(name: str, text: str) -> TaskCursor | None:
         raise InvalidFields([FieldError(name, str(err), text, location="query")]) from None
 
 
+async def _with_deployments(
+    session: AsyncSession, task_ids: Any, order: list[Any]
+) -> list[tuple[Task, Deployment]]:
+    """The first PAGE_SIZE + 1 tasks of `task_ids` in `order`, each with its deployment: the page
+    is chosen from the tasks alone, then only its rows are joined to their deployments."""
+    page = task_ids.order_by(*order).limit(PAGE_SIZE + 1).subquery()
+    query = (
+        select(Task, Deployment)
+        .join(page, page.c.id == col(Task.id))
+        .join(Deployment, col(Deployment.id) == col(Task.deployment_id))
+        .order_by(*order)
+    )
+    return [(t, d) for t, d in (await session.exec(query)).all()]
+
+
 async def load_inbox(session: AsyncSession, *, user: User, filters: InboxFilters, now: datetime) -> Inbox:
     """One page of the user's open tasks in the view, filtered and sorted (a keyset page, never
     more than PAGE_SIZE rows), with every view's count; a cursor that is not one of ours: 422."""
@@ -361,21 +379,21 @@ async def load_inbox(session: AsyncSession, *, user: User, filters: InboxFilters
     away = await _Away.of(session, user, now)
     mine = {user.username} | away.absent
     groups = await _tally(session, user=user, mine=mine, now=now)
-    query = open_tasks_query(user).where(_in_view(filters.view, mine, now), *_narrowing(filters))
+    query = open_tasks_query(user, col(Task.id)).where(
+        _in_view(filters.view, mine, now), *_narrowing(filters)
+    )
     if before is not None:
         query = query.where(task_list.before(filters.sort, before))
-        query = query.order_by(*task_list.order_by(filters.sort, backwards=True)).limit(PAGE_SIZE + 1)
-        found = [(r[0], r[1]) for r in await fetch(session, query)]
+        found = await _with_deployments(session, query, task_list.order_by(filters.sort, backwards=True))
         has_prev, has_next = len(found) > PAGE_SIZE, True
         found = list(reversed(found[:PAGE_SIZE]))
     else:
         if after is not None:
             query = query.where(task_list.after(filters.sort, after))
-        query = query.order_by(*task_list.order_by(filters.sort)).limit(PAGE_SIZE + 1)
-        found = [(r[0], r[1]) for r in await fetch(session, query)]
+        found = await _with_deployments(session, query, task_list.order_by(filters.sort))
         has_prev, has_next = after is not None, len(found) > PAGE_SIZE
         found = found[:PAGE_SIZE]
-    if filters.q:  # a text search is counted by a query of its own
+    if filters.q or filters.post:  # counted by a query of their own
         counted = open_tasks_query(user, func.count()).where(
             _in_view(filters.view, mine, now), *_narrowing(filters)
         )
@@ -393,7 +411,7 @@ async def load_inbox(session: AsyncSession, *, user: User, filters: InboxFilters
         counts=_counts(groups),
         kinds=sorted({g.kind for g in groups}),
         stages=sorted({g.stage for g in groups}),
-        posts=sorted({g.post for g in groups}),
+        posts=list((await session.exec(select(Post.code).order_by(col(Post.code)))).all()),
         next_cursor=cursor(found[-1]) if found and has_next else None,
         prev_cursor=cursor(found[0]) if found and has_prev else None,
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, CompoundSelect, Select
 from sqlmodel import and_, col, func, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -33,22 +33,25 @@ DECIDED_UNCONFIRMED = (
 
 
 def _in_scope(actor: Actor, role: Role) -> ColumnElement[bool]:
-    """Tasks within the actor's scope as `role`: the SQL form of crc.permissions' rule (on a query
-    that joins each task's deployment)."""
+    """Tasks within the actor's scope as `role`: the SQL form of crc.permissions' rule."""
     kind, scope = SCOPED_ROLES.get(role), actor.scopes.get(role)
     if kind is None or scope is None:
         return sa.true()
     if kind == ScopeKind.OFFICE:
         return col(Task.role).in_(scope)
-    return col(SCOPED_COLUMNS[kind]).in_(scope)
+    return col(Task.deployment_id).in_(_deployments(col(SCOPED_COLUMNS[kind]).in_(scope)))
+
+
+def _deployments(condition: ColumnElement[bool]) -> Any:
+    # Never correlated: the same set whether or not the outer query joins deployments.
+    return sa.select(col(Deployment.id)).where(condition).correlate(None)
 
 
 def actionable_by(user: User) -> ColumnElement[bool]:
-    """The tasks the user may decide (crc.permissions.may_act_on), as a SQL condition on a query
-    that joins each task's deployment (open_tasks_query)."""
+    """The tasks the user may decide (crc.permissions.may_act_on), as a SQL condition on Task."""
     # Tasks of the user's offices within their scopes, escalated ones for the director of their
-    # office, never one on the user's own request; and the member's own tasks. The deployment's
-    # columns are read through the join, not by subqueries over the whole deployment table.
+    # office, never one on the user's own request; and the member's own tasks. The deployments
+    # are read by indexed subqueries (the user's own requests: few), not joined to every task.
     actor = actor_of(user)
     offices = [Role(r) for r in actor.roles if r in Role._value2member_map_ and r != Role.MEMBER]
     ways = [and_(col(Task.role) == role, _in_scope(actor, role)) for role in offices]
@@ -60,25 +63,24 @@ def actionable_by(user: User) -> ColumnElement[bool]:
         # A member's own task is the member's alone, escalated or not.
         escalated = and_(col(Task.escalated).is_(True), col(Task.role) != Role.MEMBER)
         ways.append(and_(escalated, _in_scope(actor, ESCALATION_ROLE)))
-    who: ColumnElement[bool] = and_(or_(sa.false(), *ways), col(Deployment.requested_by) != user.username)
+    own_requests = _deployments(col(Deployment.requested_by) == user.username)
+    who: ColumnElement[bool] = and_(or_(sa.false(), *ways), col(Task.deployment_id).not_in(own_requests))
     if user.member_id is not None:
         # A member's own tasks (kit receipt, after-action report), never another member's.
-        own = and_(col(Task.role) == Role.MEMBER, col(Deployment.member_id) == user.member_id)
-        who = or_(who, own)
+        own = _deployments(col(Deployment.member_id) == user.member_id)
+        who = or_(who, and_(col(Task.role) == Role.MEMBER, col(Task.deployment_id).in_(own)))
     return who
 
 
 def open_tasks_query(user: User, *columns: Any) -> Select[Any]:
-    """SELECT `columns` (the task and its deployment by default) over the user's open tasks."""
-    return (
-        sa.select(*(columns or (Task, Deployment)))
-        .select_from(Task)
-        .join(Deployment, col(Deployment.id) == col(Task.deployment_id))
-        .where(col(Task.status) == "open", actionable_by(user))
-    )
+    """SELECT `columns` over the user's open tasks; by default each task with its deployment."""
+    query = sa.select(*(columns or (Task, Deployment))).select_from(Task)
+    if not columns:
+        query = query.join(Deployment, col(Deployment.id) == col(Task.deployment_id))
+    return query.where(col(Task.status) == "open", actionable_by(user))
 
 
-async def fetch(session: AsyncSession, query: Select[Any]) -> Sequence[Any]:
+async def fetch(session: AsyncSession, query: Select[Any] | CompoundSelect[Any]) -> Sequence[Any]:
     """The rows of a core SELECT of several columns (sqlmodel's exec types only its own)."""
     return (await session.exec(query)).all()  # type: ignore[call-overload,no-any-return]
 
