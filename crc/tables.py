@@ -284,7 +284,11 @@ class Task(SQLModel, table=True):
     """A human step a workflow waits for: who may do it, the outcomes, and when it is due."""
 
     # The inbox and the task API read open tasks of a role, soonest due first.
-    __table_args__ = (sa.Index("ix_task_status_role_due_at", "status", "role", "due_at"),)
+    __table_args__ = (
+        sa.Index(
+            "ix_task_status_role_due_at", "status", "role", "due_at", "created_at", "id", "kind", "stage", "deployment_id"
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     deployment_id: str = Field(foreign_key="deployment.id", index=True, max_length=36)

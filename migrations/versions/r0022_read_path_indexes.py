@@ -18,7 +18,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # The inbox and the task API: open tasks of a role, soonest due first.
-    op.create_index("ix_task_status_role_due_at", "task", ["status", "role", "due_at"], unique=False)
+    op.create_index(
+        "ix_task_status_role_due_at",
+        "task",
+        ["status", "role", "due_at", "created_at", "id", "kind", "stage", "deployment_id"],
+        unique=False,
+    )
     # The dashboard: who is in country, by post (an index-only count).
     op.create_index("ix_deployment_stage_post_code", "deployment", ["stage", "post_code"], unique=False)
     # The dashboard: certificates expiring within 90 days.
