@@ -283,10 +283,12 @@ class Deployment(SQLModel, table=True):
 class Task(SQLModel, table=True):
     """A human step a workflow waits for: who may do it, the outcomes, and when it is due."""
 
-    # The inbox and the task API read open tasks of a role, soonest due first.
+    # The inbox and the task API read open tasks of a role, soonest due first; the other columns
+    # let the counts and the choice of a page come from the index alone.
     __table_args__ = (
         sa.Index(
-            "ix_task_status_role_due_at", "status", "role", "due_at", "created_at", "id", "kind", "stage", "deployment_id"
+            "ix_task_status_role_due_at",
+            *("status", "role", "due_at", "created_at", "id", "kind", "stage", "deployment_id"),
         ),
     )
 
