@@ -82,7 +82,9 @@ def open_tasks_query(user: User, *columns: Any) -> Select[Any]:
 
 async def fetch(session: AsyncSession, query: Select[Any] | CompoundSelect[Any]) -> Sequence[Any]:
     """The rows of a core SELECT of several columns (sqlmodel's exec types only its own)."""
-    return (await session.exec(query)).all()  # type: ignore[call-overload]
+    result = await session.exec(query)  # type: ignore[call-overload]
+    rows: Sequence[Any] = result.all()
+    return rows
 
 
 async def count_open_tasks(session: AsyncSession, *, user: User) -> int:
