@@ -128,7 +128,9 @@ async def set_password_by_link(
     """Check the password, use up the link and set it (ending any sessions); the username.
     InvalidFields for a password that will not do, LinkRefused for a link that opens nothing."""
     user = await link_user(db, token, secret=secret, now=now)
-    problem = password_problem(password, username=user.username, names=await _names(db, user))
+    names = await _names(db, user)
+    # zxcvbn's matching is CPU work: off the event loop like the hashing below.
+    problem = await asyncio.to_thread(password_problem, password, username=user.username, names=names)
     if problem:
         raise InvalidFields([FieldError("password", problem)])
     if confirm != password:
