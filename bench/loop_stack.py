@@ -94,10 +94,12 @@ class DevStack:
             if not entry.name.isdigit():
                 continue
             try:
-                if os.getpgid(int(entry.name)) != self.process.pid:
+                # The stack's children: `crc dev` starts each in a process group of its own.
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent != self.process.pid:
                     continue
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except (OSError, ProcessLookupError):
+            except (OSError, ValueError, IndexError):
                 continue
             if all(w.encode() in argv for w in words):
                 return int(entry.name)
