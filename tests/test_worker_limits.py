@@ -11,7 +11,7 @@ from worker import build_worker
 
 def test_defaults_bound_the_cache() -> None:
     settings = Settings()
-    assert settings.CRC_WORKER_MAX_CACHED_WORKFLOWS == 200
+    assert settings.CRC_WORKER_MAX_CACHED_WORKFLOWS == 100
     assert settings.CRC_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS == 50
 
 
