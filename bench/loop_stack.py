@@ -119,9 +119,9 @@ class DevStack:
         ]  # fmt: skip
         with engine.begin() as conn:
             conn.execute(sa.insert(Member), rows)
-            ids = conn.execute(sa.select(Member.id).where(col(Member.name).like(f"Bench {tag} %"))).all()
+            ids = conn.execute(sa.select(col(Member.id)).where(col(Member.name).like(f"Bench {tag} %"))).all()
         engine.dispose()
-        return [row[0] for row in ids]
+        return [int(row[0] or 0) for row in ids]
 
     def count(self, statement: str, **params: Any) -> int:
         """One number from the stack's database."""
