@@ -7,8 +7,10 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import flows
 from bench.memory import worker_rss
@@ -48,12 +50,31 @@ class Scale:
 
 SCALES = {
     "full": Scale(50_000, 10_000, 20, 10, 100, 5, 200, 1, 1000, 100, 5, 40),
-    "tiny": Scale(200, 40, 5, 2, 20, 2, 5, 1, 20, 10, 2, 10),
+    "tiny": Scale(200, 40, 5, 1, 20, 1, 3, 1, 10, 5, 2, 5),
 }
 
 
 def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def _guarded(figures: list[Figure], keys: list[tuple[str, str, str]], measure: Awaitable[Any]) -> Any:
+    """Run one measurement; if it fails, its figures say so (not met) and the run goes on."""
+    try:
+        return await measure
+    except Exception as exc:  # one broken figure must not cost the others
+        _log(f"FAILED {keys[0][0]}: {exc!r}")
+        for key, name, target in keys:
+            figures.append(
+                Figure(
+                    key,
+                    name,
+                    f"failed: {type(exc).__name__}: {str(exc)[:120]}",
+                    target=target,
+                    met=False if target else None,
+                )
+            )
+        return None
 
 
 async def run(scale: Scale, root: Path) -> list[Figure]:
@@ -64,28 +85,72 @@ async def run(scale: Scale, root: Path) -> list[Figure]:
         _log(f"starting the stack with {scale.members()} members")
         await stack.start(scale.members())
         _log("read paths")
-        figures += await read_paths(root, stack.address, scale.deployments, scale.open_tasks, scale.read_pairs)
+        figures += await read_paths(
+            root, stack.address, scale.deployments, scale.open_tasks, scale.read_pairs
+        )
         _log("one short lifecycle")
-        shape, history = await flows.short_lifecycle(stack)
+        short = await _guarded(
+            figures, [("history", "History of one short lifecycle", "<= 0.5x")], flows.short_lifecycle(stack)
+        )
+        shape, history = short if short else (None, None)
         _log("decisions")
-        figures += await flows.decisions(stack, scale.decision_deployments)
+        decision_keys = [
+            ("decision", "Decision p95", "<= 3x"),
+            ("decision_vs_update", "Decision vs bare update", ""),
+        ]
+        figures += (
+            await _guarded(figures, decision_keys, flows.decisions(stack, scale.decision_deployments)) or []
+        )
         _log("starts")
-        figures.append(await flows.starts(stack, scale.start_batch, scale.start_pairs))
+        started = await _guarded(
+            figures,
+            [("starts", "Request starts, 20 clients", ">= 0.8x")],
+            flows.starts(stack, scale.start_batch, scale.start_pairs),
+        )
+        figures += [started] if started else []
         _log("lifecycles")
-        lifecycle, rates = await flows.lifecycles(stack, shape, scale.lifecycle_n, scale.lifecycle_pairs)
-        figures += [lifecycle, history]
+        rates: list[float] = []
+        lifecycle_keys = [("lifecycle", "Whole lifecycle through the API", "<= 1.5x")]
+        if shape is None:
+            await _guarded(figures, lifecycle_keys, _no_shape())
+        else:
+            done = await _guarded(
+                figures,
+                lifecycle_keys,
+                flows.lifecycles(stack, shape, scale.lifecycle_n, scale.lifecycle_pairs),
+            )
+            if done:
+                figures.append(done[0])
+                rates = done[1]
+        figures += [history] if history else []
         _log("two workers")
-        figures.append(await flows.two_workers(stack, scale.lifecycle_n, rates))
+        workers_keys = [("workers", "Lifecycle throughput, 1 and 2 workers", "")]
+        two = await _guarded(figures, workers_keys, flows.two_workers(stack, scale.lifecycle_n, rates))
+        figures += [two] if two else []
         _log("sign-in")
-        figures.append(await healthz_under_sign_in(stack, scale.signin_pairs, scale.signin_block))
+        signin = await _guarded(
+            figures,
+            [("healthz_signin", "/healthz p95 while clients sign in", "<= 3x")],
+            healthz_under_sign_in(stack, scale.signin_pairs, scale.signin_block),
+        )
+        figures += [signin] if signin else []
         _log("worker memory")
-        figures.append(await worker_rss(stack, scale.open_for_rss, scale.rss_step))
+        rss = await _guarded(
+            figures,
+            [("worker_rss", "Worker RSS", "<= 250 MB")],
+            worker_rss(stack, scale.open_for_rss, scale.rss_step),
+        )
+        figures += [rss] if rss else []
     except BaseException:
         print(stack.processes.logs(), file=sys.stderr)
         raise
     finally:
         await stack.close()
     return figures
+
+
+async def _no_shape() -> None:
+    raise RuntimeError("no short lifecycle to take the bare workflow's shape from")
 
 
 def main() -> None:
@@ -99,7 +164,10 @@ def main() -> None:
         figures = asyncio.run(run(SCALES[args.scale], Path(tmp)))
     path = write_json(figures, args.scale, args.json)
     print(table(figures))
-    print(f"scale {args.scale}, {time.perf_counter() - began:.0f} s, load average {os.getloadavg()[0]:.2f}; JSON: {path}")
+    print(
+        f"scale {args.scale}, {time.perf_counter() - began:.0f} s, "
+        f"load average {os.getloadavg()[0]:.2f}; JSON: {path}"
+    )
     print(verdict(figures))
 
 

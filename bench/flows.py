@@ -7,6 +7,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -127,6 +128,26 @@ async def short_lifecycle(stack: BenchStack) -> tuple[Shape, Figure]:
     return shape, at_most(figure, 0.5)
 
 
+async def _decide_timed(c: CallUp, role: str) -> float:
+    """Approve `role`'s task once listed; how long the POST took, in ms."""
+    items: list[Any] = []
+
+    async def listed() -> bool:
+        nonlocal items
+        found = await c.api.get("/api/v1/tasks", role, deployment_id=c.deployment_id, kind="approval")
+        items = found["items"]
+        return bool(items)
+
+    await until(f"{role}'s approval listed", listed)
+    headers = await c.api.headers(role)
+    path = f"/api/v1/tasks/{items[0]['id']}/complete"
+    ms, response = await timed_ms(
+        partial(c.api.http.post, path, json={"outcome": "approve"}, headers=headers)
+    )
+    assert response.status_code == 200, response.text
+    return ms
+
+
 async def decisions(stack: BenchStack, deployments: int) -> list[Figure]:
     """POST /tasks/{id}/complete beside a bare update doing one durable activity, and a bare
     update round trip (no activity); three approvals per deployment, interleaved."""
@@ -139,25 +160,14 @@ async def decisions(stack: BenchStack, deployments: int) -> list[Figure]:
         with_work = await _bare_start(stack, BarePlan([0] * (len(approvers) + 1)))
         bare = await _bare_start(stack, BarePlan([0] * (len(approvers) + 1)))
         for role in approvers:
-            items: list[Any] = []
-
-            async def listed(role: str = role) -> bool:
-                nonlocal items
-                found = await c.api.get("/api/v1/tasks", role, deployment_id=c.deployment_id, kind="approval")
-                items = found["items"]
-                return bool(items)
-
-            await until(f"{role}'s approval listed", listed)
-            headers = await c.api.headers(role)
-            path = f"/api/v1/tasks/{items[0]['id']}/complete"
-            ms, response = await timed_ms(lambda: c.api.http.post(path, json={"outcome": "approve"}, headers=headers))
-            assert response.status_code == 200, response.text
-            project.add(ms)
-            ms, _ = await timed_ms(lambda: with_work.execute_update(STEP_UPDATE, 1))
-            durable.add(ms)
-            ms, _ = await timed_ms(lambda: bare.execute_update(STEP_UPDATE, 0))
-            round_trip.add(ms)
-    detail = {"project_ms": project.summary(), "bare_durable_ms": durable.summary(), "bare_update_ms": round_trip.summary()}
+            project.add(await _decide_timed(c, role))
+            durable.add((await timed_ms(partial(with_work.execute_update, STEP_UPDATE, 1)))[0])
+            round_trip.add((await timed_ms(partial(bare.execute_update, STEP_UPDATE, 0)))[0])
+    detail = {
+        "project_ms": project.summary(),
+        "bare_durable_ms": durable.summary(),
+        "bare_update_ms": round_trip.summary(),
+    }
     decision = Figure(
         "decision",
         "Decision POST /api/v1/tasks/{id}/complete, p95",
@@ -207,7 +217,12 @@ async def starts(stack: BenchStack, batch: int, pairs: int) -> Figure:
         f"{project.median:.1f} req/s",
         f"bare start_workflow: {bare.median:.1f}/s",
         statistics.median(ratios),
-        detail={"project_per_s": project.summary(), "bare_per_s": bare.summary(), "ratios": ratios, "batch": batch},
+        detail={
+            "project_per_s": project.summary(),
+            "bare_per_s": bare.summary(),
+            "ratios": ratios,
+            "batch": batch,
+        },
     )
     return at_least(figure, 0.8)
 

@@ -57,5 +57,3 @@ async def worker_rss(stack: BenchStack, open_count: int, step: int) -> Figure:
     figure.target = f"<= {LIMIT_MB:.0f} MB"
     figure.met = project[-1] <= LIMIT_MB
     return figure
-
-

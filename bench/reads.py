@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,9 @@ def _add_tasks(url: str, open_tasks: int) -> None:
         ids = list(oldest)
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            conn.execute(sa.update(Deployment).where(col(Deployment.id).in_(chunk)).values(stage=Stage.APPROVAL.value))
+            conn.execute(
+                sa.update(Deployment).where(col(Deployment.id).in_(chunk)).values(stage=Stage.APPROVAL.value)
+            )
         rows: list[dict[str, Any]] = []
         for i, deployment_id in enumerate(ids):
             for role in APPROVERS:
@@ -160,9 +163,9 @@ async def measure(base_url: str, deep_cursor: str, pairs: int) -> dict[str, dict
         for _ in range(pairs):
             for key, http, url, params in calls:
                 page, healthz = samples[key]
-                ms, _ = await timed_ms(lambda: planning.get("/healthz"))
+                ms, _ = await timed_ms(partial(planning.get, "/healthz"))
                 healthz.add(ms)
-                ms, response = await timed_ms(lambda http=http, url=url, params=params: http.get(url, params=params))
+                ms, response = await timed_ms(partial(http.get, url, params=params))
                 assert response.status_code == 200, f"{url}: {response.status_code}"
                 page.add(ms)
                 sizes[key] = len(response.content) / 1024
@@ -203,7 +206,8 @@ async def read_paths(
                     Figure(
                         f"{key}_{db.lower()}",
                         f"{name}, {db}, {deployments:,} deployments / {open_tasks:,} open tasks",
-                        f"p50 {r['page_ms']['median']:.0f} ms, p95 {r['page_ms']['p95']:.0f} ms, {r['kb']:.0f} KB",
+                        f"p50 {r['page_ms']['median']:.0f} ms, p95 {r['page_ms']['p95']:.0f} ms, "
+                        f"{r['kb']:.0f} KB",
                         f"/healthz p50 {r['healthz_ms']['median']:.1f} ms",
                         r["ratio"],
                         detail=r,

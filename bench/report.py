@@ -45,7 +45,10 @@ def _cell(text: str) -> str:
 
 def table(figures: list[Figure]) -> str:
     """A Markdown table: figure | project | baseline | ratio | target | met?"""
-    lines = ["| figure | project | baseline | ratio | target | met? |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| figure | project | baseline | ratio | target | met? |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for f in figures:
         ratio = "" if f.ratio is None else f"{f.ratio:.2f}x"
         met = "" if f.met is None else ("yes" if f.met else "NO")
@@ -68,7 +71,11 @@ def write_json(figures: list[Figure], scale: str, path: Path | None = None) -> P
     document = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "scale": scale,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
         "load_average_end": list(os.getloadavg()),
         "figures": [asdict(f) for f in figures],
         "verdict": verdict(figures),

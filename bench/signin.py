@@ -30,8 +30,14 @@ async def healthz_under_sign_in(stack: BenchStack, pairs: int, per_block: int) -
             ms, _ = await timed_ms(lambda: stack.http.get("/healthz"))  # type: ignore[union-attr]
             quiet.add(ms)
         async with contextlib.AsyncExitStack() as clients:
-            https = [await clients.enter_async_context(httpx.AsyncClient(base_url=base, timeout=120)) for _ in SIGNING_IN]
-            loops = [asyncio.create_task(_sign_in_forever(h, u, codes)) for h, u in zip(https, SIGNING_IN, strict=True)]
+            https = [
+                await clients.enter_async_context(httpx.AsyncClient(base_url=base, timeout=120))
+                for _ in SIGNING_IN
+            ]
+            loops = [
+                asyncio.create_task(_sign_in_forever(h, u, codes))
+                for h, u in zip(https, SIGNING_IN, strict=True)
+            ]
             await asyncio.sleep(0.3)  # each has a verify in flight
             for _ in range(per_block):
                 ms, _ = await timed_ms(lambda: stack.http.get("/healthz"))  # type: ignore[union-attr]
@@ -46,6 +52,11 @@ async def healthz_under_sign_in(stack: BenchStack, pairs: int, per_block: int) -
         f"p50 {loaded.median:.1f} ms, p95 {loaded.p95:.1f} ms ({len(codes)} sign-ins, {refused} not 200)",
         f"/healthz quiet: p50 {quiet.median:.1f} ms, p95 {quiet.p95:.1f} ms",
         loaded.p95 / quiet.p95,
-        detail={"quiet_ms": quiet.summary(), "loaded_ms": loaded.summary(), "sign_ins": len(codes), "not_200": refused},
+        detail={
+            "quiet_ms": quiet.summary(),
+            "loaded_ms": loaded.summary(),
+            "sign_ins": len(codes),
+            "not_200": refused,
+        },
     )
     return at_most(figure, 3)

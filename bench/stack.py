@@ -93,7 +93,7 @@ class BenchStack:
         return self.processes.processes[name].pid
 
     async def quiet(self, within: float = 300.0) -> None:
-        """Wait until the workers stop writing: the task and event counts hold for 2 s."""
+        """Wait until the workers stop writing: the task and event counts hold for 1.5 s."""
         assert self.engine is not None
         seen: list[tuple[int, int]] = []
 
@@ -103,7 +103,7 @@ class BenchStack:
                 tasks = (await conn.execute(sa.select(sa.func.count()).select_from(Task))).scalar_one()
                 events = (await conn.execute(sa.select(sa.func.count()).select_from(Event))).scalar_one()
             seen.append((tasks, events))
-            return len(seen) >= 5 and len(set(seen[-5:])) == 1
+            return len(seen) >= 4 and len(set(seen[-4:])) == 1
 
         await until("the workers to settle", settled, within)
 
