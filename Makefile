@@ -7,13 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt chromium vendor
+.PHONY: help run test lint fmt chromium vendor bench
 
 help:
 	@echo "make run   - migrate, seed demo data, start Temporal, the worker and the web app"
 	@echo "make test  - ruff, mypy (strict on the production code) and the whole pytest suite"
 	@echo "make lint  - ruff and mypy only"
 	@echo "make fmt   - format the code and apply safe lint fixes"
+	@echo "make bench - the benchmark suite against bare Temporal (about 20 minutes; bench/results/latest.json)"
 	@echo "make vendor - refresh the vendored USWDS, Swagger UI, ReDoc and htmx-ext-sse from npm (needs npm)"
 
 $(BIN)/python:
@@ -40,6 +41,11 @@ lint: $(VENV)/.installed-test
 
 test: lint chromium
 	$(BIN)/pytest
+
+# Every figure of the performance table against its bare baseline, at full scale (never part of
+# `make test`, which runs it once at tiny scale: tests/test_bench_smoke.py).
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench --scale full
 
 # The browser tests drive Debian's Chromium (Playwright downloads no browser here): install it as
 # root with apt-get when missing; elsewhere say so, and those tests skip (fail under .ci/run).
