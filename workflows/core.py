@@ -5,7 +5,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
+from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
@@ -40,6 +42,10 @@ from workflows.search import upsert_stage
 A = TypeVar("A")
 R = TypeVar("R")
 
+# Runs started before a stage change rode on the work that caused it (and before a decision's
+# update returned once recorded) took a round trip of their own for each.
+PATCH_LEAN = "crc-lean-round-trips"
+
 
 class Cancelled(Exception):
     """Unwinds the run to compensation when a cancellation (or a denial) interrupts a stage."""
@@ -68,6 +74,10 @@ class DeploymentCore:
         # wakes for whatever arrived.
         self.post: PostRules | None = None
         self.wakeups = 0
+        # The move into a stage, written by the stage's first activity (it carries it); and
+        # events kept back to write with the next move (an early return's).
+        self.entering: StageChange | None = None
+        self.kept_events: list[EventRecord] = []
 
     # --- what the deployment waits for ---------------------------------------------------------
 
@@ -187,7 +197,32 @@ class DeploymentCore:
         )
 
     async def act(self, activity: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
-        """Run an activity method with the shared timeout and retry policy."""
+        """Run an activity method with the shared timeout and retry policy.
+
+        An activity that can carry a stage change (a `stage_change` field) takes the pending move
+        into the stage with it; the workflow moves once it is done, as with record_stage."""
+        entering = self.entering
+        carries = isinstance(arg, BaseModel) and "stage_change" in type(arg).model_fields
+        if entering is not None and carries and getattr(arg, "stage_change", None) is None:
+            self.entering = None
+            arg = arg.model_copy(update={"stage_change": entering})  # type: ignore[attr-defined]
+            try:
+                result = await self._execute(activity, arg)
+            except ActivityError:  # the work failed (a refused booking): the move still shows
+                await self._record(entering)
+                self._moved(entering)
+                self.settle()
+                raise
+            self._moved(entering)
+            self.settle()
+            return result
+        result = await self._execute(activity, arg)
+        carried = getattr(arg, "stage_change", None) if carries else None
+        if carried is not None:
+            self._moved(carried)
+        return result
+
+    async def _execute(self, activity: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
         return await workflow.execute_activity_method(
             activity,
             arg,
@@ -195,6 +230,55 @@ class DeploymentCore:
             heartbeat_timeout=ACTIVITY_HEARTBEAT_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
+
+    def stage_change(
+        self,
+        stage: Stage,
+        status: str,
+        event: EventRecord | None,
+        *,
+        waiting_for: WaitingFor,
+        amendment: Amendment | None = None,
+        end_date: date | None = None,
+        cost_estimate_usd: Decimal | None = None,
+    ) -> StageChange:
+        """The read-model's write of a move to a stage (or of a new status)."""
+        s = self.state
+        kept, self.kept_events = self.kept_events, []
+        return StageChange(
+            deployment_id=self.request.deployment_id,
+            stage=stage,
+            status=status,
+            event=event,
+            amendment=amendment,
+            revision=s.revision if amendment else None,
+            end_date=end_date,
+            progress=self.progress(stage=stage, waiting_for=waiting_for),
+            cost_estimate_usd=cost_estimate_usd,
+            earlier_events=kept,
+        )
+
+    async def _record(self, change: StageChange) -> None:
+        await self._execute(ReadModelActivities.record_stage, change)
+
+    def _moved(self, change: StageChange) -> None:
+        """The workflow follows the read-model: it is now where the change says."""
+        s = self.state
+        moved = change.stage != s.stage
+        assert change.progress is not None
+        s.stage, s.status, s.waiting_for = change.stage, change.status, change.progress.waiting_for
+        if moved:
+            upsert_stage(change.stage)
+
+    async def show_stage(self) -> None:
+        """Write the pending move into a stage now (nothing carried it before a wait)."""
+        entering = self.entering
+        if entering is None:
+            return
+        self.entering = None
+        await self._record(entering)
+        self._moved(entering)
+        self.settle()
 
     async def record_stage(
         self,
@@ -210,25 +294,18 @@ class DeploymentCore:
         """Move to a stage (or just change the status) in the read-model, then in the workflow.
 
         In that order, so a handler waiting for a stage answers only once the pages show it."""
-        s = self.state
-        moved = stage != s.stage
-        await self.act(
-            ReadModelActivities.record_stage,
-            StageChange(
-                deployment_id=self.request.deployment_id,
-                stage=stage,
-                status=status,
-                event=event,
-                amendment=amendment,
-                revision=s.revision if amendment else None,
-                end_date=end_date,
-                progress=self.progress(stage=stage, waiting_for=waiting_for),
-                cost_estimate_usd=cost_estimate_usd,
-            ),
+        await self.show_stage()
+        change = self.stage_change(
+            stage,
+            status,
+            event,
+            waiting_for=waiting_for,
+            amendment=amendment,
+            end_date=end_date,
+            cost_estimate_usd=cost_estimate_usd,
         )
-        s.stage, s.status, s.waiting_for = stage, status, waiting_for
-        if moved:
-            upsert_stage(stage)
+        await self._record(change)
+        self._moved(change)
 
     async def log(self, kind: str, message: str, **kwargs: Any) -> None:
         """Append an event to the audit log, touching nothing else (safe from update handlers)."""
@@ -239,8 +316,16 @@ class DeploymentCore:
         )
 
     async def set_status(self, status: str, waiting_for: WaitingFor) -> None:
-        """Say in the read-model what the deployment now waits for (the run only)."""
-        await self.record_stage(self.state.stage, status, None, waiting_for=waiting_for)
+        """Say in the read-model what the deployment now waits for (the run only); nothing to
+        write if the last write of the run (an opening of tasks that said so) said it already."""
+        s = self.state
+        if (s.status, s.waiting_for) == (status, waiting_for) and self.lean():
+            return
+        await self.record_stage(s.stage, status, None, waiting_for=waiting_for)
+
+    def lean(self) -> bool:
+        """True for runs that write a stage change with the work that caused it."""
+        return workflow.patched(PATCH_LEAN)
 
     async def load_post(self) -> PostRules:
         """The receiving post's rules, read once per run."""
@@ -285,19 +370,28 @@ class DeploymentCore:
         kind: EventKind = EventKind.TASKS_OPENED,
         *,
         actor: str = SYSTEM_ACTOR,
+        status: tuple[str, WaitingFor] | None = None,
     ) -> None:
-        """Put tasks in the inbox with one event that says why; decisions are taken from then on."""
+        """Put tasks in the inbox with one event that says why; decisions are taken from then on.
+        `status`: what the deployment waits for from then on, written with them (runs from before
+        wrote it after them: their caller's set_status, which then finds nothing left to say)."""
         # Known at once, so a decision sent as soon as the inbox lists a task is accepted; it waits
         # (decide) until the rows exist, or the insert could overwrite it.
         self.state.tasks.update({t.id: t for t in tasks})
         self.state.opening.update(t.id for t in tasks)
+        together = status is not None and self.lean()
+        change = None
+        if status is not None and together:
+            await self.show_stage()
+            change = self.stage_change(self.state.stage, status[0], None, waiting_for=status[1])
         await self.act(
             ReadModelActivities.open_tasks,
             OpenTasks(
                 deployment_id=self.request.deployment_id,
                 tasks=tasks,
                 event=self.event(kind, message, actor=actor),
-                progress=self.progress(),
+                progress=change.progress if change else self.progress(),
+                stage_change=change,
             ),
         )
         self.state.opening.difference_update(t.id for t in tasks)
@@ -363,6 +457,8 @@ class DeploymentCore:
 
         def ready() -> bool:
             return self.cancelling or any(self.unhandled(t) for t in tasks)
+
+        await self.show_stage()
 
         timeout = None if until is None else (until - workflow.now()).total_seconds()
         if timeout is not None and timeout <= 0:

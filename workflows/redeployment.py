@@ -56,8 +56,11 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             member=name,
         ),
     ]
-    await wf.open_tasks(tasks, f"Return travel booked ({booking.reference}); out-processing opened")
-    await wf.set_status("Out-processing", WaitingFor.OUT_PROCESSING)
+    waiting = ("Out-processing", WaitingFor.OUT_PROCESSING)
+    await wf.open_tasks(
+        tasks, f"Return travel booked ({booking.reference}); out-processing opened", status=waiting
+    )
+    await wf.set_status(*waiting)
     remaining = list(tasks)
     while remaining:
         answered = await wf.wait_answer(remaining)
@@ -100,4 +103,6 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
     )
 
 
-STEP = StageStep(Stage.REDEPLOYMENT, "Returning home", WaitingFor.WORKFLOW, run_redeployment)
+STEP = StageStep(
+    Stage.REDEPLOYMENT, "Returning home", WaitingFor.WORKFLOW, run_redeployment, carries_entry=True
+)

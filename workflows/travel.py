@@ -49,8 +49,11 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         place=post.city or post.country,
         arrival=arrival.isoformat(),
     )
-    await wf.open_tasks([clearance], "Country clearance requested" + (" (expedited)" if urgent else ""))
-    await wf.set_status("Waiting for country clearance", WaitingFor.COUNTRY_CLEARANCE)
+    waiting = ("Waiting for country clearance", WaitingFor.COUNTRY_CLEARANCE)
+    await wf.open_tasks(
+        [clearance], "Country clearance requested" + (" (expedited)" if urgent else ""), status=waiting
+    )
+    await wf.set_status(*waiting)
     decision = await wf.answer(clearance)
     if decision.outcome == Outcome.REJECT:
         refused = f"Country clearance refused by {name_of(decision)}: {decision.comment or ''}"
@@ -121,8 +124,9 @@ async def _await_arrival(wf: DeploymentCore) -> None:
         post=wf.request.post_code,
         start=wf.request.start_date.isoformat(),
     )
-    await wf.open_tasks([task], "No-show: the member has not arrived; Operations alerted")
-    await wf.set_status("Not arrived two days after the start date: Operations alerted", WaitingFor.ARRIVAL)
+    waiting = ("Not arrived two days after the start date: Operations alerted", WaitingFor.ARRIVAL)
+    await wf.open_tasks([task], "No-show: the member has not arrived; Operations alerted", status=waiting)
+    await wf.set_status(*waiting)
     while not arrived_or_cancelled():
         await workflow.wait_condition(lambda: arrived_or_cancelled() or wf.unhandled(task))
         if wf.unhandled(task):
@@ -201,4 +205,6 @@ async def book_travel(
             return BookingRef(id=0, direction=direction, reference="booked manually", travel_date=travel_date)
 
 
-STEP = StageStep(Stage.TRAVEL, "Requesting country clearance", WaitingFor.WORKFLOW, run_travel)
+STEP = StageStep(
+    Stage.TRAVEL, "Requesting country clearance", WaitingFor.WORKFLOW, run_travel, carries_entry=True
+)
