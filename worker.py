@@ -54,7 +54,7 @@ def activities_for(
     training = TrainingActivities(engine, read_model)
     equipping = EquippingActivities(engine, read_model)
     travel = TravelActivities(engine, travel_provider, read_model)
-    close_out = CloseOutActivities(engine)
+    close_out = CloseOutActivities(engine, read_model)
     return [
         read_model.record_stage,
         read_model.append_event,

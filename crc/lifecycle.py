@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from crc.types import EventAppend, StageChange
+from crc.types import EventAppend, NotifyRole, StageChange
 
 # --- Vetting ----------------------------------------------------------------------------------
 
@@ -285,6 +285,8 @@ class CloseOutRequest(BaseModel):
     post_code: str
     arrived_on: date
     left_on: date
+    # The home agency's notice of the release, sent with the close-out (one round trip).
+    notice: NotifyRole | None = None
 
 
 class CloseOutResult(BaseModel):

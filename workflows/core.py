@@ -423,19 +423,23 @@ class DeploymentCore:
         self, *, role: Role, kind: EventKind, message: str, tasks: list[TaskView], escalate: bool = False
     ) -> None:
         """Notify a role, with an event; `escalate` lets the director decide the tasks."""
+        notice = self.notice(role=role, kind=kind, message=message, tasks=tasks, escalate=escalate)
+        await self.act(ReadModelActivities.notify_role, notice)
+
+    def notice(
+        self, *, role: Role, kind: EventKind, message: str, tasks: list[TaskView], escalate: bool = False
+    ) -> NotifyRole:
+        """A notice to a role, with its event (for notify, or for another activity to carry)."""
         event = self.event(kind, message)
-        await self.act(
-            ReadModelActivities.notify_role,
-            NotifyRole(
-                key=event.key,
-                deployment_id=self.request.deployment_id,
-                role=role,
-                kind=kind,
-                message=message,
-                task_ids=[t.id for t in tasks],
-                escalate_task_ids=[t.id for t in tasks] if escalate else [],
-                event=event,
-            ),
+        return NotifyRole(
+            key=event.key,
+            deployment_id=self.request.deployment_id,
+            role=role,
+            kind=kind,
+            message=message,
+            task_ids=[t.id for t in tasks],
+            escalate_task_ids=[t.id for t in tasks] if escalate else [],
+            event=event,
         )
 
     # --- waiting for people -------------------------------------------------------------------

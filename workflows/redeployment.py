@@ -77,12 +77,15 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             )
         if remaining:  # the last one answers once the deployment is closed
             wf.handled(task)
-    await wf.notify(
-        role=Role.HOME_AGENCY,
-        kind=EventKind.RELEASED,
-        message=f"{name} is released back to {wf.request.member_agency}",
-        tasks=[],
-    )
+    release = {
+        "role": Role.HOME_AGENCY,
+        "kind": EventKind.RELEASED,
+        "message": f"{name} is released back to {wf.request.member_agency}",
+        "tasks": [],
+    }
+    together = wf.lean()  # the notice goes with the close-out (runs from before: on its own)
+    if not together:
+        await wf.notify(**release)
     assert state.stay.arrived_on is not None
     result = await wf.act(
         CloseOutActivities.close_out,
@@ -92,6 +95,7 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             post_code=wf.request.post_code,
             arrived_on=state.stay.arrived_on,
             left_on=left_on,
+            notice=wf.notice(**release) if together else None,
         ),
     )
     return Transition(

@@ -58,12 +58,18 @@ async def run_travel(wf: DeploymentCore) -> Transition:
     if decision.outcome == Outcome.REJECT:
         refused = f"Country clearance refused by {name_of(decision)}: {decision.comment or ''}"
         wf.cancel_with(decision, refused)
-    await _record_clearance(wf, "approved", urgent)
+    together = wf.lean()  # the approved clearance is recorded with the orders it allows
+    if not together:
+        await _record_clearance(wf, "approved", urgent)
     wf.handled(clearance)
 
     orders = await wf.act(
         TravelActivities.issue_travel_orders,
-        TravelOrdersRequest(deployment_id=wf.request.deployment_id, issued_at=workflow.now()),
+        TravelOrdersRequest(
+            deployment_id=wf.request.deployment_id,
+            issued_at=workflow.now(),
+            clearance=_clearance(wf, "approved", urgent) if together else None,
+        ),
     )
     booking = await book_travel(
         wf,
@@ -138,15 +144,16 @@ async def _await_arrival(wf: DeploymentCore) -> None:
 
 
 async def _record_clearance(wf: DeploymentCore, status: str, urgent: bool) -> None:
-    await wf.act(
-        TravelActivities.record_country_clearance,
-        CountryClearanceRecord(
-            deployment_id=wf.request.deployment_id,
-            post_code=wf.request.post_code,
-            status=status,
-            urgent=urgent,
-            arrival_date=wf.request.start_date,
-        ),
+    await wf.act(TravelActivities.record_country_clearance, _clearance(wf, status, urgent))
+
+
+def _clearance(wf: DeploymentCore, status: str, urgent: bool) -> CountryClearanceRecord:
+    return CountryClearanceRecord(
+        deployment_id=wf.request.deployment_id,
+        post_code=wf.request.post_code,
+        status=status,
+        urgent=urgent,
+        arrival_date=wf.request.start_date,
     )
 
 
