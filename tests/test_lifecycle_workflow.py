@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -156,7 +157,7 @@ async def test_full_lifecycle_of_a_180_day_deployment(
         assert await stock_levels(engine) == FULL_STOCK  # not reserved until equipping
         await r.driver.pass_training(3)
         passed = await eventually(
-            lambda: enrolments(engine, r.deployment_id), lambda rows: all(s == "passed" for _, _, s in rows)
+            partial(enrolments, engine, r.deployment_id), lambda rows: all(s == "passed" for _, _, s in rows)
         )
         assert sorted(c for c, _, _ in passed) == sorted(
             ["CRC-ORIENT", COURSE_FACT, f"PDB-{r.driver.request.post_code}"]

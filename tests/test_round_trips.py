@@ -1,6 +1,7 @@
 """Round trips of one short lifecycle (approve, early return, COMPLETED), counted from its history."""
 
 from collections import Counter
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType

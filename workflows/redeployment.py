@@ -77,15 +77,10 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             )
         if remaining:  # the last one answers once the deployment is closed
             wf.handled(task)
-    release = {
-        "role": Role.HOME_AGENCY,
-        "kind": EventKind.RELEASED,
-        "message": f"{name} is released back to {wf.request.member_agency}",
-        "tasks": [],
-    }
+    message = f"{name} is released back to {wf.request.member_agency}"
     together = wf.lean()  # the notice goes with the close-out (runs from before: on its own)
     if not together:
-        await wf.notify(**release)
+        await wf.notify(role=Role.HOME_AGENCY, kind=EventKind.RELEASED, message=message, tasks=[])
     assert state.stay.arrived_on is not None
     result = await wf.act(
         CloseOutActivities.close_out,
@@ -95,7 +90,11 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             post_code=wf.request.post_code,
             arrived_on=state.stay.arrived_on,
             left_on=left_on,
-            notice=wf.notice(**release) if together else None,
+            notice=(
+                wf.notice(role=Role.HOME_AGENCY, kind=EventKind.RELEASED, message=message, tasks=[])
+                if together
+                else None
+            ),
         ),
     )
     return Transition(
