@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows import approval, check_ins, core, deployment, search, stay, travel
+from workflows import approval, check_ins, deployment, search, stay, travel, writes
 from workflows.deployment import DeploymentWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -73,7 +73,7 @@ def test_every_patch_is_in_a_recorded_history() -> None:
         check_ins.PATCH_NEEDS_HELP_TASK,
         stay.PATCH_ALERT_ESCALATION,
         approval.PATCH_ESCALATE_BY_OFFICE,
-        core.PATCH_LEAN,
+        writes.PATCH_LEAN,
     }
 
 
