@@ -114,6 +114,9 @@ def build_worker(
             webhooks.give_up_webhook,
         ],
         interceptors=[LivenessInterceptor()],
+        # Bounded, so the worker's memory does not grow with every open deployment.
+        max_cached_workflows=settings.CRC_WORKER_MAX_CACHED_WORKFLOWS,
+        max_concurrent_workflow_tasks=settings.CRC_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     )
 
 

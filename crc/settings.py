@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     # A failed webhook delivery is tried again after this many seconds, then twice as long each
     # time (at most an hour apart) for a day.
     CRC_WEBHOOK_RETRY_INITIAL_SECONDS: float = Field(default=5, gt=0, le=3600)
+    # The worker keeps at most this many workflows in its sticky cache (the SDK's default, 1,000,
+    # held every open deployment in memory); an evicted one replays its history when it next wakes.
+    # 100 measured (bench/worker_rss.py): 201 MB at 1,000 open deployments, +0.7 MB per 100 past it.
+    CRC_WORKER_MAX_CACHED_WORKFLOWS: int = Field(default=100, ge=0)
+    # … and works on at most this many workflow tasks at once.
+    CRC_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int = Field(default=50, ge=2)
 
     @property
     def is_dev(self) -> bool:

@@ -118,7 +118,11 @@ class Certificate(SQLModel, table=True):
 
     # One row per member and course, so a retried or racing record_certificate refreshes it
     # (INSERT ... ON CONFLICT) instead of adding a second.
-    __table_args__ = (sa.Index("uq_certificate_member_course", "member_id", "course_code", unique=True),)
+    __table_args__ = (
+        sa.Index("uq_certificate_member_course", "member_id", "course_code", unique=True),
+        # The dashboard counts the certificates expiring soon.
+        sa.Index("ix_certificate_expires_on", "expires_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
@@ -232,6 +236,8 @@ class Deployment(SQLModel, table=True):
         # The deployments list pages newest first, in all or within one stage.
         sa.Index("ix_deployment_created_at_id", "created_at", "id"),
         sa.Index("ix_deployment_stage_created_at_id", "stage", "created_at", "id"),
+        # The dashboard counts who is in country by post from the index alone.
+        sa.Index("ix_deployment_stage_post_code", "stage", "post_code"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -276,6 +282,15 @@ class Deployment(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     """A human step a workflow waits for: who may do it, the outcomes, and when it is due."""
+
+    # The inbox and the task API read open tasks of a role, soonest due first; the other columns
+    # let the counts and the choice of a page come from the index alone.
+    __table_args__ = (
+        sa.Index(
+            "ix_task_status_role_due_at",
+            *("status", "role", "due_at", "created_at", "id", "kind", "stage", "deployment_id"),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     deployment_id: str = Field(foreign_key="deployment.id", index=True, max_length=36)

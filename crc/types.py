@@ -182,8 +182,13 @@ class Progress(BaseModel):
     left_on: date | None = None
 
 
+# The status query and update answers carry only this many recent timeline entries: the whole
+# timeline is in the database, and a large answer made polled queries time out.
+STATUS_TIMELINE_TAIL = 20
+
+
 class DeploymentStatus(BaseModel):
-    """The answer to the status query."""
+    """The answer to the status query (`timeline`: the last STATUS_TIMELINE_TAIL entries)."""
 
     deployment_id: str
     stage: Stage

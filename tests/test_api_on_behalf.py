@@ -74,7 +74,7 @@ async def test_coordinators_take_a_member_without_a_login_to_completed(world: No
     ops_tasks = await w.http.get(
         "/api/v1/tasks", params={"kind": "kit_receipt"}, headers=await w.headers("operations")
     )
-    assert ops_tasks.json() == {"items": [], "total": 0}
+    assert ops_tasks.json() == {"items": [], "total": 0, "next_cursor": None}
     refused = await w.complete(kit["id"], "operations", "acknowledge")
     assert (refused.status_code, refused.json()["detail"]) == (
         403,

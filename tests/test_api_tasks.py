@@ -12,7 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from crc.stages import Stage
 from crc.tables import Task, TaskClaim
-from tests.web_helpers import World, count_rows, user, web_world
+from tests import factories
+from tests.web_helpers import World, count_rows, open_task, user, web_world
 
 OFFICES = ["chief_of_mission", "planning", "resource_management"]
 
@@ -314,3 +315,41 @@ async def test_deployment_says_what_it_waits_for_and_what_is_open(world: World) 
         None,
         ["cancel", "amend"],
     )
+
+
+async def test_the_task_list_counts_every_match_and_pages_by_cursor(world: World) -> None:
+    assert world.member.id is not None
+    [deployment_id] = await factories.deployment_rows(
+        world.engine, 1, member_id=world.member.id, post_code=world.post.code
+    )
+    now = datetime.now(UTC)
+    # More than the old cap of 500, some with no due time (they come last).
+    tasks = [
+        open_task(deployment_id, due_at=None if i % 97 == 0 else now + timedelta(minutes=i % 300))
+        for i in range(520)
+    ]
+    await world.add(*tasks)
+    headers = await world.headers("planning")
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 200} | ({"cursor": cursor} if cursor else {})
+        answer = (await world.http.get("/api/v1/tasks", params=params, headers=headers)).json()
+        assert answer["total"] == 520
+        seen += [t["id"] for t in answer["items"]]
+        pages += 1
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            break
+    expected = sorted(tasks, key=lambda t: (t.due_at is None, t.due_at or now, t.created_at, t.id))
+    assert (pages, seen) == (3, [t.id for t in expected])
+    first = (await world.http.get("/api/v1/tasks", headers=headers)).json()
+    assert (len(first["items"]), first["total"]) == (50, 520)
+    approvals = await world.http.get("/api/v1/tasks", params={"kind": "kit_receipt"}, headers=headers)
+    assert approvals.json() == {"items": [], "total": 0, "next_cursor": None}
+    bad = await world.http.get("/api/v1/tasks", params={"cursor": "x~y"}, headers=headers)
+    assert bad.status_code == 422
+    assert "must be a place in the list, as its page links give it" in bad.text
+    too_many = await world.http.get("/api/v1/tasks", params={"limit": 201}, headers=headers)
+    assert too_many.status_code == 422

@@ -119,7 +119,7 @@ async def test_a_requester_cannot_claim_their_own_request(world: World) -> None:
     assert "nobody may decide on their own request" in refused.text
     assert await count_rows(world.engine, select(TaskClaim)) == 0
     listed = await world.http.get("/api/v1/tasks", headers=await world.headers("planner_requester"))
-    assert listed.json() == {"items": [], "total": 0}
+    assert listed.json() == {"items": [], "total": 0, "next_cursor": None}
     # Every other planner may take it.
     async with world.signed_in("planning2") as browser:
         token = csrf_of((await browser.get("/inbox")).text)

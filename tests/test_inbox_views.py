@@ -171,25 +171,55 @@ async def _saved(world: World) -> list[SavedFilter]:
         return list((await session.exec(select(SavedFilter))).all())
 
 
-async def test_the_inbox_is_paged(world: World) -> None:
+def _link(html: str, rel: str) -> str | None:
+    """The href of the inbox's Next or Previous page link, unescaped, or None."""
+    found = re.search(rf'<a href="([^"]+)" class="usa-pagination__link usa-pagination__{rel}-page"', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+@pytest.mark.parametrize("sort", ["due", "age"])
+async def test_the_inbox_is_paged_by_keyset_both_ways_keeping_the_filters(world: World, sort: str) -> None:
     assert world.member.id is not None
     [deployment_id] = await factories.deployment_rows(
         world.engine, 1, member_id=world.member.id, post_code=world.post.code
     )
+    # Two full pages and one row more; the last few with no due time (they come last when sorted
+    # by due), and created_at ties broken by id.
+    count = 2 * PAGE_SIZE + 1
     tasks = [
-        open_task(deployment_id, title=f"Task {i}", due_at=NOW + timedelta(days=1, minutes=i))
-        for i in range(PAGE_SIZE + 1)
+        open_task(
+            deployment_id,
+            title=f"Task {i}",
+            due_at=None if i >= count - 3 else NOW + timedelta(days=1, minutes=i // 2),
+            created_at=NOW - timedelta(hours=count - i // 2),
+        )
+        for i in range(count)
     ]
     await world.add(*tasks)
+    if sort == "due":
+        expected = sorted(tasks, key=lambda t: (t.due_at is None, t.due_at or NOW, t.created_at, t.id))
+    else:
+        expected = sorted(tasks, key=lambda t: (t.created_at, t.id))
+    query = "view=unclaimed" + ("&sort=age" if sort == "age" else "")
     async with world.signed_in("planning") as browser:
-        first = (await browser.get("/inbox")).text
-        second = (await browser.get("/inbox?page=2")).text
-    assert row_ids(first) == [t.id for t in tasks[:PAGE_SIZE]]
-    assert row_ids(second) == [tasks[PAGE_SIZE].id]
-    assert '<nav aria-label="Pages of the inbox" class="usa-pagination">' in first
-    assert 'href="/inbox?page=2" class="usa-pagination__link usa-pagination__next-page"' in first
-    assert f"{PAGE_SIZE + 1} of {PAGE_SIZE + 1} open tasks; showing 51\N{EN DASH}51" in second
-    assert view_counts(second)["all"] == PAGE_SIZE + 1
+        pages = [(await browser.get(f"/inbox?{query}")).text]
+        while (following := _link(pages[-1], "next")) is not None:
+            assert following.startswith(f"/inbox?{query}&after=")
+            pages.append((await browser.get(following)).text)
+        back = [pages[-1]]
+        while (previous := _link(back[-1], "previous")) is not None:
+            assert previous.startswith(f"/inbox?{query}&before=")
+            back.append((await browser.get(previous)).text)
+        bad = await browser.get(f"/inbox?{query}&after=nonsense")
+    assert [len(row_ids(p)) for p in pages] == [PAGE_SIZE, PAGE_SIZE, 1]
+    assert [i for p in pages for i in row_ids(p)] == [t.id for t in expected]
+    assert [row_ids(p) for p in reversed(back)] == [row_ids(p) for p in pages]
+    assert _link(pages[0], "previous") is None
+    assert f"{count} of {count} open tasks; {PAGE_SIZE} on this page" in pages[0]
+    assert f"{count} of {count} open tasks; 1 on this page" in pages[2]
+    assert view_counts(pages[2])["all"] == count
+    assert bad.status_code == 422
+    assert "must be a place in the list, as its page links give it" in bad.text
 
 
 async def test_a_row_shows_the_facts_to_decide_with(world: World) -> None:

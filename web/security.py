@@ -1,10 +1,16 @@
 """Sign-in: password checks, API bearer tokens and the per-session CSRF token."""
 
+import asyncio
+import functools
 import hmac
+import os
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import select
@@ -16,6 +22,30 @@ from crc.tables import User, utcnow
 
 _TOKEN_SALT = "api-token-v2"  # noqa: S105 - a salt name, not a secret; v2 tokens carry a jti
 CSRF_SESSION_KEY = "csrf"
+P = ParamSpec("P")
+T = TypeVar("T")
+# argon2 (and zxcvbn) keep a core busy for a fifth of a second: they run here, on all cores but
+# one at most, so the event loop always has a core left to answer every other request.
+_PASSWORD_THREADS = max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def _lower_priority() -> None:
+    # On Linux a thread is a task of its own: niced, it yields the core to the event loop's thread
+    # (and to the worker) whenever they have something to do.
+    if hasattr(os, "setpriority"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+_password_work = ThreadPoolExecutor(
+    _PASSWORD_THREADS, thread_name_prefix="password-work", initializer=_lower_priority
+)
+
+
+async def password_work(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """fn's result, computed off the event loop in the password threads (CPU-bound work)."""
+    return await asyncio.get_running_loop().run_in_executor(
+        _password_work, functools.partial(fn, *args, **kwargs)
+    )
 
 
 @dataclass(frozen=True)
@@ -69,7 +99,7 @@ async def get_active_user(session: AsyncSession, username: str) -> User | None:
 async def authenticate(session: AsyncSession, *, username: str, password: str) -> User | None:
     """The user when the password is right; spends the same time when the user is unknown."""
     user = (await session.exec(select(User).where(User.username == username))).first()
-    ok = verify_password(password, user.password_hash if user else None)
+    ok = await password_work(verify_password, password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
         return None
     return user

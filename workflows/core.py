@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.state import TIMELINE_KEEP, DeploymentInput, DeploymentState
     from crc.tasks import TASK_KINDS, Outcome, TaskKind
     from crc.types import (
+        STATUS_TIMELINE_TAIL,
         CancelRequest,
         CloseTasks,
         Decision,
@@ -140,7 +141,7 @@ class DeploymentCore(ReadModelWrites):
             revision=s.revision,
             # As the inbox lists them: once their rows exist.
             open_tasks=[t for t in s.open_tasks() if t.id not in s.opening],
-            timeline=s.timeline[-TIMELINE_KEEP:],
+            timeline=s.timeline[-STATUS_TIMELINE_TAIL:],
             cost_estimate_usd=s.cost,
             start_date=self.request.start_date,
             end_date=s.end_date,

@@ -9,9 +9,13 @@ from web.deps import CurrentUser, SessionDep, TemporalClientDep
 from web.filters import TaskKindFilter
 from web.idempotency import UpdateId
 from web.schemas import Page, TaskCompletion, TaskPublic
-from web.services.tasks import complete_task, list_open_tasks, withdraw_decision
+from web.services.deployments import MAX_PAGE
+from web.services.errors import FieldError, InvalidFields
+from web.services.task_list import TaskCursor
+from web.services.tasks import complete_task, page_of_open_tasks, withdraw_decision
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+PER_PAGE = 50
 
 HELD: dict[int | str, dict[str, Any]] = {
     status.HTTP_202_ACCEPTED: {
@@ -22,6 +26,20 @@ HELD: dict[int | str, dict[str, Any]] = {
 }
 
 
+class TaskPage(Page[TaskPublic]):
+    """A page of open tasks, how many match in all, and the cursor of the next page (null on the
+    last)."""
+
+    next_cursor: str | None = None
+
+
+def _cursor(text: str | None) -> TaskCursor | None:
+    try:
+        return TaskCursor.decode(text) if text else None
+    except ValueError as err:
+        raise InvalidFields([FieldError("cursor", str(err), text, location="query")]) from None
+
+
 @router.get("")
 async def read_tasks(
     session: SessionDep,
@@ -29,10 +47,28 @@ async def read_tasks(
     deployment_id: str | None = None,
     kind: TaskKindFilter | None = None,
     overdue: Annotated[bool, Query()] = False,
-) -> Page[TaskPublic]:
-    """Open tasks the caller may act on (by role; escalated ones for the director too)."""
-    tasks = await list_open_tasks(session, user=user, deployment_id=deployment_id, kind=kind, overdue=overdue)
-    return Page(items=[TaskPublic.model_validate(t) for t in tasks], total=len(tasks))
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many tasks")] = PER_PAGE,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="Where the page starts: a `next_cursor` answered before"),
+    ] = None,
+) -> TaskPage:
+    """Open tasks the caller may act on (by role; escalated ones for the director too), the soonest
+    due first, a page at a time: `total` counts all that match; `next_cursor` starts the next page."""
+    page = await page_of_open_tasks(
+        session,
+        user=user,
+        deployment_id=deployment_id,
+        kind=kind,
+        overdue=overdue,
+        limit=limit,
+        after=_cursor(cursor),
+    )
+    return TaskPage(
+        items=[TaskPublic.model_validate(t) for t in page.tasks],
+        total=page.total,
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.post("/{task_id}/complete", responses={**DECISION, **HELD})

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from web.deps import PageUser, SessionDep
 from web.pages.common import nav
 from web.services.dashboard import load_dashboard
-from web.services.deployments import list_deployments, members_and_posts
+from web.services.deployments import members_and_posts
 from web.services.requests import today_utc
 from web.templating import render
 
@@ -19,9 +19,9 @@ RECENT = 10
 @router.get("/")
 async def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response:
     """Charts of where things stand, how many tasks wait for the user, the latest deployments."""
-    recent, total = await list_deployments(session, user=user, limit=RECENT)
+    board = await load_dashboard(session, user=user, now=datetime.now(UTC), today=today_utc(), recent=RECENT)
+    recent, total = board.recent, board.total
     members, posts = await members_and_posts(session, recent)
-    board = await load_dashboard(session, user=user, now=datetime.now(UTC), today=today_utc())
     counts = nav_counts = await nav(session, user)
     context = {
         "board": board,

@@ -76,7 +76,12 @@ async def deployments(
         member=member.strip()[:100],
     )
     page = await page_of_deployments(
-        session, user, filters, after=_cursor("after", after), before=_cursor("before", before)
+        session,
+        user,
+        filters,
+        after=_cursor("after", after),
+        before=_cursor("before", before),
+        every_post=True,
     )
     query = filters.query()
     context = {
@@ -86,7 +91,7 @@ async def deployments(
         "posts": page.posts,
         "filters": filters,
         "stages": [str(s) for s in Stage],
-        "all_posts": await list_posts(session),
+        "all_posts": list(page.posts.values()),  # read with the page's, once
         "agencies": AGENCIES,
         "components": [str(c) for c in Component],
         "next_href": f"/deployments?{urlencode({**query, 'after': page.next_cursor})}"

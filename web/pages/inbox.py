@@ -25,6 +25,7 @@ from web.schemas import TaskCompletion
 from web.services.access import actor_of, parties_of
 from web.services.errors import Conflict, InvalidFields, NotFound, ServiceError
 from web.services.inbox import (
+    PAGE_SIZE,
     SORTS,
     VIEWS,
     InboxFilters,
@@ -37,6 +38,7 @@ from web.services.inbox import (
 )
 from web.services.people import full_names
 from web.services.saved_filters import delete_filter, save_filter, saved_filters
+from web.services.task_list import TaskCursor
 from web.services.tasks import complete_task, withdraw_decision
 from web.templating import is_htmx, page_or_fragment, render
 
@@ -48,7 +50,15 @@ PLACES = ("row", "deployment")
 
 
 def _filters(
-    view: str, kind: str, stage: str, post: str, overdue: str, q: str, sort: str, page: int
+    view: str,
+    kind: str,
+    stage: str,
+    post: str,
+    overdue: str,
+    q: str,
+    sort: str,
+    after: str = "",
+    before: str = "",
 ) -> InboxFilters:
     # `overdue=1` is what links made before the views said; it is the Overdue view now.
     if overdue in ("1", "true", "on", "yes") and view in ("", "all"):
@@ -60,8 +70,17 @@ def _filters(
         post=post.strip(),
         q=q.strip()[:100],
         sort=sort,
-        page=max(page, 1),
+        after=after.strip() if not before.strip() else "",
+        before=before.strip(),
     )
+
+
+def _page_mark(text: str) -> str:
+    """A cursor from a URL an action came from: kept if it is one of ours, else the first page."""
+    try:
+        return TaskCursor.decode(text).encode() if text else ""
+    except ValueError:
+        return ""
 
 
 def _filters_of_query(query: str) -> InboxFilters:
@@ -70,7 +89,6 @@ def _filters_of_query(query: str) -> InboxFilters:
     params = dict(parse_qsl(query))
     view = params.get("view", "")
     sort = params.get("sort", "due")
-    page = params.get("page", "1")
     return _filters(
         view if view in VIEWS else "",
         params.get("kind", ""),
@@ -79,7 +97,8 @@ def _filters_of_query(query: str) -> InboxFilters:
         params.get("overdue", ""),
         params.get("q", ""),
         sort if sort in SORTS else "due",
-        int(page) if page.isdigit() and len(page) < 6 else 1,
+        _page_mark(params.get("after", "")),
+        _page_mark(params.get("before", "")),
     )
 
 
@@ -102,6 +121,7 @@ async def _inbox_context(
         "filters": filters,
         "now": now,
         "inbox_count": found.total,
+        "page_size": PAGE_SIZE,
         "saved": await saved_filters(session, user),
         "saved_error": None,
         "saved_name": "",
@@ -123,10 +143,12 @@ async def inbox(
     overdue: str = "",
     q: str = "",
     sort: PageInboxSort = "due",
-    page: int = 1,
+    after: str = "",
+    before: str = "",
 ) -> Response:
-    """Open tasks the user may act on, in a view, filtered, sorted and paged as the URL says."""
-    filters = _filters(view, kind, stage, post, overdue, q, sort, page)
+    """Open tasks the user may act on, in a view, filtered, sorted and paged as the URL says
+    (`after` / `before`: the keyset cursors its Next and Previous links carry)."""
+    filters = _filters(view, kind, stage, post, overdue, q, sort, after, before)
     context = await _inbox_context(request, session, user, filters)
     # Comments typed when the session had ended come back into their rows once (web.drafts).
     context["drafts"] = drafts = take_drafts(request, settings, user.username)
@@ -499,7 +521,7 @@ async def save(request: Request, session: SessionDep, user: PageUser) -> Respons
 
 
 def _without_page(filters: InboxFilters) -> dict[str, str]:
-    return {k: v for k, v in filters.query().items() if k != "page"}
+    return {k: v for k, v in filters.query().items() if k not in ("after", "before")}
 
 
 @router.post("/inbox/filters/{filter_id}/delete")

@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crc.roles import SEE_ALL_ROLES
 from crc.stages import Stage
 from crc.tables import Certificate, Deployment, Member, Task, User
 from crc.tasks import TaskKind
@@ -46,6 +48,8 @@ class Dashboard:
     overdue_by_office: dict[str, int]
     in_country_by_post: dict[str, int]
     readiness: Readiness
+    recent: list[Deployment]  # the latest the user may see, newest first
+    total: int  # every deployment the user may see (the stages' counts added up)
 
 
 async def _grouped(session: AsyncSession, query: object) -> dict[str, int]:
@@ -68,16 +72,18 @@ async def needing_help(session: AsyncSession, user: User) -> list[NeedsHelp]:
     ]
 
 
-async def load_dashboard(session: AsyncSession, *, user: User, now: datetime, today: date) -> Dashboard:
-    """The counts, each one GROUP BY query, over the deployments the user may see (the roster's
-    readiness is the whole roster's)."""
-    overdue = await _grouped(
-        session,
-        select(Task.role, func.count())
-        .join(Deployment, col(Deployment.id) == col(Task.deployment_id))
-        .where(Task.status == "open", col(Task.due_at) < now, visible_to(user))
-        .group_by(col(Task.role)),
-    )
+async def load_dashboard(
+    session: AsyncSession, *, user: User, now: datetime, today: date, recent: int = 10
+) -> Dashboard:
+    """The counts, each one indexed GROUP BY query, over the deployments the user may see (the
+    roster's readiness is the whole roster's), and the latest `recent` deployments."""
+    see_all = bool(SEE_ALL_ROLES.intersection(user.roles))
+    overdue_tasks = select(Task.role, func.count()).where(Task.status == "open", col(Task.due_at) < now)
+    if not see_all:  # only then does the need-to-know filter need each task's deployment
+        overdue_tasks = overdue_tasks.join(Deployment, col(Deployment.id) == col(Task.deployment_id)).where(
+            visible_to(user)
+        )
+    overdue = await _grouped(session, overdue_tasks.group_by(col(Task.role)))
     in_country = await _grouped(
         session,
         select(Deployment.post_code, func.count())
@@ -87,19 +93,26 @@ async def load_dashboard(session: AsyncSession, *, user: User, now: datetime, to
     # The roster page's rule (crc.availability): in a running deployment or away is not available.
     members, available = await count_available(session, today=today)
     soon = today + EXPIRING_WITHIN
-    expiring = select(Certificate.member_id).where(
+    expiring = select(func.count(), func.count(sa.distinct(col(Certificate.member_id)))).where(
         col(Certificate.expires_on) >= today, col(Certificate.expires_on) <= soon
     )
-    expiring_rows = list((await session.exec(expiring)).all())
+    certificates, holders = (await session.exec(expiring)).one()
+    newest_first = (col(Deployment.created_at).desc(), col(Deployment.id).desc())
+    latest = await session.exec(
+        select(Deployment).where(visible_to(user)).order_by(*newest_first).limit(recent)
+    )
+    by_stage = await counts_by_stage(session, user)
     return Dashboard(
         needing_help=await needing_help(session, user),
-        by_stage=await counts_by_stage(session, user),
+        by_stage=by_stage,
         overdue_by_office=overdue,
         in_country_by_post=in_country,
         readiness=Readiness(
             members=members,
             available=available,
-            expiring_certificates=len(expiring_rows),
-            members_with_expiring=len(set(expiring_rows)),
+            expiring_certificates=int(certificates),
+            members_with_expiring=int(holders),
         ),
+        recent=list(latest.all()),
+        total=sum(by_stage.values()),
     )

@@ -133,9 +133,11 @@ async def page_of_deployments(
     after: Cursor | None = None,
     before: Cursor | None = None,
     per_page: int = PER_PAGE,
+    every_post: bool = False,
 ) -> ListPage:
     """The page after `after` (or before `before`, or the first), newest first, of the deployments
-    the user may see."""
+    the user may see; with `every_post`, `posts` holds every post (the page's filter lists them),
+    read once for both."""
     where = _conditions(user, filters)
     newest_first = (col(Deployment.created_at).desc(), col(Deployment.id).desc())
     if before is not None:
@@ -160,7 +162,11 @@ async def page_of_deployments(
     member_ids = {d.member_id for d in rows}
     post_codes = {d.post_code for d in rows}
     members = (await session.exec(select(Member).where(col(Member.id).in_(member_ids)))).all()
-    posts = (await session.exec(select(Post).where(col(Post.code).in_(post_codes)))).all()
+    posts = (
+        await session.exec(select(Post).order_by(col(Post.code)))
+        if every_post
+        else await session.exec(select(Post).where(col(Post.code).in_(post_codes)))
+    ).all()
 
     def cursor(d: Deployment) -> str:
         return Cursor(d.created_at, d.id).encode()

@@ -1,13 +1,14 @@
 """The inbox page's queries: open tasks with their deployment, in views, filtered, sorted and
 paged; claims; the facts beside a decision."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import and_, col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.db import commit_unless_duplicate
@@ -17,14 +18,16 @@ from crc.roles import Role
 from crc.settings import Settings
 from crc.tables import Deployment, Event, Member, Post, Task, TaskClaim, User
 from crc.tasks import TaskKind
+from web.services import task_list
 from web.services.access import parties_of
 from web.services.claims import claim_expiry, live_claim, may_take_over_from, refuse_if_held
-from web.services.errors import Conflict
+from web.services.errors import Conflict, FieldError, InvalidFields
 from web.services.out_of_office import Cover, covers_for
 from web.services.people import full_names
-from web.services.tasks import list_open_tasks, open_task_for
+from web.services.task_list import TaskCursor
+from web.services.tasks import fetch, open_task_for, open_tasks_query
 
-SORTS = ("due", "age")
+SORTS = task_list.SORTS
 # "All my offices" is the default view; the others narrow it (their counts show on the page).
 VIEWS = ("all", "mine", "unclaimed", "overdue")
 PAGE_SIZE = 50
@@ -33,7 +36,7 @@ HISTORY_SHOWN = 8
 
 @dataclass(frozen=True)
 class InboxFilters:
-    """What the inbox shows, as the URL's query says it."""
+    """What the inbox shows, as the URL's query says it (with the page: a keyset cursor)."""
 
     view: str = "all"
     kind: str = ""
@@ -41,7 +44,8 @@ class InboxFilters:
     post: str = ""
     q: str = ""
     sort: str = "due"
-    page: int = 1
+    after: str = ""
+    before: str = ""
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters (only those set)."""
@@ -51,15 +55,22 @@ class InboxFilters:
             found = {"view": self.view, **found}
         if self.sort != "due":
             found["sort"] = self.sort
-        if self.page > 1:
-            found["page"] = str(self.page)
+        if self.after:
+            found["after"] = self.after
+        elif self.before:
+            found["before"] = self.before
         return found
 
-    def url(self, **changes: str | int) -> str:
-        """The inbox URL of these filters with some changed (a new view or filter starts at page 1)."""
-        changed = replace(self, **{"page": 1, **changes})  # type: ignore[arg-type]
+    def url(self, **changes: str) -> str:
+        """The inbox URL of these filters with some changed (a new view or filter starts at the
+        first page)."""
+        changed = replace(self, **{"after": "", "before": "", **changes})
         query = urlencode(changed.query())
         return f"/inbox?{query}" if query else "/inbox"
+
+    def filtered(self) -> bool:
+        """Narrowed by more than the view."""
+        return bool(self.kind or self.stage or self.post or self.q)
 
 
 @dataclass
@@ -126,41 +137,44 @@ class ViewCounts:
 
 @dataclass(frozen=True)
 class Inbox:
-    """One page of rows, how many match, the views' counts, and the choices the filters offer
-    (from all the user's open tasks)."""
+    """One page of rows, how many match, the views' counts, the choices the filters offer (kinds
+    and stages of all the user's open tasks; every post), and where the neighbouring pages start."""
 
     rows: list[InboxRow]
     total: int
     matched: int
-    page: int
-    pages: int
     counts: ViewCounts
     kinds: list[str]
     stages: list[str]
     posts: list[str]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
 
 
-async def _rows(session: AsyncSession, tasks: list[Task], *, user: User, now: datetime) -> list[InboxRow]:
-    deployment_ids = {t.deployment_id for t in tasks}
-    deployments = {
-        d.id: d
-        for d in (await session.exec(select(Deployment).where(col(Deployment.id).in_(deployment_ids)))).all()
-    }
-    member_ids = {d.member_id for d in deployments.values()}
-    post_codes = {d.post_code for d in deployments.values()}
+async def _rows(
+    session: AsyncSession,
+    found: Sequence[tuple[Task, Deployment]],
+    *,
+    user: User,
+    away: "_Away",
+    now: datetime,
+) -> list[InboxRow]:
+    """The rows of a page's tasks: their members, posts, claims and kit in one query each."""
+    member_ids = {d.member_id for _, d in found}
+    post_codes = {d.post_code for _, d in found}
     members = {
         m.id: m for m in (await session.exec(select(Member).where(col(Member.id).in_(member_ids)))).all()
     }
     posts = {
         p.code: p for p in (await session.exec(select(Post).where(col(Post.code).in_(post_codes)))).all()
     }
-    task_ids = [t.id for t in tasks]
+    task_ids = [t.id for t, _ in found]
     claims = {
         c.task_id: c
         for c in (await session.exec(select(TaskClaim).where(col(TaskClaim.task_id).in_(task_ids)))).all()
         if c.expires_at > now
     }
-    kit_ids = {t.deployment_id for t in tasks if t.kind == TaskKind.KIT_RETURN}
+    kit_ids = {t.deployment_id for t, _ in found if t.kind == TaskKind.KIT_RETURN}
     kit: dict[str, list[str]] = {}
     if kit_ids:
         query = (
@@ -170,10 +184,8 @@ async def _rows(session: AsyncSession, tasks: list[Task], *, user: User, now: da
         )
         for r in (await session.exec(query)).all():
             kit.setdefault(r.deployment_id, []).append(r.sku)
-    away = await _Away.of(session, user, now)
     rows = []
-    for t in tasks:
-        d = deployments[t.deployment_id]
+    for t, d in found:
         claim = claims.get(t.id)
         for_absent = claim is not None and claim.username in away.absent
         rows.append(
@@ -231,90 +243,177 @@ def _on_behalf_label(task: Task, deployment: Deployment, member: Member | None, 
     return f"On behalf of {member.name if member else f'member {deployment.member_id}'}"
 
 
-def _matches(row: InboxRow, filters: InboxFilters) -> bool:
-    if filters.stage and row.task.stage != filters.stage:
-        return False
-    if filters.post and row.deployment.post_code != filters.post:
-        return False
-    if filters.q:
-        needle = filters.q.casefold()
-        haystack = " ".join(
-            [
-                row.member.name if row.member else "",
-                row.deployment.post_code,
-                row.post.country if row.post else "",
-                row.post.city if row.post else "",
-                row.task.title,
-            ]
-        ).casefold()
-        return needle in haystack
-    return True
-
-
-def _sort_key_due(row: InboxRow) -> tuple[bool, datetime, datetime]:
-    far = datetime.max.replace(tzinfo=UTC)
-    return (row.task.due_at is None, row.task.due_at or far, row.task.created_at)
-
-
-def _in_view(row: InboxRow, view: str, *, user: User, now: datetime) -> bool:
+def _in_view(view: str, mine: set[str], now: datetime) -> Any:
+    """The view as a SQL condition on the user's open tasks."""
+    live = and_(col(TaskClaim.task_id) == col(Task.id), col(TaskClaim.expires_at) > now)
     if view == "mine":
-        return row.mine(user)
+        return sa.exists().where(live, col(TaskClaim.username).in_(mine))
     if view == "unclaimed":
-        return row.claim is None
+        return ~sa.exists().where(live)
     if view == "overdue":
-        return row.task.due_at is not None and row.task.due_at < now
-    return True
+        return col(Task.due_at) < now
+    return sa.true()
 
 
-def _counts(rows: list[InboxRow], *, user: User, now: datetime) -> ViewCounts:
-    def n(view: str) -> int:
-        return sum(1 for r in rows if _in_view(r, view, user=user, now=now))
+def _narrowing(filters: InboxFilters) -> list[Any]:
+    """The filters besides the view, as SQL conditions on Task (deployments by subqueries)."""
+    where: list[Any] = []
+    if filters.kind:
+        where.append(col(Task.kind) == filters.kind)
+    if filters.stage:
+        where.append(col(Task.stage) == filters.stage)
+    if filters.post:
+        where.append(col(Task.deployment_id).in_(_deployments(col(Deployment.post_code) == filters.post)))
+    if filters.q:
+        needle = filters.q.lower()
 
-    return ViewCounts(all=len(rows), mine=n("mine"), unclaimed=n("unclaimed"), overdue=n("overdue"))
+        def has(column: Any) -> Any:
+            return func.lower(column).contains(needle, autoescape=True)
+
+        named = select(Member.id).where(has(col(Member.name)))
+        placed = select(Post.code).where(
+            or_(has(col(Post.code)), has(col(Post.country)), has(col(Post.city)))
+        )
+        found = or_(col(Deployment.member_id).in_(named), col(Deployment.post_code).in_(placed))
+        where.append(or_(has(col(Task.title)), col(Task.deployment_id).in_(_deployments(found))))
+    return where
+
+
+def _deployments(condition: Any) -> Any:
+    # Never correlated with the page query's own join of deployments.
+    return select(Deployment.id).where(condition).correlate(None)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The user's open tasks of one kind and stage, counted in each view."""
+
+    kind: str
+    stage: str
+    all: int
+    mine: int
+    unclaimed: int
+    overdue: int
+
+
+async def _tally(session: AsyncSession, *, user: User, mine: set[str], now: datetime) -> list[_Group]:
+    """Every view's count by kind and stage, in one statement: a GROUP BY over the user's open
+    tasks on the task index, and one over the live claims (few) joined to their tasks."""
+
+    def tally(condition: Any) -> Any:
+        return func.coalesce(func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    zero = sa.literal(0)
+    tasks = open_tasks_query(
+        user, col(Task.kind), col(Task.stage), func.count(), zero, zero, tally(col(Task.due_at) < now)
+    ).group_by(col(Task.kind), col(Task.stage))
+    claimed = (
+        open_tasks_query(
+            user,
+            col(Task.kind),
+            col(Task.stage),
+            zero,
+            func.count(),
+            tally(col(TaskClaim.username).in_(mine)),
+            zero,
+        )
+        .join(TaskClaim, col(TaskClaim.task_id) == col(Task.id))
+        .where(col(TaskClaim.expires_at) > now)
+        .group_by(col(Task.kind), col(Task.stage))
+    )
+    found: dict[tuple[str, str], list[int]] = {}
+    for kind, stage, every, held, theirs, overdue in await fetch(session, sa.union_all(tasks, claimed)):
+        sums = found.setdefault((str(kind), str(stage)), [0, 0, 0, 0])
+        for i, n in enumerate((every, held, theirs, overdue)):
+            sums[i] += int(n)
+    return [
+        _Group(kind, stage, every, theirs, every - held, overdue)
+        for (kind, stage), (every, held, theirs, overdue) in sorted(found.items())
+    ]
+
+
+def _counts(groups: Sequence[_Group], filters: InboxFilters | None = None) -> ViewCounts:
+    """The views' counts over the groups (those of the filters' kind and stage)."""
+    f = filters or InboxFilters()
+    kept = [g for g in groups if (not f.kind or g.kind == f.kind) and (not f.stage or g.stage == f.stage)]
+    return ViewCounts(
+        all=sum(g.all for g in kept),
+        mine=sum(g.mine for g in kept),
+        unclaimed=sum(g.unclaimed for g in kept),
+        overdue=sum(g.overdue for g in kept),
+    )
 
 
 async def view_counts(session: AsyncSession, *, user: User, now: datetime) -> ViewCounts:
     """The views' counts alone (for the counts an action swaps in)."""
-    tasks = await list_open_tasks(session, user=user)
-    task_ids = [t.id for t in tasks]
-    claims = (await session.exec(select(TaskClaim).where(col(TaskClaim.task_id).in_(task_ids)))).all()
-    held = {c.task_id: c.username for c in claims if c.expires_at > now}
     mine = {user.username} | {c.absent for c in await covers_for(session, user.username, now.date())}
-    return ViewCounts(
-        all=len(tasks),
-        mine=sum(1 for t in tasks if held.get(t.id) in mine),
-        unclaimed=sum(1 for t in tasks if t.id not in held),
-        overdue=sum(1 for t in tasks if t.due_at is not None and t.due_at < now),
+    return _counts(await _tally(session, user=user, mine=mine, now=now))
+
+
+def _cursor(name: str, text: str) -> TaskCursor | None:
+    try:
+        return TaskCursor.decode(text) if text else None
+    except ValueError as err:
+        raise InvalidFields([FieldError(name, str(err), text, location="query")]) from None
+
+
+async def _with_deployments(
+    session: AsyncSession, task_ids: Any, order: list[Any]
+) -> list[tuple[Task, Deployment]]:
+    """The first PAGE_SIZE + 1 tasks of `task_ids` in `order`, each with its deployment: the page
+    is chosen from the tasks alone, then only its rows are joined to their deployments."""
+    page = task_ids.order_by(*order).limit(PAGE_SIZE + 1).subquery()
+    query = (
+        select(Task, Deployment)
+        .join(page, page.c.id == col(Task.id))
+        .join(Deployment, col(Deployment.id) == col(Task.deployment_id))
+        .order_by(*order)
     )
+    return [(t, d) for t, d in (await session.exec(query)).all()]
 
 
 async def load_inbox(session: AsyncSession, *, user: User, filters: InboxFilters, now: datetime) -> Inbox:
-    """One page of the user's open tasks (at most a few hundred, by role) in the view, filtered and
-    sorted, with every view's count."""
-    everything = await _rows(session, await list_open_tasks(session, user=user), user=user, now=now)
-    rows = [
-        r
-        for r in everything
-        if _in_view(r, filters.view, user=user, now=now)
-        and (not filters.kind or r.task.kind == filters.kind)
-        and _matches(r, filters)
-    ]
-    if filters.sort == "age":
-        rows.sort(key=lambda r: r.task.created_at)  # oldest first: the longest waiting
+    """One page of the user's open tasks in the view, filtered and sorted (a keyset page, never
+    more than PAGE_SIZE rows), with every view's count; a cursor that is not one of ours: 422."""
+    after, before = _cursor("after", filters.after), _cursor("before", filters.before)
+    away = await _Away.of(session, user, now)
+    mine = {user.username} | away.absent
+    groups = await _tally(session, user=user, mine=mine, now=now)
+    query = open_tasks_query(user, col(Task.id)).where(
+        _in_view(filters.view, mine, now), *_narrowing(filters)
+    )
+    if before is not None:
+        query = query.where(task_list.before(filters.sort, before))
+        found = await _with_deployments(session, query, task_list.order_by(filters.sort, backwards=True))
+        has_prev, has_next = len(found) > PAGE_SIZE, True
+        found = list(reversed(found[:PAGE_SIZE]))
     else:
-        rows.sort(key=_sort_key_due)
-    pages = max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(max(filters.page, 1), pages)
+        if after is not None:
+            query = query.where(task_list.after(filters.sort, after))
+        found = await _with_deployments(session, query, task_list.order_by(filters.sort))
+        has_prev, has_next = after is not None, len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
+    if filters.q or filters.post:  # counted by a query of their own
+        counted = open_tasks_query(user, func.count()).where(
+            _in_view(filters.view, mine, now), *_narrowing(filters)
+        )
+        matched = int((await fetch(session, counted))[0][0])
+    else:
+        matched = _counts(groups, filters).of(filters.view)
+
+    def cursor(row: tuple[Task, Deployment]) -> str:
+        return TaskCursor.of(row[0]).encode()
+
     return Inbox(
-        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(everything),
-        matched=len(rows),
-        page=page,
-        pages=pages,
-        counts=_counts(everything, user=user, now=now),
-        kinds=sorted({r.task.kind for r in everything}),
-        stages=sorted({r.task.stage for r in everything}),
-        posts=sorted({r.deployment.post_code for r in everything}),
+        rows=await _rows(session, found, user=user, away=away, now=now),
+        total=sum(g.all for g in groups),
+        matched=matched,
+        counts=_counts(groups),
+        kinds=sorted({g.kind for g in groups}),
+        stages=sorted({g.stage for g in groups}),
+        posts=list((await session.exec(select(Post.code).order_by(col(Post.code)))).all()),
+        next_cursor=cursor(found[-1]) if found and has_next else None,
+        prev_cursor=cursor(found[0]) if found and has_prev else None,
     )
 
 
@@ -322,8 +421,11 @@ async def rows_to_decide(
     session: AsyncSession, *, user: User, deployment_id: str, now: datetime
 ) -> list[InboxRow]:
     """The deployment's open tasks the user may decide, as inbox rows (for the deployment page)."""
-    tasks = await list_open_tasks(session, user=user, deployment_id=deployment_id)
-    return await _rows(session, tasks, user=user, now=now)
+    query = open_tasks_query(user).where(col(Task.deployment_id) == deployment_id)
+    found = [(r[0], r[1]) for r in await fetch(session, query.order_by(*task_list.order_by("due")))]
+    if not found:
+        return []
+    return await _rows(session, found, user=user, away=await _Away.of(session, user, now), now=now)
 
 
 @dataclass(frozen=True)
@@ -358,7 +460,10 @@ async def facts_of(session: AsyncSession, deployment_id: str) -> Facts:
 
 async def inbox_row(session: AsyncSession, task: Task, *, user: User, now: datetime) -> InboxRow:
     """The row of one task (for the row an action swaps in)."""
-    return (await _rows(session, [task], user=user, now=now))[0]
+    deployment = await session.get(Deployment, task.deployment_id)
+    assert deployment is not None  # a foreign key
+    away = await _Away.of(session, user, now)
+    return (await _rows(session, [(task, deployment)], user=user, away=away, now=now))[0]
 
 
 async def claim_task(

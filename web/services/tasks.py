@@ -1,11 +1,13 @@
 """The inbox: open tasks a user may act on, and deciding them through the workflow."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement
-from sqlmodel import and_, col, func, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, Select
+from sqlmodel import and_, col, func, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
@@ -15,9 +17,11 @@ from crc.roles import ESCALATION_ROLE, SCOPED_ROLES, Role, ScopeKind
 from crc.tables import Deployment, Task, TaskClaim, User
 from crc.tasks import on_behalf_kinds, spec_of
 from crc.types import Decision, DecisionResult, TaskView, Withdrawal
+from web.services import task_list
 from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
 from web.services.claims import refuse_if_held
 from web.services.errors import Conflict, Forbidden, NotFound, Unavailable
+from web.services.task_list import TaskCursor
 from web.services.visibility import SCOPED_COLUMNS, user_can_see
 from web.services.workflow_client import execute_update, start_update
 
@@ -35,14 +39,19 @@ def _in_scope(actor: Actor, role: Role) -> ColumnElement[bool]:
         return sa.true()
     if kind == ScopeKind.OFFICE:
         return col(Task.role).in_(scope)
-    deployments = select(Deployment.id).where(col(SCOPED_COLUMNS[kind]).in_(scope))
-    return col(Task.deployment_id).in_(deployments)
+    return col(Task.deployment_id).in_(_deployments(col(SCOPED_COLUMNS[kind]).in_(scope)))
 
 
-def _actionable_by(user: User) -> ColumnElement[bool]:
-    """The tasks the user may decide (crc.permissions.may_act_on), as a SQL condition."""
+def _deployments(condition: ColumnElement[bool]) -> Any:
+    # Never correlated: the same set whether or not the outer query joins deployments.
+    return sa.select(col(Deployment.id)).where(condition).correlate(None)
+
+
+def actionable_by(user: User) -> ColumnElement[bool]:
+    """The tasks the user may decide (crc.permissions.may_act_on), as a SQL condition on Task."""
     # Tasks of the user's offices within their scopes, escalated ones for the director of their
-    # office, never one on the user's own request; and the member's own tasks.
+    # office, never one on the user's own request; and the member's own tasks. The deployments
+    # are read by indexed subqueries (the user's own requests: few), not joined to every task.
     actor = actor_of(user)
     offices = [Role(r) for r in actor.roles if r in Role._value2member_map_ and r != Role.MEMBER]
     ways = [and_(col(Task.role) == role, _in_scope(actor, role)) for role in offices]
@@ -54,19 +63,54 @@ def _actionable_by(user: User) -> ColumnElement[bool]:
         # A member's own task is the member's alone, escalated or not.
         escalated = and_(col(Task.escalated).is_(True), col(Task.role) != Role.MEMBER)
         ways.append(and_(escalated, _in_scope(actor, ESCALATION_ROLE)))
-    own_requests = select(Deployment.id).where(Deployment.requested_by == user.username)
+    own_requests = _deployments(col(Deployment.requested_by) == user.username)
     who: ColumnElement[bool] = and_(or_(sa.false(), *ways), col(Task.deployment_id).not_in(own_requests))
     if user.member_id is not None:
         # A member's own tasks (kit receipt, after-action report), never another member's.
-        own = select(Deployment.id).where(Deployment.member_id == user.member_id)
+        own = _deployments(col(Deployment.member_id) == user.member_id)
         who = or_(who, and_(col(Task.role) == Role.MEMBER, col(Task.deployment_id).in_(own)))
     return who
 
 
+def open_tasks_query(user: User, *columns: Any) -> Select[Any]:
+    """SELECT `columns` over the user's open tasks; by default each task with its deployment."""
+    query = sa.select(*(columns or (Task, Deployment))).select_from(Task)
+    if not columns:
+        query = query.join(Deployment, col(Deployment.id) == col(Task.deployment_id))
+    return query.where(col(Task.status) == "open", actionable_by(user))
+
+
+async def fetch(session: AsyncSession, query: Select[Any] | CompoundSelect[Any]) -> Sequence[Any]:
+    """The rows of a core SELECT of several columns (sqlmodel's exec types only its own)."""
+    result = await session.exec(query)  # type: ignore[call-overload]
+    rows: Sequence[Any] = result.all()
+    return rows
+
+
 async def count_open_tasks(session: AsyncSession, *, user: User) -> int:
     """How many open tasks wait for the user (the count in the navigation), counted in SQL."""
-    query = select(func.count()).select_from(Task).where(Task.status == "open", _actionable_by(user))
-    return int((await session.exec(query)).one())
+    return int((await fetch(session, open_tasks_query(user, func.count())))[0][0])
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """A page of open tasks, how many match in all, and where the next page starts."""
+
+    tasks: list[Task]
+    total: int
+    next_cursor: str | None
+
+
+def _narrowed(
+    query: Select[Any], *, deployment_id: str | None, kind: str | None, overdue: bool, now: datetime
+) -> Select[Any]:
+    if deployment_id:
+        query = query.where(col(Task.deployment_id) == deployment_id)
+    if kind:
+        query = query.where(col(Task.kind) == kind)
+    if overdue:
+        query = query.where(col(Task.due_at) < now)
+    return query
 
 
 async def list_open_tasks(
@@ -78,16 +122,44 @@ async def list_open_tasks(
     overdue: bool = False,
     now: datetime | None = None,
 ) -> list[Task]:
-    """Open tasks the user may act on, the soonest due first."""
-    query = select(Task).where(Task.status == "open", _actionable_by(user))
-    if deployment_id:
-        query = query.where(Task.deployment_id == deployment_id)
-    if kind:
-        query = query.where(Task.kind == kind)
-    if overdue:
-        query = query.where(col(Task.due_at) < (now or datetime.now(UTC)))
-    query = query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.created_at))
-    return list((await session.exec(query.limit(MAX_TASKS))).all())
+    """Open tasks the user may act on, the soonest due first (at most MAX_TASKS)."""
+    query = open_tasks_query(user, Task)
+    query = _narrowed(
+        query, deployment_id=deployment_id, kind=kind, overdue=overdue, now=now or datetime.now(UTC)
+    )
+    found = await fetch(session, query.order_by(*task_list.order_by("due")).limit(MAX_TASKS))
+    return [row[0] for row in found]
+
+
+async def page_of_open_tasks(
+    session: AsyncSession,
+    *,
+    user: User,
+    deployment_id: str | None = None,
+    kind: str | None = None,
+    overdue: bool = False,
+    limit: int = 50,
+    after: TaskCursor | None = None,
+    now: datetime | None = None,
+) -> TaskPage:
+    """A page of the open tasks the user may act on, soonest due first, after `after`; with the
+    true count of all that match (one COUNT query)."""
+    now = now or datetime.now(UTC)
+    query = _narrowed(
+        open_tasks_query(user, Task), deployment_id=deployment_id, kind=kind, overdue=overdue, now=now
+    )
+    if after is not None:
+        query = query.where(task_list.after("due", after))
+    found = [
+        row[0] for row in await fetch(session, query.order_by(*task_list.order_by("due")).limit(limit + 1))
+    ]
+    counted = _narrowed(
+        open_tasks_query(user, func.count()), deployment_id=deployment_id, kind=kind, overdue=overdue, now=now
+    )
+    total = int((await fetch(session, counted))[0][0])
+    rows = found[:limit]
+    more = len(found) > limit
+    return TaskPage(rows, total, TaskCursor.of(rows[-1]).encode() if rows and more else None)
 
 
 async def open_task_for(session: AsyncSession, *, user: User, task_id: str) -> tuple[Task, Deployment]:

@@ -19,6 +19,7 @@ from crc.settings import Settings
 from crc.tables import Member, User
 from crc.user_audit import before_after, record_user_change
 from crc.users import UserAction, UserCreate
+from web.security import password_work
 from web.services.errors import Conflict, FieldError, InvalidFields
 from web.services.user_admin import create_user, get_user
 
@@ -128,12 +129,13 @@ async def set_password_by_link(
     """Check the password, use up the link and set it (ending any sessions); the username.
     InvalidFields for a password that will not do, LinkRefused for a link that opens nothing."""
     user = await link_user(db, token, secret=secret, now=now)
-    problem = password_problem(password, username=user.username, names=await _names(db, user))
+    names = await _names(db, user)
+    problem = await password_work(password_problem, password, username=user.username, names=names)
     if problem:
         raise InvalidFields([FieldError("password", problem)])
     if confirm != password:
         raise InvalidFields([FieldError("confirm", "does not match the new password; type it again")])
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await password_work(hash_password, password)
     username = await consume(db, token, secret=secret, now=now)
     await set_password_hash(
         db, username=username, password_hash=password_hash, actor=username, address=address, now=now

@@ -34,7 +34,8 @@ function rowInUse(row) {
 
 // Inbox rows of tasks that changed ({"open": [ids], "closed": [ids]}): each is asked for again
 // and swapped alone, so an expanded row or a comment typed in another row stays as it is. A new
-// open task gets a row at the top; a closed one shows its new state if it is on the page.
+// open task gets a row at the top of the first page; a closed one shows its new state if it is
+// on the page.
 document.addEventListener("htmx:sseBeforeMessage", (event) => {
   const message = event.detail;
   if (!message || message.type !== "inbox-tasks") return;
@@ -46,6 +47,9 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
     if (row && rowInUse(row)) continue;
     if (!row) {
       if (!changed.open.includes(id)) continue;
+      // A later page (keyset: after=/before= in the URL) starts at a place in the list: a new
+      // task belongs on the first page, so it gets no row here (the view counts still change).
+      if (/[?&](after|before)=/.test(location.search)) continue;
       if (!body) {
         // No table yet (nothing waited): the table, as the page's filters show it.
         htmx.ajax("GET", location.pathname + location.search, { target: "#inbox-table", swap: "outerHTML", select: "#inbox-table" });
