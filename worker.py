@@ -49,11 +49,12 @@ def activities_for(
 ) -> list[Any]:
     """Every activity the deployment workflow calls, bound to one engine (explicitly listed)."""
     read_model = ReadModelActivities(engine, deliver)
-    vetting = VettingActivities(engine)
-    training = TrainingActivities(engine)
-    equipping = EquippingActivities(engine)
-    travel = TravelActivities(engine, travel_provider)
-    close_out = CloseOutActivities(engine)
+    # The stage activities write the stage change they carry through the read-model's writer.
+    vetting = VettingActivities(engine, read_model)
+    training = TrainingActivities(engine, read_model)
+    equipping = EquippingActivities(engine, read_model)
+    travel = TravelActivities(engine, travel_provider, read_model)
+    close_out = CloseOutActivities(engine, read_model)
     return [
         read_model.record_stage,
         read_model.append_event,
@@ -73,6 +74,7 @@ def activities_for(
         training.release_seats,
         training.mark_enrolment,
         training.record_certificate,
+        training.record_training_result,
         equipping.reserve_kit,
         equipping.return_kit,
         travel.book_travel,

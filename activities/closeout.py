@@ -5,6 +5,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.read_model import ReadModelActivities
 from activities.rows import require
 from crc.costs import estimate_cost
 from crc.db import session_factory
@@ -18,8 +19,10 @@ ERR_INVALID_DATES = "InvalidDates"
 class CloseOutActivities:
     """The deployment's final figures, owned by one database engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, read_model: ReadModelActivities | None = None) -> None:
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        # Sends the release notice a close-out carries.
+        self._read_model = read_model
 
     @activity.defn(name="close_out")
     async def close_out(self, request: CloseOutRequest) -> CloseOutResult:
@@ -31,6 +34,9 @@ class CloseOutActivities:
                 type=ERR_INVALID_DATES,
                 non_retryable=True,
             )
+        if request.notice is not None:  # idempotent by its key, like every notice
+            assert self._read_model is not None, "a notice needs the read-model's writer"
+            await self._read_model.notify_role(request.notice)
         async with self._sessions.begin() as session:
             member = await require(session, Member, request.member_id)
             post = await require(session, Post, request.post_code)

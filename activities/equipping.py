@@ -6,6 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.read_model import ReadModelActivities
 from activities.rows import require
 from crc import stock
 from crc.db import is_unique_violation, session_factory
@@ -14,6 +15,7 @@ from crc.lifecycle import KitLine, KitRequest, KitResult, ReturnKit
 from crc.lifecycle_tables import KitReservation
 from crc.stages import Stage
 from crc.tables import Deployment, Post, StockItem, utcnow
+from crc.types import StageChange
 
 # The ledger names the deployment workflow as the actor of reservations and returns.
 WORKFLOW_ACTOR = "workflow"
@@ -76,12 +78,20 @@ async def _return_kind(session: AsyncSession, deployment_id: str) -> str:
 class EquippingActivities:
     """Kit reservations against depot stock, owned by one database engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, read_model: ReadModelActivities | None = None) -> None:
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        # Records the stage change an activity carries, before its own work.
+        self._read_model = read_model
+
+    async def _record(self, change: StageChange | None) -> None:
+        if change is not None:
+            assert self._read_model is not None, "a stage change needs the read-model's writer"
+            await self._read_model.record_stage(change)
 
     @activity.defn(name="reserve_kit")
     async def reserve_kit(self, request: KitRequest) -> KitResult:
         """Reserve all the kit the post needs or none of it; a retry gets the same reservation."""
+        await self._record(request.stage_change)
         async with self._sessions() as session:
             existing = await _reservations(session, request.deployment_id)
             if existing:

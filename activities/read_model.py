@@ -69,6 +69,40 @@ async def _append_event(session: AsyncSession, deployment_id: str, event: EventR
     await insert_ignoring_duplicates(session, Event, [row], ["key"])
 
 
+async def _change_stage(session: AsyncSession, change: StageChange) -> list[Deliveries]:
+    """Write a stage or status change in `session`; what its events have to send."""
+    row = await require(session, Deployment, change.deployment_id)
+    previous_stage = row.stage
+    deliveries = []
+    for earlier in change.earlier_events:  # as if written before the move, by the stage left
+        await _append_event(session, change.deployment_id, earlier)
+        await session.flush()
+        deliveries.append(
+            await fan_out(session, Change(change.deployment_id, earlier, previous_stage=previous_stage))
+        )
+    row.stage = change.stage.value
+    row.status = change.status
+    row.updated_at = change.event.at if change.event else utcnow()
+    if change.amendment is not None:
+        for field, value in change.amendment.changes().items():
+            setattr(row, field, value)
+    if change.end_date is not None:
+        row.end_date = change.end_date
+    if change.revision is not None:
+        row.revision = change.revision
+    if change.cost_estimate_usd is not None:
+        row.cost_estimate_usd = change.cost_estimate_usd
+    await _set_progress(session, change.deployment_id, change.progress)
+    if change.event is None:
+        return deliveries
+    await _append_event(session, change.deployment_id, change.event)
+    await session.flush()
+    deliveries.append(
+        await fan_out(session, Change(change.deployment_id, change.event, previous_stage=previous_stage))
+    )
+    return deliveries
+
+
 class ReadModelActivities:
     """Writes of the deployment read-model, owned by one database engine."""
 
@@ -88,29 +122,9 @@ class ReadModelActivities:
     async def record_stage(self, change: StageChange) -> None:
         """Set the deployment's stage and status (and amended fields) and log why."""
         async with self._sessions.begin() as session:
-            row = await require(session, Deployment, change.deployment_id)
-            previous_stage = row.stage
-            row.stage = change.stage.value
-            row.status = change.status
-            row.updated_at = change.event.at if change.event else utcnow()
-            if change.amendment is not None:
-                for field, value in change.amendment.changes().items():
-                    setattr(row, field, value)
-            if change.end_date is not None:
-                row.end_date = change.end_date
-            if change.revision is not None:
-                row.revision = change.revision
-            if change.cost_estimate_usd is not None:
-                row.cost_estimate_usd = change.cost_estimate_usd
-            await _set_progress(session, change.deployment_id, change.progress)
-            if change.event is None:
-                return
-            await _append_event(session, change.deployment_id, change.event)
-            await session.flush()
-            deliveries = await fan_out(
-                session, Change(change.deployment_id, change.event, previous_stage=previous_stage)
-            )
-        await self._send(deliveries)
+            deliveries = await _change_stage(session, change)
+        for each in deliveries:
+            await self._send(each)
 
     @activity.defn(name="append_event")
     async def append_event(self, request: EventAppend) -> None:
@@ -139,6 +153,9 @@ class ReadModelActivities:
             for t in request.tasks
         ]
         async with self._sessions.begin() as session:
+            changed = (
+                [] if request.stage_change is None else await _change_stage(session, request.stage_change)
+            )
             await insert_ignoring_duplicates(session, Task, rows, ["id"])
             await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
@@ -146,7 +163,8 @@ class ReadModelActivities:
                 session,
                 Change(request.deployment_id, request.event, opened_task_ids=[t.id for t in request.tasks]),
             )
-        await self._send(deliveries)
+        for each in [*changed, deliveries]:
+            await self._send(each)
 
     @activity.defn(name="complete_task")
     async def complete_task(self, request: CompleteTask) -> None:
@@ -242,6 +260,8 @@ class ReadModelActivities:
     @activity.defn(name="estimate_cost")
     async def estimate_cost(self, request: CostRequest) -> CostEstimate:
         """Estimate the stay's cost from the post's rates and the member's salary; store it."""
+        if request.stage_change is not None:  # the move into APPROVAL, shown first
+            await self.record_stage(request.stage_change)
         async with self._sessions.begin() as session:
             post = await require(session, Post, request.post_code)
             member = await require(session, Member, request.member_id)
@@ -256,6 +276,11 @@ class ReadModelActivities:
                 row = await require(session, Deployment, request.deployment_id)
                 row.cost_estimate_usd = estimate.total_usd
             return estimate
+
+    async def record_stage_of(self, change: StageChange | None) -> None:
+        """Record the stage change another activity carries (before its own work)."""
+        if change is not None:
+            await self.record_stage(change)
 
     @activity.defn(name="load_post")
     async def load_post(self, post_code: str) -> PostRules:

@@ -11,6 +11,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.read_model import ReadModelActivities
 from activities.rows import dialect_insert, require
 from crc.dates import add_months
 from crc.db import is_unique_violation, session_factory
@@ -24,11 +25,13 @@ from crc.lifecycle import (
     ReleaseSeats,
     TrainingPlan,
     TrainingPlanRequest,
+    TrainingResult,
 )
 from crc.lifecycle_tables import Enrolment
 from crc.member_time import days_abroad
 from crc.names import ERR_MISSING_ROW
 from crc.tables import Certificate, Course, CourseSession, Deployment, utcnow
+from crc.types import StageChange
 
 # Named, non-retryable: a result other than passed or failed is a caller's mistake.
 ERR_INVALID_RESULT = "InvalidEnrolmentResult"
@@ -106,12 +109,20 @@ def _open_sessions(
 class TrainingActivities:
     """Course planning, enrolment and results, owned by one database engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, read_model: ReadModelActivities | None = None) -> None:
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        # Records the stage change an activity carries, before its own work.
+        self._read_model = read_model
+
+    async def _record(self, change: StageChange | None) -> None:
+        if change is not None:
+            assert self._read_model is not None, "a stage change needs the read-model's writer"
+            await self._read_model.record_stage(change)
 
     @activity.defn(name="plan_training")
     async def plan_training(self, request: TrainingPlanRequest) -> TrainingPlan:
         """The courses the member still needs for this deployment, from their certificates."""
+        await self._record(request.stage_change)
         async with self._sessions() as session:
             held = select(Certificate).where(Certificate.member_id == request.member_id)
             certificates = list((await session.exec(held)).all())
@@ -291,6 +302,14 @@ class TrainingActivities:
                 )
             enrolment.status = result.status
             enrolment.updated_at = utcnow()
+
+    @activity.defn(name="record_training_result")
+    async def record_training_result(self, result: TrainingResult) -> None:
+        """A course's result in one round trip: the enrolment, the certificate, then the status."""
+        await self.mark_enrolment(result.enrolment)
+        if result.certificate is not None:
+            await self.record_certificate(result.certificate)
+        await self._record(result.stage_change)
 
     @activity.defn(name="record_certificate")
     async def record_certificate(self, passed: RecordCertificate) -> None:

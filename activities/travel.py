@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.read_model import ReadModelActivities
 from activities.rows import dialect_insert, insert_ignoring_duplicates, require
 from crc.db import session_factory
 from crc.lifecycle import (
@@ -144,9 +145,20 @@ def orders_number(deployment_id: str) -> str:
 class TravelActivities:
     """Travel arrangements, owned by one database engine and a travel provider."""
 
-    def __init__(self, engine: AsyncEngine, provider: TravelProvider | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        provider: TravelProvider | None = None,
+        read_model: ReadModelActivities | None = None,
+    ) -> None:
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
         self._provider = provider if provider is not None else DatabaseTravelProvider(engine)
+        # Records the stage change or event an activity carries, with its own work.
+        self._read_model = read_model
+
+    def _writer(self) -> ReadModelActivities:
+        assert self._read_model is not None, "a carried write needs the read-model's writer"
+        return self._read_model
 
     @activity.defn(name="book_travel")
     async def book_travel(self, request: BookingRequest) -> BookingRef:
@@ -157,6 +169,8 @@ class TravelActivities:
                 type=ERR_INVALID_BOOKING,
                 non_retryable=True,
             )
+        if request.stage_change is not None:  # the move into REDEPLOYMENT, shown first
+            await self._writer().record_stage(request.stage_change)
         try:
             return await self._provider.book(request)
         except BookingRefused as exc:
@@ -184,6 +198,8 @@ class TravelActivities:
     @activity.defn(name="record_country_clearance")
     async def record_country_clearance(self, record: CountryClearanceRecord) -> None:
         """Create or update the deployment's country clearance."""
+        if record.stage_change is not None:  # the move into TRAVEL, shown first
+            await self._writer().record_stage(record.stage_change)
         values = {
             "post_code": record.post_code,
             "status": record.status,
@@ -201,6 +217,8 @@ class TravelActivities:
     @activity.defn(name="issue_travel_orders")
     async def issue_travel_orders(self, request: TravelOrdersRequest) -> DocumentRef:
         """Render the travel orders once and store them where the deployment page links to."""
+        if request.clearance is not None:  # the approved clearance that allows them
+            await self.record_country_clearance(request.clearance)
         async with self._sessions.begin() as session:
             deployment = await require(session, Deployment, request.deployment_id)
             member = await require(session, Member, deployment.member_id)
@@ -239,4 +257,7 @@ class TravelActivities:
     async def record_check_in(self, record: CheckInRecord) -> None:
         """Store a check-in once, however often the activity runs."""
         async with self._sessions.begin() as session:
-            await insert_ignoring_duplicates(session, CheckIn, [record.model_dump()], ["key"])
+            row = record.model_dump(exclude={"event"})
+            await insert_ignoring_duplicates(session, CheckIn, [row], ["key"])
+        if record.event is not None:  # its audit event, appended after it (idempotent by key)
+            await self._writer().append_event(record.event)

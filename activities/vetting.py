@@ -5,6 +5,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.read_model import ReadModelActivities
 from activities.rows import require
 from crc.db import session_factory
 from crc.domain import FACT_REQUIRED_AFTER_DAYS
@@ -33,12 +34,17 @@ _EXPIRY_FIELD = {
 class VettingActivities:
     """Roster checks and renewals, owned by one database engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, read_model: ReadModelActivities | None = None) -> None:
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        # Records the stage change a check carries (the move into VETTING), before the check.
+        self._read_model = read_model
 
     @activity.defn(name="vet_member")
     async def vet_member(self, request: VettingRequest) -> VettingReport:
         """Run every check that is not waived; each failure names the role that may clear it."""
+        if request.stage_change is not None:
+            assert self._read_model is not None, "a stage change needs the read-model's writer"
+            await self._read_model.record_stage(request.stage_change)
         async with self._sessions() as session:
             member = await require(session, Member, request.member_id)
             post = await require(session, Post, request.post_code)

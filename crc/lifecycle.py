@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from crc.types import EventAppend, NotifyRole, StageChange
+
 # --- Vetting ----------------------------------------------------------------------------------
 
 
@@ -28,6 +30,8 @@ class VettingRequest(BaseModel):
     post_code: str
     end_date: date
     waived: list[VettingCheck] = Field(default_factory=list)
+    # The stage change recorded before the work (the move into the stage it starts, or a status).
+    stage_change: StageChange | None = None
 
 
 class VettingFailure(BaseModel):
@@ -83,6 +87,8 @@ class TrainingPlanRequest(BaseModel):
     duration_days: int
     deployment_id: str | None = None
     start_date: date | None = None
+    # The stage change recorded before the work (the move into the stage it starts, or a status).
+    stage_change: StageChange | None = None
 
 
 class TrainingPlan(BaseModel):
@@ -145,6 +151,14 @@ class RecordCertificate(BaseModel):
     passed_on: date
 
 
+class TrainingResult(BaseModel):
+    """A course's result recorded at once: the enrolment, the certificate if passed, the status."""
+
+    enrolment: EnrolmentStatus
+    certificate: RecordCertificate | None = None
+    stage_change: StageChange | None = None
+
+
 # --- Equipping --------------------------------------------------------------------------------
 
 
@@ -153,6 +167,8 @@ class KitRequest(BaseModel):
 
     deployment_id: str
     post_code: str
+    # The stage change recorded before the work (the move into the stage it starts, or a status).
+    stage_change: StageChange | None = None
 
 
 class KitLine(BaseModel):
@@ -190,6 +206,8 @@ class CountryClearanceRecord(BaseModel):
     status: str
     urgent: bool = False
     arrival_date: date
+    # The stage change recorded before the work (the move into the stage it starts, or a status).
+    stage_change: StageChange | None = None
 
 
 class TravelOrdersRequest(BaseModel):
@@ -197,6 +215,8 @@ class TravelOrdersRequest(BaseModel):
 
     deployment_id: str
     issued_at: datetime
+    # The approved country clearance, recorded with the orders it allows (one round trip).
+    clearance: CountryClearanceRecord | None = None
 
 
 class DocumentRef(BaseModel):
@@ -215,6 +235,8 @@ class BookingRequest(BaseModel):
     travel_date: date
     origin: str
     destination: str
+    # The stage change recorded before the work (the move into the stage it starts, or a status).
+    stage_change: StageChange | None = None
 
 
 class BookingRef(BaseModel):
@@ -251,6 +273,8 @@ class CheckInRecord(BaseModel):
     note: str = ""
     arrival: bool = False
     at: datetime
+    # The check-in's audit event, appended with the check-in (one round trip, not two).
+    event: EventAppend | None = None
 
 
 class CloseOutRequest(BaseModel):
@@ -261,6 +285,8 @@ class CloseOutRequest(BaseModel):
     post_code: str
     arrived_on: date
     left_on: date
+    # The home agency's notice of the release, sent with the close-out (one round trip).
+    notice: NotifyRole | None = None
 
 
 class CloseOutResult(BaseModel):

@@ -149,7 +149,8 @@ class TaskView(BaseModel):
 
 
 class DecisionResult(BaseModel):
-    """What an accepted decision did: the task closed and where the deployment now stands."""
+    """What an accepted decision did: the task closed, and where the deployment stood when the
+    decision was recorded (the run moves on after; the read-model shows the next stage)."""
 
     task: TaskView
     stage: Stage
@@ -265,6 +266,8 @@ class StageChange(BaseModel):
     end_date: date | None = None
     progress: Progress | None = None
     cost_estimate_usd: Decimal | None = None
+    # Events the run kept back to write with this change (an early return's, before its move).
+    earlier_events: list[EventRecord] = Field(default_factory=list)
 
 
 class EventAppend(BaseModel):
@@ -282,6 +285,8 @@ class OpenTasks(BaseModel):
     tasks: list[TaskView]
     event: EventRecord
     progress: Progress | None = None
+    # The stage or status change written in the same transaction (one round trip, not two).
+    stage_change: StageChange | None = None
 
 
 class CompleteTask(BaseModel):
@@ -346,6 +351,8 @@ class CostRequest(BaseModel):
     post_code: str
     duration_days: int
     store: bool = True
+    # The move into APPROVAL, recorded before the estimate (one round trip, not two).
+    stage_change: StageChange | None = None
 
 
 class PostRules(BaseModel):

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -42,7 +43,15 @@ from tests.lifecycle_world import (
     stock_levels,
 )
 from tests.mail_helpers import Mailbox, parts
-from tests.workflow_helpers import db_events, db_notifications, refusal, start, status, wait_until
+from tests.workflow_helpers import (
+    db_events,
+    db_notifications,
+    eventually,
+    refusal,
+    start,
+    status,
+    wait_until,
+)
 from worker import build_worker
 
 FULL_STOCK = {SKU_INDIVIDUAL_KIT: STOCK, SKU_BALLISTIC_VEST: STOCK, SKU_HELMET: STOCK}
@@ -145,11 +154,14 @@ async def test_full_lifecycle_of_a_180_day_deployment(
 ) -> None:
     async for r in _launch(temporal_env, engine, task_queue, duration_days=180):
         await r.driver.approve_all()
+        assert await stock_levels(engine) == FULL_STOCK  # not reserved until equipping
         await r.driver.pass_training(3)
-        assert sorted(c for c, _, s in await enrolments(engine, r.deployment_id) if s == "passed") == sorted(
+        passed = await eventually(
+            partial(enrolments, engine, r.deployment_id), lambda rows: all(s == "passed" for _, _, s in rows)
+        )
+        assert sorted(c for c, _, _ in passed) == sorted(
             ["CRC-ORIENT", COURSE_FACT, f"PDB-{r.driver.request.post_code}"]
         )
-        assert await stock_levels(engine) == FULL_STOCK  # not reserved until equipping
         await r.driver.complete("kit_receipt", "acknowledge")
         assert await stock_levels(engine) == {k: STOCK - 1 for k in FULL_STOCK}
         await r.driver.wait_stage(Stage.TRAVEL)
@@ -339,8 +351,12 @@ async def test_a_course_result_is_known_only_from_its_last_day(run: Run) -> None
     assert (await refusal(run.driver.decide(first, "pass"))).type == names.ERR_NOT_NOW
     await run.driver.until(first.opens_on)
     await run.driver.decide(first, "pass")
-    async with session_factory(run.engine)() as session:
-        [certificate] = (await session.exec(select(Certificate))).all()
+
+    async def certificates() -> list[Certificate]:
+        async with session_factory(run.engine)() as session:
+            return list((await session.exec(select(Certificate))).all())
+
+    [certificate] = await eventually(certificates, lambda c: len(c) == 1)
     assert certificate.issued_on == first.opens_on  # the session's last day, not the day recorded
 
 
@@ -634,7 +650,9 @@ async def test_missed_check_in_alerts_operations_who_escalate(run: Run, mailbox:
     alert = await run.driver.task("missed_check_in")
     assert alert.role == "operations"
     await run.driver.decide(alert, "escalate")
-    notes = await db_notifications(run.engine, run.deployment_id)
+    notes = await eventually(
+        lambda: db_notifications(run.engine, run.deployment_id), lambda ns: ns[-1].kind == "escalation"
+    )
     assert [(n.username, n.kind, n.subject) for n in notes][-1] == (
         "ops.director",
         "escalation",
@@ -684,7 +702,7 @@ async def test_extension_approved_moves_the_end_date(run: Run) -> None:
         await run.driver.decide(task, "approve")
     current = await wait_until(run.handle, lambda s: s.end_date == before + timedelta(days=20))
     assert (current.stage, current.extension_days) == (Stage.DEPLOYED, 20)
-    row = await run.row()
+    row = await eventually(run.row, lambda r: r.extension_days == 20)
     assert (row.end_date, row.duration_days, row.extension_days) == (before + timedelta(days=20), 60, 20)
 
 
@@ -740,7 +758,7 @@ async def test_an_approved_extension_carries_its_new_estimate(run: Run) -> None:
     for task in tasks:
         await run.driver.decide(task, "approve")
     await wait_until(run.handle, lambda s: s.extension_days == 10)
-    after = (await run.row()).cost_estimate_usd
+    after = (await eventually(run.row, lambda r: r.extension_days == 10)).cost_estimate_usd
     assert after is not None and after > before
     assert budget.title.endswith(f"estimate ${after:,.2f} (+${after - before:,.2f})")
 

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows import approval, check_ins, deployment, search, stay, travel
+from workflows import approval, check_ins, deployment, search, stay, travel, writes
 from workflows.deployment import DeploymentWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -57,6 +57,9 @@ def test_histories_are_recorded() -> None:
     assert _paths("20261130b") == _paths("20261130") | {"stay_with_alerts_and_help", "no_show_then_arrived"}
     # Decisions held for their undo window: one withdrawn, one left to take effect.
     assert _paths("20261130c") == {"decisions_held_withdrawn_and_standing"}
+    # Stage changes written with the work that caused them, decisions answered once recorded
+    # (2026-12-01): every path again.
+    assert _paths("20261201") == _paths("20261130b") | _paths("20261130c")
 
 
 def test_every_patch_is_in_a_recorded_history() -> None:
@@ -70,6 +73,7 @@ def test_every_patch_is_in_a_recorded_history() -> None:
         check_ins.PATCH_NEEDS_HELP_TASK,
         stay.PATCH_ALERT_ESCALATION,
         approval.PATCH_ESCALATE_BY_OFFICE,
+        writes.PATCH_LEAN,
     }
 
 

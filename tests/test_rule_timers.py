@@ -18,13 +18,14 @@ from crc.domain import COURSE_ORIENTATION, SKU_HELMET, Component
 from crc.events import EventKind
 from crc.lifecycle_tables import CheckIn
 from crc.policy import approval_policy, lifecycle_policy
+from crc.progress import WaitingFor
 from crc.settings import Settings
 from crc.stages import Stage
 from crc.tables import CourseSession, Deployment, Post, StockItem, Task
 from crc.tasks import TaskKind
 from tests import factories
 from tests.lifecycle_world import Driver, RefusesOutboundOnce, add_world
-from tests.workflow_helpers import db_events, db_tasks, refusal, start, status
+from tests.workflow_helpers import db_events, db_tasks, refusal, start, status, wait_until
 from worker import build_worker
 from workflows.core import start_of_day
 
@@ -155,6 +156,7 @@ async def test_a_request_returned_for_changes_expires_unamended_at_twice_the_due
     async with deployment(temporal_env, engine, task_queue) as d:  # Active: approvals due in 24 hours
         planning = next(t for t in await d.tasks(TaskKind.APPROVAL, 3) if t.role == "planning")
         await d.decide(planning, "request_changes", comment="Shorter")
+        await wait_until(d.handle, lambda s: s.waiting_for == WaitingFor.AMENDMENT)
         returned = await event_time(engine, d, EventKind.RETURNED_FOR_CHANGES)
         outcome = await d.handle.result()  # the requester never amends
         assert (outcome.stage, outcome.reason) == (Stage.EXPIRED, "Not amended in time")

@@ -1,7 +1,8 @@
 """Helpers to drive DeploymentWorkflow in tests: start it, wait for a state, decide tasks."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -23,6 +24,8 @@ from crc.types import (
 
 # How long a helper waits for the workflow to reach a state before the test fails.
 WAIT_LIMIT_S = 20.0
+
+T = TypeVar("T")
 
 
 async def start(client: Client, task_queue: str, request: DeploymentRequest) -> WorkflowHandle:
@@ -53,6 +56,19 @@ async def wait_until(
             return current
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"workflow never reached the expected state; last: {current}")
+        await asyncio.sleep(0.05)
+
+
+async def eventually(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool]) -> T:
+    """Poll `read` until `ok` holds of its answer: a decision's update answers once the decision is
+    recorded, and the run writes what follows (the next stage, its side effects) right after."""
+    deadline = asyncio.get_running_loop().time() + WAIT_LIMIT_S
+    while True:
+        current = await read()
+        if ok(current):
+            return current
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the read-model never reached the expected state; last: {current}")
         await asyncio.sleep(0.05)
 
 

@@ -250,4 +250,4 @@ def _decision_reason(prefix: str, decision: Decision) -> str:
     return f"{prefix} by {name_of(decision)}{comment}"
 
 
-STEP = StageStep(Stage.APPROVAL, "Awaiting approvals", WaitingFor.APPROVALS, run_approval)
+STEP = StageStep(Stage.APPROVAL, "Awaiting approvals", WaitingFor.APPROVALS, run_approval, carries_entry=True)

@@ -7,12 +7,13 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.read_model import ReadModelActivities
     from activities.travel import TravelActivities
     from crc.events import EventKind, behalf_of, check_in_status_label, on_behalf_data
     from crc.lifecycle import CheckInRecord
     from crc.roles import Role
     from crc.tasks import TaskKind
-    from crc.types import CheckIn, CheckInResult
+    from crc.types import CheckIn, CheckInResult, EventAppend
 
 from workflows.core import DeploymentCore
 
@@ -29,21 +30,35 @@ async def record(wf: DeploymentCore, check_in: CheckIn, *, key: str) -> CheckInR
     state.travel.awaiting_arrival = False
     now = workflow.now()
     state.stay.last_check_in_at = now
-    await wf.act(
-        TravelActivities.record_check_in,
-        CheckInRecord(
-            # Unique to this check-in: two handled at once must not share a key.
-            key=f"{workflow.info().workflow_id}/check-in/{key}",
-            deployment_id=wf.request.deployment_id,
-            member_id=wf.request.member_id,
-            by_user=check_in.user,
-            status=check_in.status,
-            location=check_in.location,
-            note=check_in.note,
-            arrival=arrival,
-            at=now,
-        ),
+    together = wf.lean()  # the audit event is appended with the check-in (runs from before: after)
+    record = CheckInRecord(
+        # Unique to this check-in: two handled at once must not share a key.
+        key=f"{workflow.info().workflow_id}/check-in/{key}",
+        deployment_id=wf.request.deployment_id,
+        member_id=wf.request.member_id,
+        by_user=check_in.user,
+        status=check_in.status,
+        location=check_in.location,
+        note=check_in.note,
+        arrival=arrival,
+        at=now,
     )
+    if together:
+        record.event = _event(wf, check_in, arrival)
+    await wf.act(TravelActivities.record_check_in, record)
+    if not together:
+        await wf.act(ReadModelActivities.append_event, _event(wf, check_in, arrival))
+    where = f" at {check_in.location}" if check_in.location else ""
+    if check_in.status == "needs_help":
+        await _needs_help(wf, check_in, where, key)
+    if arrival:
+        state.stay.arrived_on = now.date()
+    every = timedelta(seconds=wf.request.lifecycle.check_in_every_seconds)
+    return CheckInResult(arrival=arrival, stage=state.stage, next_due_at=now + every)
+
+
+def _event(wf: DeploymentCore, check_in: CheckIn, arrival: bool) -> EventAppend:
+    """The check-in's audit event, and where the deployment then stands."""
     where = f" at {check_in.location}" if check_in.location else ""
     what = "Arrival check-in" if arrival else "Check-in"
     message = f"{what}{where}: {check_in_status_label(check_in.status)}"
@@ -52,19 +67,14 @@ async def record(wf: DeploymentCore, check_in: CheckIn, *, key: str) -> CheckInR
     if behalf:
         member = wf.request.member_name
         message = f"{message}, by {check_in.user_name or check_in.user} {behalf_of(member)}"
-    await wf.log(
+    event = wf.event(
         EventKind.ARRIVAL_CHECK_IN if arrival else EventKind.CHECK_IN,
         message,
         actor=check_in.user,
         comment=check_in.note or None,
         data=on_behalf_data(wf.request.member_id, wf.request.member_name) if behalf else None,
     )
-    if check_in.status == "needs_help":
-        await _needs_help(wf, check_in, where, key)
-    if arrival:
-        state.stay.arrived_on = now.date()
-    every = timedelta(seconds=wf.request.lifecycle.check_in_every_seconds)
-    return CheckInResult(arrival=arrival, stage=state.stage, next_due_at=now + every)
+    return EventAppend(deployment_id=wf.request.deployment_id, event=event, progress=wf.progress())
 
 
 async def _needs_help(wf: DeploymentCore, check_in: CheckIn, where: str, key: str) -> None:

@@ -1,9 +1,7 @@
 """What every stage of DeploymentWorkflow shares: the state, events, tasks, activities, waits."""
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 from temporalio import workflow
 
@@ -19,12 +17,10 @@ with workflow.unsafe.imports_passed_through():
     from crc.tasks import TASK_KINDS, Outcome, TaskKind
     from crc.types import (
         STATUS_TIMELINE_TAIL,
-        Amendment,
         CancelRequest,
         CloseTasks,
         Decision,
         DeploymentStatus,
-        EventAppend,
         EventRecord,
         NotifyRole,
         OpenTasks,
@@ -34,12 +30,8 @@ with workflow.unsafe.imports_passed_through():
         TaskView,
         TimelineEntry,
     )
-    from workflows.options import ACTIVITY_HEARTBEAT_TIMEOUT, ACTIVITY_RETRY, ACTIVITY_TIMEOUT
 
-from workflows.search import upsert_stage
-
-A = TypeVar("A")
-R = TypeVar("R")
+from workflows.writes import ReadModelWrites
 
 
 class Cancelled(Exception):
@@ -51,7 +43,7 @@ def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-class DeploymentCore:
+class DeploymentCore(ReadModelWrites):
     """The workflow's request and state; stage modules drive it through these helpers."""
 
     request: DeploymentInput
@@ -69,6 +61,8 @@ class DeploymentCore:
         # wakes for whatever arrived.
         self.post: PostRules | None = None
         self.wakeups = 0
+        self.entering: StageChange | None = None
+        self.kept_events: list[EventRecord] = []
 
     # --- what the deployment waits for ---------------------------------------------------------
 
@@ -187,62 +181,6 @@ class DeploymentCore:
             data=data,
         )
 
-    async def act(self, activity: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
-        """Run an activity method with the shared timeout and retry policy."""
-        return await workflow.execute_activity_method(
-            activity,
-            arg,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=ACTIVITY_HEARTBEAT_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
-
-    async def record_stage(
-        self,
-        stage: Stage,
-        status: str,
-        event: EventRecord | None,
-        *,
-        waiting_for: WaitingFor,
-        amendment: Amendment | None = None,
-        end_date: date | None = None,
-        cost_estimate_usd: Decimal | None = None,
-    ) -> None:
-        """Move to a stage (or just change the status) in the read-model, then in the workflow.
-
-        In that order, so a handler waiting for a stage answers only once the pages show it."""
-        s = self.state
-        moved = stage != s.stage
-        await self.act(
-            ReadModelActivities.record_stage,
-            StageChange(
-                deployment_id=self.request.deployment_id,
-                stage=stage,
-                status=status,
-                event=event,
-                amendment=amendment,
-                revision=s.revision if amendment else None,
-                end_date=end_date,
-                progress=self.progress(stage=stage, waiting_for=waiting_for),
-                cost_estimate_usd=cost_estimate_usd,
-            ),
-        )
-        s.stage, s.status, s.waiting_for = stage, status, waiting_for
-        if moved:
-            upsert_stage(stage)
-
-    async def log(self, kind: str, message: str, **kwargs: Any) -> None:
-        """Append an event to the audit log, touching nothing else (safe from update handlers)."""
-        event = self.event(kind, message, **kwargs)
-        await self.act(
-            ReadModelActivities.append_event,
-            EventAppend(deployment_id=self.request.deployment_id, event=event, progress=self.progress()),
-        )
-
-    async def set_status(self, status: str, waiting_for: WaitingFor) -> None:
-        """Say in the read-model what the deployment now waits for (the run only)."""
-        await self.record_stage(self.state.stage, status, None, waiting_for=waiting_for)
-
     async def load_post(self) -> PostRules:
         """The receiving post's rules, read once per run."""
         if self.post is None:
@@ -286,19 +224,28 @@ class DeploymentCore:
         kind: EventKind = EventKind.TASKS_OPENED,
         *,
         actor: str = SYSTEM_ACTOR,
+        status: tuple[str, WaitingFor] | None = None,
     ) -> None:
-        """Put tasks in the inbox with one event that says why; decisions are taken from then on."""
+        """Put tasks in the inbox with one event that says why; decisions are taken from then on.
+        `status`: what the deployment waits for from then on, written with them (runs from before
+        wrote it after them: their caller's set_status, which then finds nothing left to say)."""
         # Known at once, so a decision sent as soon as the inbox lists a task is accepted; it waits
         # (decide) until the rows exist, or the insert could overwrite it.
         self.state.tasks.update({t.id: t for t in tasks})
         self.state.opening.update(t.id for t in tasks)
+        together = status is not None and self.lean()
+        change = None
+        if status is not None and together:
+            await self.show_stage()
+            change = self.stage_change(self.state.stage, status[0], None, waiting_for=status[1])
         await self.act(
             ReadModelActivities.open_tasks,
             OpenTasks(
                 deployment_id=self.request.deployment_id,
                 tasks=tasks,
                 event=self.event(kind, message, actor=actor),
-                progress=self.progress(),
+                progress=change.progress if change else self.progress(),
+                stage_change=change,
             ),
         )
         self.state.opening.difference_update(t.id for t in tasks)
@@ -330,19 +277,23 @@ class DeploymentCore:
         self, *, role: Role, kind: EventKind, message: str, tasks: list[TaskView], escalate: bool = False
     ) -> None:
         """Notify a role, with an event; `escalate` lets the director decide the tasks."""
+        notice = self.notice(role=role, kind=kind, message=message, tasks=tasks, escalate=escalate)
+        await self.act(ReadModelActivities.notify_role, notice)
+
+    def notice(
+        self, *, role: Role, kind: EventKind, message: str, tasks: list[TaskView], escalate: bool = False
+    ) -> NotifyRole:
+        """A notice to a role, with its event (for notify, or for another activity to carry)."""
         event = self.event(kind, message)
-        await self.act(
-            ReadModelActivities.notify_role,
-            NotifyRole(
-                key=event.key,
-                deployment_id=self.request.deployment_id,
-                role=role,
-                kind=kind,
-                message=message,
-                task_ids=[t.id for t in tasks],
-                escalate_task_ids=[t.id for t in tasks] if escalate else [],
-                event=event,
-            ),
+        return NotifyRole(
+            key=event.key,
+            deployment_id=self.request.deployment_id,
+            role=role,
+            kind=kind,
+            message=message,
+            task_ids=[t.id for t in tasks],
+            escalate_task_ids=[t.id for t in tasks] if escalate else [],
+            event=event,
         )
 
     # --- waiting for people -------------------------------------------------------------------
@@ -364,6 +315,8 @@ class DeploymentCore:
 
         def ready() -> bool:
             return self.cancelling or any(self.unhandled(t) for t in tasks)
+
+        await self.show_stage()
 
         timeout = None if until is None else (until - workflow.now()).total_seconds()
         if timeout is not None and timeout <= 0:

@@ -153,6 +153,9 @@ class DeploymentWorkflow(DeploymentCore):
         status = move.status or (step.status if step else message)
         waiting_for = step.waiting_for if step else WaitingFor.NOTHING
         event = self.event(move.kind, message, actor=move.actor, data=move.data)
+        if step is not None and step.carries_entry and self.lean():
+            self.entering = self.stage_change(stage, status, event, waiting_for=waiting_for)
+            return  # the stage's first activity writes it; the run moves once it has
         await self.record_stage(stage, status, event, waiting_for=waiting_for)
         self.settle()
 
@@ -173,7 +176,7 @@ class DeploymentWorkflow(DeploymentCore):
 
     @workflow.update(name=names.UPDATE_DECIDE)
     async def decide(self, decision: Decision) -> DecisionResult:
-        """Complete a task; returns once the workflow has acted on the decision."""
+        """Complete a task; returns once the decision is recorded (the run acts on it after)."""
         state = self.state
         # A task listed as soon as its row is written may be decided before the run hears of it.
         if decision.task_id in state.opening:  # only then: waiting yields, reordering recorded runs
@@ -220,16 +223,21 @@ class DeploymentWorkflow(DeploymentCore):
                 progress=self.progress(),
             ),
         )
+        # Recorded: new runs answer now and the run acts on it after (the next stage shows in the
+        # read-model as soon as the run has written it); runs from before answered once it had.
+        answer_now = self.lean()
         if is_approval:
             # A round that closed meanwhile (another office rejected, time ran out) settled it.
             if round_no is not None and state.approval.round_open and state.approval.round == round_no:
                 state.approval.decisions.append(decision)
                 seq = len(state.approval.decisions)
-                await workflow.wait_condition(lambda: state.approval.applied >= seq)
+                if not answer_now:
+                    await workflow.wait_condition(lambda: state.approval.applied >= seq)
         else:
             state.answers[task.id] = decision
             self.wakeups += 1
-            await workflow.wait_condition(lambda: task.id in state.acted or state.stage in TERMINAL)
+            if not answer_now:
+                await workflow.wait_condition(lambda: task.id in state.acted or state.stage in TERMINAL)
         return DecisionResult(task=task, stage=state.stage, status=state.status)
 
     async def _held_back(self, decision: Decision, task: TaskView) -> bool:

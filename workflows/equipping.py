@@ -42,8 +42,11 @@ async def run_equipping(wf: DeploymentCore) -> Transition:
                 post=wf.request.post_code,
                 short=short,
             )
-            await wf.open_tasks([shortage], f"Kit out of stock: {short}", kind=EventKind.KIT_SHORT)
-            await wf.set_status(f"Waiting for kit: {short}", WaitingFor.KIT_STOCK)
+            waiting = (f"Waiting for kit: {short}", WaitingFor.KIT_STOCK)
+            await wf.open_tasks(
+                [shortage], f"Kit out of stock: {short}", kind=EventKind.KIT_SHORT, status=waiting
+            )
+            await wf.set_status(*waiting)
         # Retry when Logistics says it restocked, or after the backoff delay, whichever is first.
         answered = await wf.wait_answer([shortage], until=workflow.now() + timedelta(seconds=delay))
         if answered is not None:
@@ -60,10 +63,13 @@ async def run_equipping(wf: DeploymentCore) -> Transition:
         due_at=start_of_day(wf.request.start_date) - timedelta(days=1),
         items=items,
     )
-    await wf.open_tasks([receipt], f"Kit reserved and issued: {items}", kind=EventKind.KIT_ISSUED)
-    await wf.set_status("Waiting for the member to acknowledge the kit", WaitingFor.KIT_RECEIPT)
+    waiting = ("Waiting for the member to acknowledge the kit", WaitingFor.KIT_RECEIPT)
+    await wf.open_tasks(
+        [receipt], f"Kit reserved and issued: {items}", kind=EventKind.KIT_ISSUED, status=waiting
+    )
+    await wf.set_status(*waiting)
     await wf.answer(receipt)
     return Transition("Kit acknowledged")
 
 
-STEP = StageStep(Stage.EQUIPPING, "Reserving kit", WaitingFor.WORKFLOW, run_equipping)
+STEP = StageStep(Stage.EQUIPPING, "Reserving kit", WaitingFor.WORKFLOW, run_equipping, carries_entry=True)

@@ -38,3 +38,6 @@ class StageStep:
     status: str
     waiting_for: WaitingFor
     run: Callable[[DeploymentCore], Awaitable[Transition]]
+    # The stage's first activity carries the move into it (DeploymentCore.act), so the move
+    # takes no round trip of its own; a stage that waits first records it on entry.
+    carries_entry: bool = False

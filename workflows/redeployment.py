@@ -56,8 +56,11 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             member=name,
         ),
     ]
-    await wf.open_tasks(tasks, f"Return travel booked ({booking.reference}); out-processing opened")
-    await wf.set_status("Out-processing", WaitingFor.OUT_PROCESSING)
+    waiting = ("Out-processing", WaitingFor.OUT_PROCESSING)
+    await wf.open_tasks(
+        tasks, f"Return travel booked ({booking.reference}); out-processing opened", status=waiting
+    )
+    await wf.set_status(*waiting)
     remaining = list(tasks)
     while remaining:
         answered = await wf.wait_answer(remaining)
@@ -74,12 +77,10 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             )
         if remaining:  # the last one answers once the deployment is closed
             wf.handled(task)
-    await wf.notify(
-        role=Role.HOME_AGENCY,
-        kind=EventKind.RELEASED,
-        message=f"{name} is released back to {wf.request.member_agency}",
-        tasks=[],
-    )
+    message = f"{name} is released back to {wf.request.member_agency}"
+    together = wf.lean()  # the notice goes with the close-out (runs from before: on its own)
+    if not together:
+        await wf.notify(role=Role.HOME_AGENCY, kind=EventKind.RELEASED, message=message, tasks=[])
     assert state.stay.arrived_on is not None
     result = await wf.act(
         CloseOutActivities.close_out,
@@ -89,6 +90,11 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             post_code=wf.request.post_code,
             arrived_on=state.stay.arrived_on,
             left_on=left_on,
+            notice=(
+                wf.notice(role=Role.HOME_AGENCY, kind=EventKind.RELEASED, message=message, tasks=[])
+                if together
+                else None
+            ),
         ),
     )
     return Transition(
@@ -100,4 +106,6 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
     )
 
 
-STEP = StageStep(Stage.REDEPLOYMENT, "Returning home", WaitingFor.WORKFLOW, run_redeployment)
+STEP = StageStep(
+    Stage.REDEPLOYMENT, "Returning home", WaitingFor.WORKFLOW, run_redeployment, carries_entry=True
+)

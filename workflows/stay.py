@@ -157,16 +157,15 @@ async def _curtail(wf: DeploymentCore) -> None:
     # The approved end date stays as it was; the actual last day is today.
     state.stay.left_on = max(today, state.stay.arrived_on or today)
     await wf.withdraw_open_tasks("Early return")
-    await wf.record_stage(
-        Stage.DEPLOYED,
-        "Early return",
-        wf.event(
-            EventKind.CURTAILED,
-            f"Early return ordered by {name_of(state.cancel)}: {state.cancel.reason}",
-            actor=state.cancel.user,
-        ),
-        waiting_for=WaitingFor.WORKFLOW,
+    event = wf.event(
+        EventKind.CURTAILED,
+        f"Early return ordered by {name_of(state.cancel)}: {state.cancel.reason}",
+        actor=state.cancel.user,
     )
+    if wf.lean():  # written with the move into REDEPLOYMENT, which follows at once
+        wf.kept_events.append(event)
+        return
+    await wf.record_stage(Stage.DEPLOYED, "Early return", event, waiting_for=WaitingFor.WORKFLOW)
 
 
 STEP = StageStep(Stage.DEPLOYED, "In country", WaitingFor.CHECK_INS, run_stay)

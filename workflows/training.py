@@ -1,5 +1,6 @@
 """TRAINING: enrol in the courses the member lacks and record each result; one retake allowed."""
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from temporalio import workflow
@@ -14,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
         EnrolRequest,
         RecordCertificate,
         TrainingPlanRequest,
+        TrainingResult,
     )
     from crc.progress import WaitingFor
     from crc.stages import Stage
@@ -44,31 +46,24 @@ async def run_training(wf: DeploymentCore) -> Transition:
     )
     wf.state.compensations.append("seats")  # before enrolling: releasing seats never taken is a no-op
     pending: dict[str, tuple[int, TaskView, CourseSeat]] = {}
-    for course in plan.courses:
-        task, seat = await _enrol(wf, course, attempt=1, earliest=workflow.now().date())
+    for n, course in enumerate(plan.courses, start=1):
+        # The last enrolment says what the deployment waits for (runs from before: set_status).
+        waiting = _in_training(plan.courses) if n == len(plan.courses) else None
+        task, seat = await _enrol(wf, course, attempt=1, earliest=workflow.now().date(), status=waiting)
         pending[course] = (1, task, seat)
     while pending:
-        await wf.set_status("In training: " + ", ".join(sorted(pending)), WaitingFor.TRAINING_RESULTS)
+        await wf.set_status(*_in_training(pending))
         answered = await wf.wait_answer([task for _, task, _ in pending.values()])
         assert answered is not None
         task, decision = answered
         course = next(c for c, (_, t, _) in pending.items() if t.id == task.id)
         attempt, _, seat = pending.pop(course)
         passed = decision.outcome == Outcome.PASS
-        await wf.act(
-            TrainingActivities.mark_enrolment,
-            EnrolmentStatus(
-                deployment_id=wf.request.deployment_id,
-                course_code=course,
-                attempt=attempt,
-                status="passed" if passed else "failed",
-            ),
-        )
+        if wf.lean():  # the result, the certificate and the status in one round trip
+            await _record_result(wf, course, attempt, seat, passed=passed, pending=list(pending))
+        else:
+            await _record_result_apart(wf, course, attempt, seat, passed=passed)
         if passed:
-            await wf.act(
-                TrainingActivities.record_certificate,
-                RecordCertificate(member_id=wf.request.member_id, course_code=course, passed_on=seat.ends_on),
-            )
             wf.handled(task)
             continue
         if attempt >= MAX_ATTEMPTS:
@@ -81,8 +76,65 @@ async def run_training(wf: DeploymentCore) -> Transition:
     return Transition("Training complete" if plan.courses else "No training needed")
 
 
+def _in_training(courses: Iterable[str]) -> tuple[str, WaitingFor]:
+    return "In training: " + ", ".join(sorted(courses)), WaitingFor.TRAINING_RESULTS
+
+
+async def _record_result(
+    wf: DeploymentCore, course: str, attempt: int, seat: CourseSeat, *, passed: bool, pending: list[str]
+) -> None:
+    """Record a course's result, its certificate if passed, and what the deployment waits for next."""
+    request = wf.request
+    change = None
+    if passed and pending:
+        status, waiting_for = _in_training(pending)
+        change = wf.stage_change(wf.state.stage, status, None, waiting_for=waiting_for)
+    await wf.act(
+        TrainingActivities.record_training_result,
+        TrainingResult(
+            enrolment=EnrolmentStatus(
+                deployment_id=request.deployment_id,
+                course_code=course,
+                attempt=attempt,
+                status="passed" if passed else "failed",
+            ),
+            certificate=(
+                RecordCertificate(member_id=request.member_id, course_code=course, passed_on=seat.ends_on)
+                if passed
+                else None
+            ),
+            stage_change=change,
+        ),
+    )
+
+
+async def _record_result_apart(
+    wf: DeploymentCore, course: str, attempt: int, seat: CourseSeat, *, passed: bool
+) -> None:
+    """As runs from before recorded a result: the enrolment, then the certificate."""
+    await wf.act(
+        TrainingActivities.mark_enrolment,
+        EnrolmentStatus(
+            deployment_id=wf.request.deployment_id,
+            course_code=course,
+            attempt=attempt,
+            status="passed" if passed else "failed",
+        ),
+    )
+    if passed:
+        await wf.act(
+            TrainingActivities.record_certificate,
+            RecordCertificate(member_id=wf.request.member_id, course_code=course, passed_on=seat.ends_on),
+        )
+
+
 async def _enrol(
-    wf: DeploymentCore, course: str, *, attempt: int, earliest: date
+    wf: DeploymentCore,
+    course: str,
+    *,
+    attempt: int,
+    earliest: date,
+    status: tuple[str, WaitingFor] | None = None,
 ) -> tuple[TaskView, CourseSeat]:
     """A seat that ends before the start date, asking Planning to move the start if none does
     (but an Active call-up's post briefing: a remote session of the member's own, today)."""
@@ -120,6 +172,7 @@ async def _enrol(
         f"Enrolled in {seat.course_title}, {seat.starts_on.isoformat()} to {seat.ends_on.isoformat()}"
         + (f" at {seat.location}" if seat.location else ""),
         kind=EventKind.ENROLLED,
+        status=status,
     )
     return task, seat
 
@@ -146,10 +199,9 @@ async def _ask_for_later_start(wf: DeploymentCore, course: str, offer: CourseSea
             start=wf.request.start_date.isoformat(),
             new_start=(offer.ends_on + timedelta(days=1)).isoformat(),
         )
-    await wf.open_tasks([task], task.title, kind=EventKind.NO_SEAT)
-    await wf.set_status(
-        "Waiting for Planning: no training seat before the start date", WaitingFor.TRAINING_SCHEDULE
-    )
+    waiting = ("Waiting for Planning: no training seat before the start date", WaitingFor.TRAINING_SCHEDULE)
+    await wf.open_tasks([task], task.title, kind=EventKind.NO_SEAT, status=waiting)
+    await wf.set_status(*waiting)
     decision = await wf.answer(task)
     if decision.outcome == Outcome.CANCEL or offer is None:
         wf.cancel_with(decision, f"Cancelled by {name_of(decision)}: no {course} session before the start")
@@ -171,4 +223,4 @@ async def _ask_for_later_start(wf: DeploymentCore, course: str, offer: CourseSea
     )
 
 
-STEP = StageStep(Stage.TRAINING, "Arranging training", WaitingFor.WORKFLOW, run_training)
+STEP = StageStep(Stage.TRAINING, "Arranging training", WaitingFor.WORKFLOW, run_training, carries_entry=True)

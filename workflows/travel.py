@@ -49,18 +49,27 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         place=post.city or post.country,
         arrival=arrival.isoformat(),
     )
-    await wf.open_tasks([clearance], "Country clearance requested" + (" (expedited)" if urgent else ""))
-    await wf.set_status("Waiting for country clearance", WaitingFor.COUNTRY_CLEARANCE)
+    waiting = ("Waiting for country clearance", WaitingFor.COUNTRY_CLEARANCE)
+    await wf.open_tasks(
+        [clearance], "Country clearance requested" + (" (expedited)" if urgent else ""), status=waiting
+    )
+    await wf.set_status(*waiting)
     decision = await wf.answer(clearance)
     if decision.outcome == Outcome.REJECT:
         refused = f"Country clearance refused by {name_of(decision)}: {decision.comment or ''}"
         wf.cancel_with(decision, refused)
-    await _record_clearance(wf, "approved", urgent)
+    together = wf.lean()  # the approved clearance is recorded with the orders it allows
+    if not together:
+        await _record_clearance(wf, "approved", urgent)
     wf.handled(clearance)
 
     orders = await wf.act(
         TravelActivities.issue_travel_orders,
-        TravelOrdersRequest(deployment_id=wf.request.deployment_id, issued_at=workflow.now()),
+        TravelOrdersRequest(
+            deployment_id=wf.request.deployment_id,
+            issued_at=workflow.now(),
+            clearance=_clearance(wf, "approved", urgent) if together else None,
+        ),
     )
     booking = await book_travel(
         wf,
@@ -121,8 +130,9 @@ async def _await_arrival(wf: DeploymentCore) -> None:
         post=wf.request.post_code,
         start=wf.request.start_date.isoformat(),
     )
-    await wf.open_tasks([task], "No-show: the member has not arrived; Operations alerted")
-    await wf.set_status("Not arrived two days after the start date: Operations alerted", WaitingFor.ARRIVAL)
+    waiting = ("Not arrived two days after the start date: Operations alerted", WaitingFor.ARRIVAL)
+    await wf.open_tasks([task], "No-show: the member has not arrived; Operations alerted", status=waiting)
+    await wf.set_status(*waiting)
     while not arrived_or_cancelled():
         await workflow.wait_condition(lambda: arrived_or_cancelled() or wf.unhandled(task))
         if wf.unhandled(task):
@@ -134,15 +144,16 @@ async def _await_arrival(wf: DeploymentCore) -> None:
 
 
 async def _record_clearance(wf: DeploymentCore, status: str, urgent: bool) -> None:
-    await wf.act(
-        TravelActivities.record_country_clearance,
-        CountryClearanceRecord(
-            deployment_id=wf.request.deployment_id,
-            post_code=wf.request.post_code,
-            status=status,
-            urgent=urgent,
-            arrival_date=wf.request.start_date,
-        ),
+    await wf.act(TravelActivities.record_country_clearance, _clearance(wf, status, urgent))
+
+
+def _clearance(wf: DeploymentCore, status: str, urgent: bool) -> CountryClearanceRecord:
+    return CountryClearanceRecord(
+        deployment_id=wf.request.deployment_id,
+        post_code=wf.request.post_code,
+        status=status,
+        urgent=urgent,
+        arrival_date=wf.request.start_date,
     )
 
 
@@ -201,4 +212,6 @@ async def book_travel(
             return BookingRef(id=0, direction=direction, reference="booked manually", travel_date=travel_date)
 
 
-STEP = StageStep(Stage.TRAVEL, "Requesting country clearance", WaitingFor.WORKFLOW, run_travel)
+STEP = StageStep(
+    Stage.TRAVEL, "Requesting country clearance", WaitingFor.WORKFLOW, run_travel, carries_entry=True
+)

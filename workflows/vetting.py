@@ -47,12 +47,14 @@ async def run_vetting(wf: DeploymentCore) -> Transition:
                 context={"check": failure.check.value, "required_level": failure.required_level},
                 reason=failure.reason,
             )
+        waiting = ("Waiting for vetting reviews", WaitingFor.VETTING_REVIEW)
         if failing:
             await wf.open_tasks(
                 [reviews[f.check] for f in failing],
                 "Vetting found problems: " + "; ".join(f.reason for f in failing),
+                status=waiting,
             )
-        await wf.set_status("Waiting for vetting reviews", WaitingFor.VETTING_REVIEW)
+        await wf.set_status(*waiting)
         answered = await wf.wait_answer(list(reviews.values()))
         assert answered is not None
         task, decision = answered
@@ -80,5 +82,9 @@ async def run_vetting(wf: DeploymentCore) -> Transition:
 
 
 STEP = StageStep(
-    Stage.VETTING, "Vetting the member against the post's rules", WaitingFor.WORKFLOW, run_vetting
+    Stage.VETTING,
+    "Vetting the member against the post's rules",
+    WaitingFor.WORKFLOW,
+    run_vetting,
+    carries_entry=True,
 )
