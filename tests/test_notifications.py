@@ -20,7 +20,7 @@ from crc.tables import Notification, NotificationPreference, OutOfOffice
 from tests import factories
 from tests.mail_helpers import Mailbox, parts
 from tests.web_helpers import World, csrf_of, user, web_world
-from tests.workflow_helpers import db_tasks, open_tasks_by_role, start
+from tests.workflow_helpers import db_tasks, eventually, open_tasks_by_role, start
 from worker import activities_for
 from workflows.delivery import DeliveryWorkflow
 from workflows.deployment import DeploymentWorkflow
@@ -187,13 +187,16 @@ async def test_email_follows_each_users_choice(world: World, mailbox: Mailbox) -
         f"New task: {tasks['resource_management']['title']}",
     )
     assert f'href="{link}"' in parts(sent)[1]
-    async with session_factory(world.engine)() as session:
-        emailed = await session.exec(
-            select(Notification.username).where(
+
+    async def emailed() -> list[str]:
+        async with session_factory(world.engine)() as session:
+            query = select(Notification.username).where(
                 col(Notification.deployment_id) == created["id"], col(Notification.emailed_at).is_not(None)
             )
-        )
-        assert list(emailed) == ["resource_management"]
+            return list(await session.exec(query))
+
+    # The activity marks the notification emailed once the SMTP server has taken the message.
+    assert await eventually(emailed, bool) == ["resource_management"]
     # Planning chose the app only: told there, never by email.
     assert (await notifications(world, "planning"))["total"] == 1
     assert [m["To"] for m in mailbox.matching(lambda m: link in parts(m)[0])] == [

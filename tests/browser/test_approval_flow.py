@@ -51,9 +51,9 @@ async def _submit_through_the_form(page: Page, role_title: str) -> str:
         "The Ministry of Justice asked for help to reopen the county courts."
     )
     await page.get_by_role("button", name="Submit request").click()
-    await expect(page).to_have_url(re.compile(r"/deployments/[^/]+$"))
+    # A deployment's id, not the form's own /deployments/new, which matches at once.
+    await expect(page).to_have_url(re.compile(r"/deployments/[0-9a-f-]{36}$"))
     deployment_id = page.url.rsplit("/", 1)[1]
-    assert deployment_id != "new"
     return deployment_id
 
 
