@@ -174,6 +174,7 @@ SLOW_FILES_FIRST = (
     "tests/browser/test_accessibility.py",
     "tests/browser/test_approval_flow.py",
     "tests/test_dev_stack.py",
+    "tests/test_bench_smoke.py",
     "tests/test_contract_fuzz.py",
     "tests/test_sign_in_throttle.py",
     "tests/test_api_lifecycle.py",
