@@ -182,7 +182,8 @@ async def test_overlapping_deployment_refused(world: World) -> None:
     tasks = await world.open_tasks(first["id"], 3)
     rejected = await world.complete(tasks["planning"]["id"], "planning", "reject", comment="Not this quarter")
     assert rejected.status_code == 200
-    assert (await world.deployment(first["id"]))["stage"] == Stage.REJECTED
+    # The decision answers once recorded; the run rejects the request right after.
+    await world.wait_for(first["id"], lambda d: d["stage"] == Stage.REJECTED)
     await world.submit(start_date=days_ahead(10), duration_days=30)
 
 

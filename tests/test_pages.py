@@ -205,6 +205,8 @@ async def test_deployment_page_follows_the_stage_without_polling(world: World) -
             tasks["chief_of_mission"]["id"], "chief_of_mission", "reject", comment="No clearance"
         )
         assert rejected.status_code == 200
+        # The decision answers once recorded; the run rejects the request right after.
+        await world.wait_for(created["id"], lambda d: d["stage"] == "REJECTED")
         done = await browser.get(f"/deployments/{created['id']}", headers=HTMX)
         assert '<span class="usa-tag bg-secondary-dark">Rejected</span>' in done.text
         assert "hx-trigger" not in done.text

@@ -3,9 +3,10 @@
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from crc.progress import WaitingFor
 from crc.types import STATUS_TIMELINE_TAIL, Amendment
 from tests import factories
-from tests.workflow_helpers import amend, db_events, decide, open_tasks_by_role, start, status
+from tests.workflow_helpers import amend, db_events, decide, open_tasks_by_role, start, status, wait_until
 from worker import build_worker
 
 ROUNDS = 6
@@ -27,12 +28,15 @@ async def test_status_carries_only_the_timeline_tail(
                 roles=["planning"],
                 comment=f"Round {round_}",
             )
+            # The decision answers once recorded; the run then waits for the changes.
+            await wait_until(handle, lambda s: s.waiting_for == WaitingFor.AMENDMENT)
             await amend(handle, Amendment(user="req.user", duration_days=119 - round_, comment="Amended"))
         answer = await status(handle)
         tasks = await open_tasks_by_role(handle, 3)
         await decide(
             handle, tasks["planning"], "request_changes", user="p1", roles=["planning"], comment="Last"
         )
+        await wait_until(handle, lambda s: s.waiting_for == WaitingFor.AMENDMENT)
         amended = await amend(handle, Amendment(user="req.user", duration_days=90, comment="Last"))
 
     assert len(await db_events(engine, request.deployment_id)) > STATUS_TIMELINE_TAIL
