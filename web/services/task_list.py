@@ -32,9 +32,9 @@ class TaskCursor:
         return cls(task.due_at, task.created_at, task.id)
 
     def encode(self) -> str:
-        """As a query parameter."""
-        due = self.due_at.astimezone(UTC).isoformat() if self.due_at else ""
-        return f"{due}~{self.created_at.astimezone(UTC).isoformat()}~{self.id}"
+        """As a query parameter (UTC without its "+00:00": a "+" read from a URL is a space)."""
+        due = _utc_text(self.due_at) if self.due_at else ""
+        return f"{due}~{_utc_text(self.created_at)}~{self.id}"
 
     @classmethod
     def decode(cls, text: str) -> "TaskCursor":
@@ -48,6 +48,10 @@ class TaskCursor:
         except (ValueError, OverflowError):
             raise ValueError(NOT_A_CURSOR) from None
         return cls(due, created, parts[2])
+
+
+def _utc_text(when: datetime) -> str:
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
 def _when(text: str) -> datetime:
