@@ -266,6 +266,10 @@ async def test_pages_list_open_and_mark_read_and_settings_save(world: World) -> 
         assert page.status_code == 200
         assert note["subject"] in page.text and 'id="notification-bell"' in page.text
         assert '<span class="count bell__count">1<' in page.text
+        # Every signed-in page carries the bell with its count, the inbox too.
+        for other in ("/", "/inbox", "/deployments", "/account", "/settings"):
+            shown = (await browser.get(other)).text
+            assert '<span class="count bell__count">1<' in shown, other
         token = csrf_of(page.text)
 
         assert (await browser.post(f"/notifications/{note['id']}/read")).status_code == 403  # no CSRF token

@@ -36,6 +36,7 @@ from web.services.inbox import (
     unclaim_task,
     view_counts,
 )
+from web.services.notifications import unread_count
 from web.services.people import full_names
 from web.services.saved_filters import delete_filter, save_filter, saved_filters
 from web.services.task_list import TaskCursor
@@ -121,6 +122,7 @@ async def _inbox_context(
         "filters": filters,
         "now": now,
         "inbox_count": found.total,
+        "unread_count": await unread_count(session, user.username),  # the bell
         "page_size": PAGE_SIZE,
         "saved": await saved_filters(session, user),
         "saved_error": None,
