@@ -14,7 +14,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,43 @@ from migrations import upgrade
 from web.services.deployment_list import PER_PAGE, Cursor, ListFilters, count_deployments, page_of_deployments
 
 
-def _fill(url: str, rows: int) -> None:
-    engine = create_sync_engine(url)
+def deployment_batches(rows: int, size: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    """`rows` deployments across every stage, 90 days each, in batches of `size` to insert."""
     start = datetime(2025, 1, 1, tzinfo=UTC)
     stages = [str(s) for s in (*LIFECYCLE, Stage.CANCELLED, Stage.REJECTED)]
+    batch: list[dict[str, Any]] = []
+    for i in range(rows):
+        deployment_id = str(uuid.uuid4())
+        begins = date(2025, 1, 1) + timedelta(days=i % 700)
+        batch.append(
+            {
+                "id": deployment_id,
+                "workflow_id": deployment_workflow_id(deployment_id),
+                "member_id": 1 + i % 500,
+                "post_code": f"P{i % 20:02d}",
+                "sector": "rule_of_law",
+                "role_title": "Adviser",
+                "start_date": begins,
+                "end_date": begins + timedelta(days=89),
+                "duration_days": 90,
+                "justification": "Benchmark",
+                "stage": stages[i % len(stages)],
+                "status": "",
+                "requested_by": "requester",
+                "revision": 1,
+                "created_at": start + timedelta(minutes=i),
+                "updated_at": start + timedelta(minutes=i),
+            }
+        )
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _fill(url: str, rows: int) -> None:
+    engine = create_sync_engine(url)
     with engine.begin() as conn:
         conn.execute(
             sa.insert(Post),
@@ -70,34 +103,7 @@ def _fill(url: str, rows: int) -> None:
                 for i in range(500)
             ],
         )
-        batch: list[dict[str, Any]] = []
-        for i in range(rows):
-            deployment_id = str(uuid.uuid4())
-            begins = date(2025, 1, 1) + timedelta(days=i % 700)
-            batch.append(
-                {
-                    "id": deployment_id,
-                    "workflow_id": deployment_workflow_id(deployment_id),
-                    "member_id": 1 + i % 500,
-                    "post_code": f"P{i % 20:02d}",
-                    "sector": "rule_of_law",
-                    "role_title": "Adviser",
-                    "start_date": begins,
-                    "end_date": begins + timedelta(days=89),
-                    "duration_days": 90,
-                    "justification": "Benchmark",
-                    "stage": stages[i % len(stages)],
-                    "status": "",
-                    "requested_by": "requester",
-                    "revision": 1,
-                    "created_at": start + timedelta(minutes=i),
-                    "updated_at": start + timedelta(minutes=i),
-                }
-            )
-            if len(batch) == 5000:
-                conn.execute(sa.insert(Deployment), batch)
-                batch = []
-        if batch:
+        for batch in deployment_batches(rows):
             conn.execute(sa.insert(Deployment), batch)
     engine.dispose()
 

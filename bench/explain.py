@@ -28,10 +28,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.deployments_list import deployment_batches
 from crc.db import create_engine, create_sync_engine, session_factory
-from crc.names import deployment_workflow_id
 from crc.roles import Role
-from crc.stages import LIFECYCLE, Stage
+from crc.stages import Stage
 from crc.tables import Certificate, Course, Deployment, Member, Post, Task, TaskClaim, User
 from migrations import upgrade
 from web.services.dashboard import load_dashboard
@@ -48,8 +48,6 @@ def _fill(url: str, rows: int, open_tasks: int) -> None:
     """Posts, 500 members with certificates, `rows` deployments, `open_tasks` open tasks spread
     over five offices (and three times as many completed), and a few claims."""
     engine = create_sync_engine(url)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    stages = [str(s) for s in (*LIFECYCLE, Stage.CANCELLED, Stage.REJECTED)]
     with engine.begin() as conn:
         conn.execute(sa.insert(Post), [_post(i) for i in range(20)])
         conn.execute(sa.insert(Member), [_member(i) for i in range(500)])
@@ -70,36 +68,9 @@ def _fill(url: str, rows: int, open_tasks: int) -> None:
             ],
         )
         ids: list[str] = []
-        batch: list[dict[str, Any]] = []
-        for i in range(rows):
-            deployment_id = str(uuid.uuid4())
-            ids.append(deployment_id)
-            begins = date(2025, 1, 1) + timedelta(days=i % 700)
-            batch.append(
-                {
-                    "id": deployment_id,
-                    "workflow_id": deployment_workflow_id(deployment_id),
-                    "member_id": 1 + i % 500,
-                    "post_code": f"P{i % 20:02d}",
-                    "sector": "rule_of_law",
-                    "role_title": "Adviser",
-                    "start_date": begins,
-                    "end_date": begins + timedelta(days=89),
-                    "duration_days": 90,
-                    "justification": "Benchmark",
-                    "stage": stages[i % len(stages)],
-                    "status": "",
-                    "requested_by": "requester",
-                    "revision": 1,
-                    "created_at": start + timedelta(minutes=i),
-                    "updated_at": start + timedelta(minutes=i),
-                }
-            )
-            if len(batch) == 5000:
-                conn.execute(sa.insert(Deployment), batch)
-                batch = []
-        if batch:
+        for batch in deployment_batches(rows):
             conn.execute(sa.insert(Deployment), batch)
+            ids += [row["id"] for row in batch]
         tasks = [_task(ids[(i * 7) % rows], i, "open") for i in range(open_tasks)]
         tasks += [_task(ids[(i * 11) % rows], i, "completed") for i in range(3 * open_tasks)]
         for first in range(0, len(tasks), 5000):
