@@ -83,71 +83,82 @@ async def _guarded(figures: list[Figure], keys: list[tuple[str, str, str]], meas
         return None
 
 
-async def run(scale: Scale, root: Path) -> list[Figure]:
-    """Start the stack, measure every figure in turn, stop the stack."""
+PARTS = ("reads", "history", "decisions", "starts", "lifecycles", "workers", "signin", "rss")
+
+
+async def run(scale: Scale, root: Path, only: frozenset[str] = frozenset(PARTS)) -> list[Figure]:
+    """Start the stack, measure every figure of `only` in turn, stop the stack."""
     figures: list[Figure] = []
+    shape: Any = None
     fault_stack.STEP_TIMEOUT_S = STEP_TIMEOUT_S
     stack = BenchStack(root / "stack")
     try:
         _log(f"starting the stack with {scale.members()} members")
         await stack.start(scale.members())
-        _log("read paths")
-        figures += await read_paths(
-            root, stack.address, scale.deployments, scale.open_tasks, scale.read_pairs
-        )
-        _log("one short lifecycle")
-        short = await _guarded(
-            figures, [("history", "History of one short lifecycle", "<= 0.5x")], flows.short_lifecycle(stack)
-        )
-        shape, history = short if short else (None, None)
-        _log("decisions")
-        decision_keys = [
-            ("decision", "Decision p95", "<= 3x"),
-            ("decision_vs_update", "Decision vs bare update", ""),
-        ]
-        figures += (
-            await _guarded(figures, decision_keys, flows.decisions(stack, scale.decision_deployments)) or []
-        )
-        _log("starts")
-        started = await _guarded(
-            figures,
-            [("starts", "Request starts, 20 clients", ">= 0.8x")],
-            flows.starts(stack, scale.start_batch, scale.start_pairs),
-        )
-        figures += [started] if started else []
-        _log("lifecycles")
-        rates: list[float] = []
-        lifecycle_keys = [("lifecycle", "Whole lifecycle through the API", "<= 1.5x")]
-        if shape is None:
-            await _guarded(figures, lifecycle_keys, _no_shape())
-        else:
-            done = await _guarded(
-                figures,
-                lifecycle_keys,
-                flows.lifecycles(stack, shape, scale.lifecycle_n, scale.lifecycle_pairs),
+        if "reads" in only:
+            _log("read paths")
+            figures += await read_paths(
+                root, stack.address, scale.deployments, scale.open_tasks, scale.read_pairs
             )
-            if done:
-                figures.append(done[0])
-                rates = done[1]
-        figures += [history] if history else []
-        _log("two workers")
-        workers_keys = [("workers", "Lifecycle throughput, 1 and 2 workers", "")]
-        two = await _guarded(figures, workers_keys, flows.two_workers(stack, scale.two_worker_n, rates))
-        figures += [two] if two else []
-        _log("sign-in")
-        signin = await _guarded(
-            figures,
-            [("healthz_signin", "/healthz p95 while clients sign in", "<= 3x")],
-            healthz_under_sign_in(stack, scale.signin_pairs, scale.signin_block),
-        )
-        figures += [signin] if signin else []
-        _log("worker memory")
-        rss = await _guarded(
-            figures,
-            [("worker_rss", "Worker RSS", "<= 250 MB")],
-            worker_rss(stack, scale.open_for_rss, scale.rss_step),
-        )
-        figures += [rss] if rss else []
+        history = None
+        if only & {"history", "lifecycles"}:
+            _log("one short lifecycle")
+            history_keys = [("history", "History of one short lifecycle", "<= 0.5x")]
+            short = await _guarded(figures, history_keys, flows.short_lifecycle(stack))
+            shape, history = short if short else (None, None)
+        if "decisions" in only:
+            _log("decisions")
+            decision_keys = [
+                ("decision", "Decision p95", "<= 3x"),
+                ("decision_vs_update", "Decision vs bare update", ""),
+            ]
+            decided = flows.decisions(stack, scale.decision_deployments)
+            figures += await _guarded(figures, decision_keys, decided) or []
+        if "starts" in only:
+            _log("starts")
+            started = await _guarded(
+                figures,
+                [("starts", "Request starts, 20 clients", ">= 0.8x")],
+                flows.starts(stack, scale.start_batch, scale.start_pairs),
+            )
+            figures += [started] if started else []
+        rates: list[float] = []
+        if "lifecycles" in only:
+            _log("lifecycles")
+            lifecycle_keys = [("lifecycle", "Whole lifecycle through the API", "<= 1.5x")]
+            if shape is None:
+                await _guarded(figures, lifecycle_keys, _no_shape())
+            else:
+                done = await _guarded(
+                    figures,
+                    lifecycle_keys,
+                    flows.lifecycles(stack, shape, scale.lifecycle_n, scale.lifecycle_pairs),
+                )
+                if done:
+                    figures.append(done[0])
+                    rates = done[1]
+        figures += [history] if history and "history" in only else []
+        if "workers" in only:
+            _log("two workers")
+            workers_keys = [("workers", "Lifecycle throughput, 1 and 2 workers", "")]
+            two = await _guarded(figures, workers_keys, flows.two_workers(stack, scale.two_worker_n, rates))
+            figures += [two] if two else []
+        if "signin" in only:
+            _log("sign-in")
+            signin = await _guarded(
+                figures,
+                [("healthz_signin", "/healthz p95 while clients sign in", "<= 3x")],
+                healthz_under_sign_in(stack, scale.signin_pairs, scale.signin_block),
+            )
+            figures += [signin] if signin else []
+        if "rss" in only:
+            _log("worker memory")
+            rss = await _guarded(
+                figures,
+                [("worker_rss", "Worker RSS", "<= 250 MB")],
+                worker_rss(stack, scale.open_for_rss, scale.rss_step),
+            )
+            figures += [rss] if rss else []
     except BaseException:
         print(stack.processes.logs(), file=sys.stderr)
         raise
@@ -165,10 +176,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default=os.environ.get("CRC_BENCH_SCALE", "full"))
     parser.add_argument("--json", type=Path, default=None, help="where to write the results")
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"comma-separated parts to measure, of {','.join(PARTS)}"
+    )
     args = parser.parse_args()
+    only = frozenset(args.only.split(","))
+    if not only <= set(PARTS):
+        parser.error(f"--only: unknown parts {','.join(sorted(only - set(PARTS)))}")
+    if "workers" in only:  # the second worker's throughput is read against the first's
+        only |= {"lifecycles"}
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crc-bench-") as tmp:
-        figures = asyncio.run(run(SCALES[args.scale], Path(tmp)))
+        figures = asyncio.run(run(SCALES[args.scale], Path(tmp), only))
     path = write_json(figures, args.scale, args.json)
     print(table(figures))
     print(
