@@ -131,13 +131,17 @@ def test_the_migration_counts_the_rows_already_there(database_url: tuple[str, st
             conn.execute(sa.insert(Deployment), rows)
         upgrade(url, schema)
         with engine.begin() as conn:
-            kept = conn.execute(sa.select(StageCount.stage, StageCount.post_code, StageCount.n)).all()
+            kept = conn.execute(
+                sa.select(col(StageCount.stage), col(StageCount.post_code), col(StageCount.n))
+            ).all()
             assert sorted(map(tuple, kept)) == [("APPROVAL", "PA", 2), ("DEPLOYED", "PB", 1)]
             # And the triggers keep them from there.
             conn.execute(
                 sa.update(Deployment).where(col(Deployment.post_code) == "PA").values(stage="VETTING")
             )
-            kept = conn.execute(sa.select(StageCount.stage, StageCount.post_code, StageCount.n)).all()
+            kept = conn.execute(
+                sa.select(col(StageCount.stage), col(StageCount.post_code), col(StageCount.n))
+            ).all()
             assert sorted(map(tuple, kept)) == [
                 ("APPROVAL", "PA", 0),
                 ("DEPLOYED", "PB", 1),
