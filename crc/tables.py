@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from crc.lesson_index import attach as attach_lesson_index
+from crc.stage_counts import attach as attach_stage_counts
 
 
 def utcnow() -> datetime:
@@ -280,6 +281,10 @@ class Deployment(SQLModel, table=True):
     updated_at: datetime = _timestamp(index=True)
 
 
+# The counts by stage and post are kept with the deployment table (crc.stage_counts).
+attach_stage_counts(Deployment.__table__)  # type: ignore[attr-defined]
+
+
 class Task(SQLModel, table=True):
     """A human step a workflow waits for: who may do it, the outcomes, and when it is due."""
 
@@ -290,6 +295,9 @@ class Task(SQLModel, table=True):
             "ix_task_status_role_due_at",
             *("status", "role", "due_at", "created_at", "id", "kind", "stage", "deployment_id"),
         ),
+        # The dashboard: overdue open tasks by office, and who needs help, longest waiting first.
+        sa.Index("ix_task_status_due_at_role", "status", "due_at", "role"),
+        sa.Index("ix_task_kind_status_created_at", "kind", "status", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=36)

@@ -13,6 +13,7 @@ from crc.domain import SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT
 from crc.tables import Member
 from tests import factories
 from tests.lifecycle_world import STOCK, add_world, enrolments, seats_taken, skip_to, stock_levels
+from tests.test_stage_counts import counted, kept_counts
 from tests.web_helpers import World, csrf_of, user, web_world
 
 FULL_STOCK = {SKU_INDIVIDUAL_KIT: STOCK, SKU_BALLISTIC_VEST: STOCK, SKU_HELMET: STOCK}
@@ -138,6 +139,8 @@ async def test_full_life_with_early_return_reaches_completed(life: Life) -> None
     positions = [kinds.index(k) for k in in_order]
     assert positions == sorted(positions), kinds
     assert final["open_tasks"] == []
+    # The dashboard's counts, kept by the database through every write of the lifecycle.
+    assert await kept_counts(w.engine) == await counted(w.engine) == {("COMPLETED", w.post.code): 1}
     # The report is a lesson for anyone signed in, and shows on the deployment page with its author.
     lessons = await w.http.get("/api/v1/lessons", params={"q": "court"}, headers=await w.headers("logistics"))
     assert [(x["deployment_id"], x["report"]) for x in lessons.json()["items"]] == [

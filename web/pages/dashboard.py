@@ -8,7 +8,6 @@ from starlette.responses import Response
 from web.deps import PageUser, SessionDep
 from web.pages.common import nav
 from web.services.dashboard import load_dashboard
-from web.services.deployments import members_and_posts
 from web.services.requests import today_utc
 from web.templating import render
 
@@ -21,7 +20,6 @@ async def dashboard(request: Request, session: SessionDep, user: PageUser) -> Re
     """Charts of where things stand, how many tasks wait for the user, the latest deployments."""
     board = await load_dashboard(session, user=user, now=datetime.now(UTC), today=today_utc(), recent=RECENT)
     recent, total = board.recent, board.total
-    members, posts = await members_and_posts(session, recent)
     counts = nav_counts = await nav(session, user)
     context = {
         "board": board,
@@ -29,8 +27,8 @@ async def dashboard(request: Request, session: SessionDep, user: PageUser) -> Re
         "total": total,
         "my_tasks": counts["inbox_count"],
         "deployments": recent,
-        "members": members,
-        "posts": posts,
+        "members": board.members,
+        "posts": board.posts,
         **nav_counts,
     }
     return render(request, "dashboard.html", context, user=user)

@@ -7,12 +7,14 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crc.availability import available_condition
 from crc.roles import SEE_ALL_ROLES
+from crc.stage_counts import StageCount
 from crc.stages import Stage
-from crc.tables import Certificate, Deployment, Member, Task, User
+from crc.tables import Certificate, Deployment, Member, Post, Task, User
 from crc.tasks import TaskKind
 from web.services.deployments import counts_by_stage
-from web.services.roster import count_available
+from web.services.roster import on_roster
 from web.services.visibility import visible_to
 
 EXPIRING_WITHIN = timedelta(days=90)
@@ -49,12 +51,39 @@ class Dashboard:
     in_country_by_post: dict[str, int]
     readiness: Readiness
     recent: list[Deployment]  # the latest the user may see, newest first
+    members: dict[int, Member]  # the recent deployments' members, by id
+    posts: dict[str, Post]  # and their posts, by code
     total: int  # every deployment the user may see (the stages' counts added up)
 
 
 async def _grouped(session: AsyncSession, query: object) -> dict[str, int]:
     rows = (await session.exec(query)).all()  # type: ignore[call-overload]
     return {str(k): int(n) for k, n in sorted(rows, key=lambda r: (-int(r[1]), str(r[0])))}
+
+
+def _by_count(found: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+async def stage_and_post_counts(session: AsyncSession, user: User) -> tuple[dict[str, int], dict[str, int]]:
+    """(deployments by stage, every stage; deployed ones by post) among those the user may see."""
+    if not SEE_ALL_ROLES.intersection(user.roles):  # need to know: count the rows the user sees
+        deployed = await _grouped(
+            session,
+            select(Deployment.post_code, func.count())
+            .where(Deployment.stage == Stage.DEPLOYED, visible_to(user))
+            .group_by(col(Deployment.post_code)),
+        )
+        return await counts_by_stage(session, user), deployed
+    # Every deployment: the counts the database keeps (crc.stage_counts), a row per stage and post.
+    kept = select(StageCount.stage, StageCount.post_code, StageCount.n).where(col(StageCount.n) > 0)
+    by_stage = {str(s): 0 for s in Stage}
+    in_country: dict[str, int] = {}
+    for stage, post_code, n in (await session.exec(kept)).all():
+        by_stage[stage] = by_stage.get(stage, 0) + n
+        if stage == Stage.DEPLOYED:
+            in_country[post_code] = n
+    return by_stage, _by_count(in_country)
 
 
 async def needing_help(session: AsyncSession, user: User) -> list[NeedsHelp]:
@@ -75,44 +104,59 @@ async def needing_help(session: AsyncSession, user: User) -> list[NeedsHelp]:
 async def load_dashboard(
     session: AsyncSession, *, user: User, now: datetime, today: date, recent: int = 10
 ) -> Dashboard:
-    """The counts, each one indexed GROUP BY query, over the deployments the user may see (the
-    roster's readiness is the whole roster's), and the latest `recent` deployments."""
+    """The counts over the deployments the user may see (the roster's readiness is the whole
+    roster's), and the latest `recent` deployments: a few statements, none counting every row."""
     see_all = bool(SEE_ALL_ROLES.intersection(user.roles))
-    overdue_tasks = select(Task.role, func.count()).where(Task.status == "open", col(Task.due_at) < now)
+    # Grouped by role || '': SQLite would otherwise walk every open task in role order on the
+    # (status, role, due_at) index to skip a sort, rather than read only the overdue ones from
+    # (status, due_at, role). PostgreSQL picks the latter either way.
+    office = col(Task.role).concat("")
+    overdue_tasks = select(office, func.count()).where(Task.status == "open", col(Task.due_at) < now)
     if not see_all:  # only then does the need-to-know filter need each task's deployment
         overdue_tasks = overdue_tasks.join(Deployment, col(Deployment.id) == col(Task.deployment_id)).where(
             visible_to(user)
         )
-    overdue = await _grouped(session, overdue_tasks.group_by(col(Task.role)))
-    in_country = await _grouped(
-        session,
-        select(Deployment.post_code, func.count())
-        .where(Deployment.stage == Stage.DEPLOYED, visible_to(user))
-        .group_by(col(Deployment.post_code)),
-    )
-    # The roster page's rule (crc.availability): in a running deployment or away is not available.
-    members, available = await count_available(session, today=today)
-    soon = today + EXPIRING_WITHIN
-    expiring = select(func.count(), func.count(sa.distinct(col(Certificate.member_id)))).where(
-        col(Certificate.expires_on) >= today, col(Certificate.expires_on) <= soon
-    )
-    certificates, holders = (await session.exec(expiring)).one()
+    overdue = await _grouped(session, overdue_tasks.group_by(office))
+    readiness = await _readiness(session, today)
     newest_first = (col(Deployment.created_at).desc(), col(Deployment.id).desc())
-    latest = await session.exec(
-        select(Deployment).where(visible_to(user)).order_by(*newest_first).limit(recent)
+    # With their members and posts (the rows' names and countries), in the same round trip.
+    latest = (
+        select(Deployment, Member, Post)
+        .outerjoin(Member, col(Member.id) == col(Deployment.member_id))
+        .outerjoin(Post, col(Post.code) == col(Deployment.post_code))
+        .where(visible_to(user))
+        .order_by(*newest_first)
+        .limit(recent)
     )
-    by_stage = await counts_by_stage(session, user)
+    rows = (await session.exec(latest)).all()
+    by_stage, in_country = await stage_and_post_counts(session, user)
     return Dashboard(
         needing_help=await needing_help(session, user),
         by_stage=by_stage,
         overdue_by_office=overdue,
         in_country_by_post=in_country,
-        readiness=Readiness(
-            members=members,
-            available=available,
-            expiring_certificates=int(certificates),
-            members_with_expiring=int(holders),
-        ),
-        recent=list(latest.all()),
+        readiness=readiness,
+        recent=[d for d, _, _ in rows],
+        members={m.id: m for _, m, _ in rows if m is not None and m.id is not None},
+        posts={p.code: p for _, _, p in rows if p is not None},
         total=sum(by_stage.values()),
+    )
+
+
+async def _readiness(session: AsyncSession, today: date) -> Readiness:
+    """The roster's readiness in one statement: members, those available (the roster page's rule,
+    crc.availability), certificates expiring within 90 days and their holders."""
+    soon = today + EXPIRING_WITHIN
+    expiring = (col(Certificate.expires_on) >= today, col(Certificate.expires_on) <= soon)
+    certificates = select(func.count()).select_from(Certificate).where(*expiring).scalar_subquery()
+    holders = select(func.count(sa.distinct(col(Certificate.member_id)))).where(*expiring).scalar_subquery()
+    on = select(func.count()).select_from(Member).where(on_roster(today))
+    free = on.where(available_condition(today, today, today))
+    query = select(on.scalar_subquery(), free.scalar_subquery(), certificates, holders)
+    members, available, expiring_certificates, members_with_expiring = (await session.exec(query)).one()
+    return Readiness(
+        members=int(members),
+        available=int(available),
+        expiring_certificates=int(expiring_certificates),
+        members_with_expiring=int(members_with_expiring),
     )

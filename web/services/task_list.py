@@ -72,9 +72,13 @@ def _created_id(cursor: TaskCursor) -> Any:
 def order_by(sort: str, *, backwards: bool = False) -> list[Any]:
     """The list's order (the soonest due first, undated last; or the longest waiting first)."""
     keys: list[Any] = [col(Task.created_at), col(Task.id)]
-    if sort != "age":
-        keys = [col(Task.due_at).is_(None), col(Task.due_at), *keys]
-    return [k.desc() for k in keys] if backwards else keys
+    if sort == "age":
+        return [k.desc() for k in keys] if backwards else keys
+    # NULLS LAST rather than "due_at IS NULL" first: the same order, which PostgreSQL reads
+    # straight from the (status, role, due_at, created_at, id) index instead of sorting them all.
+    if backwards:
+        return [col(Task.due_at).desc().nulls_first(), *(k.desc() for k in keys)]
+    return [col(Task.due_at).asc().nulls_last(), *keys]
 
 
 def after(sort: str, cursor: TaskCursor) -> Any:
