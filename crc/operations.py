@@ -33,6 +33,7 @@ MAX_POST_CODES = 10
 MAX_POSITIONS = 50
 MAX_COUNT = 50  # people in one position
 MAX_FILL = 50  # members in one fill
+MAX_OPERATION_DAYS = 730  # start to end
 
 
 def operation_workflow_id(operation_id: str) -> str:

@@ -127,6 +127,7 @@ async def add_position(
     user: PlanningUser,
 ) -> OperationPublic:
     """Add a position to the plan (audited)."""
+    service.check_position_dates(body.start_date)
     message = AddPosition(**_caller(user), position=body)
     return await service.send(
         session, client, user, operation_id, UPDATE_ADD_POSITION, message, field="post_code"
@@ -144,6 +145,7 @@ async def change_position(
 ) -> OperationPublic:
     """Change a position (audited, before and after); 409 for a count below the places filled."""
     await service.position_of(session, user, operation_id, position_id)
+    service.check_position_dates(body.start_date)
     message = ChangePosition(**_caller(user), position_id=position_id, changes=body)
     return await service.send(
         session, client, user, operation_id, UPDATE_CHANGE_POSITION, message, field="count"

@@ -11,11 +11,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from crc import names
 from crc.operation_tables import Operation, OperationDeployment, OperationEvent, OperationPosition
 from crc.operations import (
+    ENDED_STATUSES,
+    MAX_OPERATION_DAYS,
     OPERATION_WORKFLOW_NAME,
     UNFILLED_STAGES,
     OperationCreate,
@@ -26,12 +28,12 @@ from crc.operations import (
     new_operation_id,
     operation_workflow_id,
 )
-from crc.requests import DeploymentCreate
+from crc.requests import START_HORIZON_DAYS, DeploymentCreate
 from crc.roles import SEE_ALL_ROLES
 from crc.tables import Deployment, Post, User
 from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound, ServiceError
 from web.services.requests import today_utc
-from web.services.validation import check_request
+from web.services.validation import check_request, latest_start
 from web.services.workflow_client import rpc_refusal
 from workflows.operation import ERR_NO_ROOM, ERR_UNKNOWN_POSITION
 
@@ -104,21 +106,40 @@ def check_reader(user: User) -> None:
         raise Forbidden("only Operations, Planning, Resource Management, directors and admins see operations")
 
 
+def date_errors(start: date | None, today: date, *, location: str = "body") -> list[FieldError]:
+    """What is wrong with a start date: in the past, or beyond the horizon of requests."""
+    if start is None:
+        return []
+    if start < today:
+        return [FieldError("start_date", "must be today or later", start, location=location)]
+    if start > latest_start(today):
+        message = f"must be at most {START_HORIZON_DAYS} days ahead (on or before {latest_start(today)})"
+        return [FieldError("start_date", message, start, location=location)]
+    return []
+
+
 async def _check_create(session: AsyncSession, body: OperationCreate, today: date) -> None:
     errors: list[FieldError] = []
     for i, code in enumerate(body.post_codes):
         if await session.get(Post, code) is None:
             errors.append(FieldError(str(i), "no post has this code", code, location="body.post_codes"))
-    if body.start_date < today:
-        errors.append(FieldError("start_date", "must be today or later", body.start_date))
+    errors += date_errors(body.start_date, today)
+    if (body.end_date - body.start_date).days > MAX_OPERATION_DAYS:
+        errors.append(FieldError("end_date", f"must be at most {MAX_OPERATION_DAYS} days after start_date"))
     for i, position in enumerate(body.positions):
         where = f"body.positions.{i}"
         if position.post_code is not None and position.post_code not in body.post_codes:
             errors.append(
                 FieldError("post_code", "must be one of the operation's post_codes", location=where)
             )
-        if position.start_date < today:
-            errors.append(FieldError("start_date", "must be today or later", location=where))
+        errors += date_errors(position.start_date, today, location=where)
+    if errors:
+        raise InvalidFields(errors)
+
+
+def check_position_dates(start: date | None) -> None:
+    """422 naming start_date when a new or changed position's start is out of bounds."""
+    errors = date_errors(start, today_utc())
     if errors:
         raise InvalidFields(errors)
 
@@ -325,7 +346,9 @@ async def send(
     field: str,
 ) -> OperationPublic:
     """Send an update to the operation's workflow; its refusals answer as HTTP errors."""
-    await get_operation(session, user, operation_id)
+    operation = await get_operation(session, user, operation_id)
+    if operation.status in ENDED_STATUSES:  # its workflow has ended: nothing can change it now
+        raise Conflict(f"the operation is {operation.status}")
     await session.commit()  # end the read; hold no connection while the workflow works
     handle = client.get_workflow_handle(operation_workflow_id(operation_id))
     try:
@@ -339,5 +362,7 @@ async def send(
             raise InvalidFields([FieldError(field, message)]) from err
         raise _REFUSALS.get(cause.type or "", ServiceError)(message) from err
     except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise Conflict("the operation has ended") from err
         raise rpc_refusal(err) from err
     return await get_operation(session, user, operation_id)
