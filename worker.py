@@ -26,6 +26,7 @@ from activities.digest import DigestActivities
 from activities.equipping import EquippingActivities
 from activities.liveness import LivenessInterceptor
 from activities.mail import MailActivities
+from activities.operations import OperationActivities
 from activities.outbox import Deliverer
 from activities.read_model import ReadModelActivities
 from activities.reconcile import OrphanSweep, ReconcileActivities
@@ -39,6 +40,7 @@ from crc.settings import Settings, get_settings
 from workflows.delivery import DeliveryWorkflow
 from workflows.deployment import DeploymentWorkflow
 from workflows.digest import DIGEST_CRON, DIGEST_SCHEDULE_ID, DIGEST_WORKFLOW, DailyDigest, DigestWorkflow
+from workflows.operation import OperationWorkflow
 from workflows.reconcile import EVERY, RECONCILE_WORKFLOW, SCHEDULE_ID, ReconcileWorkflow
 
 log = logging.getLogger("crc.worker")
@@ -100,11 +102,18 @@ def build_worker(
     mail = MailActivities(engine, settings)
     digest = DigestActivities(engine, settings)
     webhooks = WebhookActivities(engine, settings)
+    operations = OperationActivities(engine, client, settings)
     deliver = Deliverer(client, task_queue, webhook_retry_seconds=settings.CRC_WEBHOOK_RETRY_INITIAL_SECONDS)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[DeploymentWorkflow, ReconcileWorkflow, DeliveryWorkflow, DigestWorkflow],
+        workflows=[
+            DeploymentWorkflow,
+            ReconcileWorkflow,
+            DeliveryWorkflow,
+            DigestWorkflow,
+            OperationWorkflow,
+        ],
         activities=[
             *activities_for(engine, travel_provider, deliver),
             reconcile.start_orphans,
@@ -112,6 +121,10 @@ def build_worker(
             digest.send_digests,
             webhooks.deliver_webhook,
             webhooks.give_up_webhook,
+            operations.record_status,
+            operations.write_position,
+            operations.write_deployment,
+            operations.cancel_deployment,
         ],
         interceptors=[LivenessInterceptor()],
         # Bounded, so the worker's memory does not grow with every open deployment.

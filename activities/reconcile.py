@@ -4,6 +4,7 @@ writing the row and starting its workflow), so no request is left without its wo
 from datetime import timedelta
 
 from pydantic import BaseModel, Field
+from sqlalchemy import exists
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +13,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from crc.db import session_factory
+from crc.operation_tables import OperationDeployment
 from crc.settings import Settings
 from crc.stages import Stage
 from crc.starting import start_deployment, workflow_input
@@ -47,6 +49,8 @@ class ReconcileActivities:
             select(Deployment, Member)
             .join(Member, col(Member.id) == col(Deployment.member_id))
             .where(Deployment.stage == Stage.REQUESTED, col(Deployment.created_at) < before)
+            # An operation's deployment is its child: the operation starts it (again, on replay).
+            .where(~exists().where(col(OperationDeployment.deployment_id) == col(Deployment.id)))
         )
         async with self._sessions() as session:
             rows = list((await session.exec(query)).all())

@@ -228,6 +228,8 @@ async def test_every_answer_is_documented_and_none_is_a_server_error(live_url: s
 
 
 DECISION = {"400", "401", "403", "404", "409", "413", "422", "503"}
+# What a change to an operation may answer besides its success.
+OPERATION_CHANGE = {"401", "403", "404", "409", "422", "503"}
 DOCUMENTED = {
     ("POST", "/api/v1/auth/token"): {"200", "401", "413", "422", "429", "503"},
     ("POST", "/api/v1/auth/revoke"): {"204", "401", "422", "503"},
@@ -301,6 +303,16 @@ DOCUMENTED = {
     ("GET", "/api/v1/webhooks/{webhook_id}"): {"200", "401", "403", "404", "422", "503"},
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): {"204", "401", "403", "404", "422", "503"},
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): {"200", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/operations"): {"201", "401", "403", "422", "503"},
+    ("GET", "/api/v1/operations"): {"200", "401", "403", "422", "503"},
+    ("GET", "/api/v1/operations/{operation_id}"): {"200", "401", "403", "404", "422", "503"},
+    ("GET", "/api/v1/operations/{operation_id}/audit"): {"200", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/operations/{operation_id}/approve"): {"200", *OPERATION_CHANGE},
+    ("POST", "/api/v1/operations/{operation_id}/positions"): {"201", *OPERATION_CHANGE},
+    ("PATCH", "/api/v1/operations/{operation_id}/positions/{position_id}"): {"200", *OPERATION_CHANGE},
+    ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/cut"): {"200", *OPERATION_CHANGE},
+    ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/fill"): {"200", *OPERATION_CHANGE},
+    ("POST", "/api/v1/operations/{operation_id}/cancel"): {"200", *OPERATION_CHANGE},
 }
 
 

@@ -13,8 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.reconcile import OrphanSweep, OrphanSweepResult
 from crc.db import session_factory
+from crc.operation_tables import Operation, OperationDeployment, OperationPosition
 from crc.stages import Stage
 from crc.tables import Deployment, utcnow
+from crc.types import DeploymentRequest
 from tests import factories
 from tests.workflow_helpers import wait_until
 from worker import build_worker
@@ -28,13 +30,50 @@ async def _written(engine: AsyncEngine, deployment_id: str, ago: timedelta) -> N
         )
 
 
+async def _linked_to_an_operation(engine: AsyncEngine, request: DeploymentRequest) -> None:
+    operation_id = str(uuid.uuid4())
+    operation = Operation(
+        id=operation_id,
+        workflow_id=f"operation-{operation_id}",
+        name="Juba stabilization",
+        post_codes=[request.post_code],
+        objective="Courts",
+        lead="planning",
+        start_date=request.start_date,
+        end_date=request.start_date,
+        status="STAFFING",
+        created_by="planning",
+    )
+    position = OperationPosition(
+        id=str(uuid.uuid4()),
+        operation_id=operation_id,
+        post_code=request.post_code,
+        sector=request.sector,
+        role_title=request.role_title,
+        component="any",
+        start_date=request.start_date,
+        duration_days=request.duration_days,
+        count=1,
+    )
+    link = OperationDeployment(
+        deployment_id=request.deployment_id, operation_id=operation_id, position_id=position.id
+    )
+    await factories.add(engine, operation)
+    await factories.add(engine, position)
+    await factories.add(engine, link)
+
+
 async def test_a_lost_start_is_started_once_and_fresh_rows_are_left_alone(
     temporal_env: WorkflowEnvironment, engine: AsyncEngine, task_queue: str
 ) -> None:
     client = temporal_env.client
     lost = await factories.requested_deployment(engine)  # a row, and no workflow
     fresh = await factories.requested_deployment(engine)
+    # An operation's deployment, its start not yet made: the operation starts it as its child.
+    child = await factories.requested_deployment(engine)
+    await _linked_to_an_operation(engine, child)
     await _written(engine, lost.deployment_id, timedelta(minutes=2))
+    await _written(engine, child.deployment_id, timedelta(minutes=2))
     async with build_worker(client, engine, task_queue=task_queue):
 
         async def sweep() -> OrphanSweepResult:
@@ -52,7 +91,8 @@ async def test_a_lost_start_is_started_once_and_fresh_rows_are_left_alone(
         assert (await wait_until(handle, lambda s: s.stage == Stage.APPROVAL)).stage == Stage.APPROVAL
         assert (await sweep()).started == []  # once started, never again
         # A fresh row's workflow is the web's to start: the sweep left it alone.
-        with pytest.raises(RPCError) as missing:
-            await client.get_workflow_handle(f"deployment-{fresh.deployment_id}").describe()
-        assert missing.value.status == RPCStatusCode.NOT_FOUND
+        for left_alone in (fresh, child):
+            with pytest.raises(RPCError) as missing:
+                await client.get_workflow_handle(f"deployment-{left_alone.deployment_id}").describe()
+            assert missing.value.status == RPCStatusCode.NOT_FOUND
         await handle.terminate("test finished")

@@ -20,6 +20,8 @@ EVERYONE = {
 }
 REQUEST_PAGE = {"New request": "New deployment request"}
 ADMIN_PAGES = {"Stock": "Depot stock", "Training": "Training", "Users": "User accounts"}
+# The offices that see every deployment see the operations too.
+OPERATIONS_PAGE = {"Operations": "Operations"}
 
 
 @pytest.mark.parametrize(
@@ -41,7 +43,10 @@ async def test_each_role_signs_in_and_opens_its_pages(
 
         nav = page.get_by_role("navigation", name="Main")
         pages = (
-            EVERYONE | (REQUEST_PAGE if may_request else {}) | (ADMIN_PAGES if username == "admin" else {})
+            EVERYONE
+            | (REQUEST_PAGE if may_request else {})
+            | (ADMIN_PAGES if username == "admin" else {})
+            | (OPERATIONS_PAGE if username in ("planning", "admin", "director") else {})
         )
         # The Inbox link may carry a count of open tasks after its name; beside the user's name
         # (their account) are the notifications bell and the settings.

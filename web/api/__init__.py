@@ -9,6 +9,7 @@ from web.api import (
     lifecycle,
     me,
     notifications,
+    operations,
     out_of_office,
     roster,
     stock,
@@ -37,5 +38,6 @@ for signed_in in (
     training.router,
     stock.router,
     webhooks.router,
+    operations.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)

@@ -16,6 +16,7 @@ from web.pages import (
     lessons,
     members,
     notifications,
+    operations,
     roster,
     set_password,
     settings,
@@ -41,6 +42,7 @@ pages_router.include_router(account.router)
 pages_router.include_router(users.router)
 pages_router.include_router(set_password.router)
 pages_router.include_router(stock.router)
+pages_router.include_router(operations.router)
 pages_router.include_router(notifications.router)
 pages_router.include_router(settings.router)
 pages_router.include_router(dev_mail.router)
