@@ -2,7 +2,7 @@
 its append-only audit log.
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-01 08:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import crc.tables
 
 revision: str = "0024"
-down_revision: str | Sequence[str] | None = "0022"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
