@@ -19,6 +19,7 @@ from crc.tables import Certificate, Course, Event, Member, Post, Task
 from tests import factories
 from tests.page_alerts import page_alerts
 from tests.web_helpers import World, a_post, csrf_of, open_task, user, web_world
+from web.services import deployment_list
 from web.services.deployment_list import NOT_A_CURSOR
 from web.services.requests import today_utc
 
@@ -319,6 +320,27 @@ async def test_deployments_list_pages_by_keyset(world: World) -> None:
         junk = await browser.get("/deployments?after=nonsense")
         assert junk.status_code == 422
         assert f'<p class="detail">after: {NOT_A_CURSOR}</p>' in junk.text
+
+
+async def test_deployments_list_counts_up_to_its_cap(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past COUNT_CAP matches the list says "more than", having counted no further; at the cap
+    and below, the exact count (the cap lowered to 5 stands in for 1,000)."""
+    assert world.member.id is not None
+    monkeypatch.setattr(deployment_list, "COUNT_CAP", 5)
+    for i in range(6):
+        await factories.deployment_rows(
+            world.engine,
+            1,
+            member_id=world.member.id,
+            post_code=world.post.code,
+            start=today_utc() + timedelta(days=400 + i),
+        )
+    async with world.signed_in("planning") as browser:
+        more = await browser.get("/deployments")
+        assert '<p class="margin-bottom-0" id="deployment-total">More than 5 deployments</p>' in more.text
+        monkeypatch.setattr(deployment_list, "COUNT_CAP", 6)
+        exact = await browser.get("/deployments")
+        assert '<p class="margin-bottom-0" id="deployment-total">6 deployments</p>' in exact.text
 
 
 async def test_deployments_list_filters(world: World) -> None:

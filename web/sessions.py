@@ -5,13 +5,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.accounts import SecurityEventKind, record_security_event
 from crc.auth_tables import UserSession
 from crc.settings import Settings
 from crc.tables import User
-from web.security import csrf_token, get_active_user
+from web.security import csrf_token
 
 SESSION_ID_KEY = "sid"
 # Set in the cookie (to the username) when a session expires, so the next page says so.
@@ -62,19 +63,30 @@ async def session_user(
     session_id = cookie.get(SESSION_ID_KEY)
     if not isinstance(session_id, str):
         return None
-    row = await db.get(UserSession, _hash(session_id))
-    if row is None:
+    # The session and its user in one statement: every signed-in page starts here.
+    query = (
+        select(UserSession, User)
+        .outerjoin(User, col(User.username) == col(UserSession.username))
+        .where(col(UserSession.id_hash) == _hash(session_id))
+    )
+    found = (await db.exec(query)).first()
+    if found is None:
         return None
+    row, user = found
     if _expired(row, settings, now):
         record_security_event(db, SecurityEventKind.SESSION_EXPIRED, username=row.username, actor="system")
         await end_session(db, cookie)
         cookie[ENDED_KEY] = row.username
         return None
+    if user is None or not user.is_active:
+        return None
+    # Detached (as get_active_user leaves it), so a commit or rollback later cannot expire it.
+    db.expunge(user)
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         db.add(row)
         await db.commit()
-    return await get_active_user(db, row.username)
+    return user
 
 
 async def session_holds(db: AsyncSession, session_id: object, settings: Settings, *, now: datetime) -> bool:

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from web.flash import pop_flashes
 from web.security import csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Templates change only with a deploy (which restarts the process, as code changes do): checking
+# every included file's mtime on each render cost a stat per row and include.
+templates.env.auto_reload = False
 
 
 def is_htmx(request: Request) -> bool:
@@ -87,8 +91,9 @@ templates.env.filters.update(
     # Words from the task-kind, event and role tables (crc.tasks, crc.events, crc.roles).
     role_label=_role_label,
     task_label=lambda kind: spec_of(kind).label,
-    outcome_label=outcome_label,
-    outcome_past=outcome_past,
+    # Looked up for every button of every row: the words of a handful of outcomes, kept.
+    outcome_label=cache(outcome_label),
+    outcome_past=cache(outcome_past),
     event_label=event_label,
     check_in_status=check_in_status_label,
     # An event's or task's actor by name: `e.actor | person(view.people)`.

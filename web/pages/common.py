@@ -3,24 +3,28 @@
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from sqlmodel import func
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from crc.stages import LIFECYCLE, Stage
 from crc.tables import User
-from web.services.notifications import unread_count
-from web.services.tasks import count_open_tasks
+from web.services.notifications import unread_query
+from web.services.tasks import fetch, open_tasks_query
 from web.templating import is_htmx, templates
 
 
 async def nav(session: AsyncSession, user: User) -> dict[str, Any]:
-    """Context for the navigation: how many tasks wait for the user, how many notifications are unread."""
-    return {
-        "inbox_count": await count_open_tasks(session, user=user),
-        "unread_count": await unread_count(session, user.username),
-    }
+    """Context for the navigation: how many tasks wait for the user, how many notifications are
+    unread; both counts in one statement (every page pays for it)."""
+    counts = sa.select(
+        open_tasks_query(user, func.count()).scalar_subquery(), unread_query(user.username).scalar_subquery()
+    )
+    inbox_count, unread = (await fetch(session, counts))[0]
+    return {"inbox_count": int(inbox_count), "unread_count": int(unread)}
 
 
 def see_other(request: Request, url: str) -> Response:

@@ -16,6 +16,9 @@ from crc.tables import Deployment, Member, Post, User, UTCDateTime
 from web.services.visibility import visible_to
 
 PER_PAGE = 25
+# The list counts its matches up to here: an exact count of 50,000 rows costs a scan on every view
+# and page, and past a thousand the number no longer helps anyone find a deployment.
+COUNT_CAP = 1000
 NOT_A_CURSOR = "must be a place in the list, as its page links give it"
 _ID_MAX = 36  # crc.tables.Deployment.id
 
@@ -79,9 +82,14 @@ class ListPage:
     rows: list[Deployment]
     members: dict[int, Member]
     posts: dict[str, Post]
-    total: int
+    total: int  # at most COUNT_CAP + 1: more than COUNT_CAP says "more than"
     next_cursor: str | None
     prev_cursor: str | None
+
+    @property
+    def more_than_cap(self) -> bool:
+        """More deployments match than the list counts (it says "more than COUNT_CAP")."""
+        return self.total > COUNT_CAP
 
 
 def _conditions(user: User, filters: ListFilters) -> list[Any]:
@@ -119,9 +127,16 @@ def _before(cursor: Cursor) -> Any:
     )
 
 
-async def count_deployments(session: AsyncSession, user: User, filters: ListFilters) -> int:
-    """How many deployments the user may see match (one COUNT query)."""
-    query = select(func.count()).select_from(Deployment).where(*_conditions(user, filters))
+async def count_deployments(
+    session: AsyncSession, user: User, filters: ListFilters, *, cap: int | None = None
+) -> int:
+    """How many deployments the user may see match (one COUNT query); with `cap`, counting stops
+    at cap + 1, so the count reads at most that many index entries however many match."""
+    if cap is None:
+        query = select(func.count()).select_from(Deployment).where(*_conditions(user, filters))
+    else:
+        matching = select(col(Deployment.id)).where(*_conditions(user, filters)).limit(cap + 1)
+        query = select(func.count()).select_from(matching.subquery())
     return int((await session.exec(query)).one())
 
 
@@ -175,7 +190,7 @@ async def page_of_deployments(
         rows=rows,
         members={m.id: m for m in members if m.id is not None},
         posts={p.code: p for p in posts},
-        total=await count_deployments(session, user, filters),
+        total=await count_deployments(session, user, filters, cap=COUNT_CAP),
         next_cursor=cursor(rows[-1]) if rows and has_older else None,
         prev_cursor=cursor(rows[0]) if rows and has_newer else None,
     )

@@ -30,7 +30,9 @@ from web.services.tasks import fetch, open_task_for, open_tasks_query
 SORTS = task_list.SORTS
 # "All my offices" is the default view; the others narrow it (their counts show on the page).
 VIEWS = ("all", "mine", "unclaimed", "overdue")
-PAGE_SIZE = 50
+# A page of rows, each with its decision form: as many as the deployments list shows (50 rows
+# made the page 173 KB and its rendering most of its cost).
+PAGE_SIZE = 25
 HISTORY_SHOWN = 8
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from crc.tables import Notification
 from web.services.errors import NotFound
@@ -12,11 +13,15 @@ from web.services.errors import NotFound
 PAGE_SIZE = 50
 
 
+def unread_query(username: str) -> SelectOfScalar[int]:
+    """SELECT how many of the user's notifications are unread (one indexed count)."""
+    unread = (col(Notification.username) == username, col(Notification.read_at).is_(None))
+    return select(func.count()).where(*unread)
+
+
 async def unread_count(session: AsyncSession, username: str) -> int:
     """How many of the user's notifications are unread (one indexed count)."""
-    unread = (col(Notification.username) == username, col(Notification.read_at).is_(None))
-    query = select(func.count()).where(*unread)
-    return int((await session.exec(query)).one())
+    return int((await session.exec(unread_query(username))).one())
 
 
 async def list_notifications(

@@ -69,6 +69,11 @@ def actionable_by(user: User) -> ColumnElement[bool]:
         # A member's own tasks (kit receipt, after-action report), never another member's.
         own = _deployments(col(Deployment.member_id) == user.member_id)
         who = or_(who, and_(col(Task.role) == Role.MEMBER, col(Task.deployment_id).in_(own)))
+    if ESCALATION_ROLE not in actor.roles:
+        # The roles the ways above can match, said once more as one IN: an OR of roles alone
+        # leaves the (status, role, ...) index to the status, every open task of every office.
+        roles = {*offices, *([Role.MEMBER] if behalf or user.member_id is not None else [])}
+        who = and_(col(Task.role).in_(sorted(roles)), who)
     return who
 
 
