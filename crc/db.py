@@ -95,18 +95,25 @@ class _WriterQueue:
                 yield
                 return
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            # The file lock is taken in a thread; if the wait ends early, close the descriptor once
-            # the thread is done, which drops a lock it got too late to be used.
-            locking = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
             try:
-                await asyncio.wait_for(asyncio.shield(locking), _SQLITE_BUSY_MS / 1000)
-            except BaseException:
-                locking.add_done_callback(lambda _: os.close(fd))
-                raise
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: no thread needed
+            except BlockingIOError:
+                await self._wait(fd)
             try:
                 yield
             finally:
                 os.close(fd)  # releases the file lock
+
+    @staticmethod
+    async def _wait(fd: int) -> None:
+        """Take the file lock in a thread; if the wait ends early, close the descriptor once the
+        thread is done, which drops a lock it got too late to be used."""
+        locking = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
+        try:
+            await asyncio.wait_for(asyncio.shield(locking), _SQLITE_BUSY_MS / 1000)
+        except BaseException:
+            locking.add_done_callback(lambda _: os.close(fd))
+            raise
 
 
 _queues: "weakref.WeakKeyDictionary[sa.Engine, _WriterQueue]" = weakref.WeakKeyDictionary()
