@@ -93,6 +93,9 @@ async def submit_request(
     # below sees it (a row lock on PostgreSQL, the writer lock on SQLite).
     # The member itself, not its id: on PostgreSQL the locked row then answers the checks'
     # session.get(Member) from the identity map, one round trip fewer.
+    # Hand the connection back while this request waits for its turn to write: requests queued
+    # there must not hold the pool's every connection from those they wait for.
+    await session.commit()
     created = False
     async with lock_for_write(session, select(Member).where(Member.id == request.member_id)):
         try:
