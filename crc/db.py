@@ -111,8 +111,10 @@ class _WriterQueue:
         locking = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
         try:
             await asyncio.wait_for(asyncio.shield(locking), _SQLITE_BUSY_MS / 1000)
-        except BaseException:
+        except BaseException as exc:
             locking.add_done_callback(lambda _: os.close(fd))
+            if isinstance(exc, TimeoutError):  # as long as SQLite's own wait: the web answers 503
+                raise sa.exc.TimeoutError(f"no turn to write within {_SQLITE_BUSY_MS} ms") from None
             raise
 
 
