@@ -2,10 +2,12 @@
 and the deliveries (emails, webhooks) a delivery workflow then sends with retries."""
 
 import contextlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,11 +80,66 @@ class _Note:
     suffix: str = ""
 
 
+@dataclass(frozen=True)
+class Person:
+    """What telling a user takes: the columns of an active user that notifications read."""
+
+    username: str
+    roles: list[str]
+    scopes: dict[str, list[str]]
+    member_id: int | None
+    email: str
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whoever a change to one deployment on `day` may tell, and the out-of-office periods
+    running then: read before a write begins, so the writer lock (SQLite's one lock) is not
+    held while they load."""
+
+    deployment_id: str
+    day: date
+    users: list[Person]
+    away: list[OutOfOffice]
+
+
+# The roles (as stored) of a member's own login, which is told only of its own deployments.
+_MEMBER_ONLY = json.dumps([Role.MEMBER.value])
+
+
+async def audience_on(session: AsyncSession, deployment_id: str, day: date) -> Audience | None:
+    """The active users a change may tell: all but other members' own logins, of which there may
+    be thousands (their columns, not ORM users); None when the deployment does not exist."""
+    parties = (
+        await session.exec(
+            select(Deployment.member_id, Deployment.requested_by).where(Deployment.id == deployment_id)
+        )
+    ).first()
+    if parties is None:
+        return None
+    member_id, requested_by = parties
+    users = await (await session.connection()).execute(
+        sa.select(col(User.username), col(User.roles), col(User.scopes), col(User.member_id), col(User.email))
+        .where(col(User.is_active))
+        .where(
+            sa.or_(
+                sa.cast(col(User.roles), sa.Text) != _MEMBER_ONLY,
+                col(User.member_id) == member_id,
+                col(User.username) == requested_by,
+            )
+        )
+    )
+    away = await session.exec(
+        select(OutOfOffice).where(col(OutOfOffice.starts_on) <= day, col(OutOfOffice.ends_on) >= day)
+    )
+    return Audience(deployment_id, day, [Person(*row) for row in users], list(away))
+
+
 @dataclass
 class _World:
     deployment: Deployment
     member: Member | None
-    users: list[User]
+    users: list[Person]
     away: list[OutOfOffice]  # the out-of-office periods running on the day of the change
     parties: Parties = field(init=False)
 
@@ -100,7 +157,7 @@ class _World:
         name = self.member.name if self.member else f"member {self.deployment.member_id}"
         return f"{name} to {self.deployment.post_code}"
 
-    def member_user(self) -> User | None:
+    def member_user(self) -> Person | None:
         return next((u for u in self.users if u.member_id == self.deployment.member_id), None)
 
     def role_holders(self, role: str, task: Task) -> set[str]:
@@ -141,16 +198,17 @@ class _World:
         return {self.deployment.requested_by} | ({member.username} if member else set())
 
 
-async def _world(session: AsyncSession, deployment_id: str, day: date) -> _World | None:
+async def _world(
+    session: AsyncSession, deployment_id: str, day: date, audience: Audience | None
+) -> _World | None:
     deployment = await session.get(Deployment, deployment_id)
     if deployment is None:
         return None
     member = await session.get(Member, deployment.member_id)
-    users = list((await session.exec(select(User).where(col(User.is_active)))).all())
-    away = await session.exec(
-        select(OutOfOffice).where(col(OutOfOffice.starts_on) <= day, col(OutOfOffice.ends_on) >= day)
-    )
-    return _World(deployment, member, users, list(away))
+    if audience is None or (audience.deployment_id, audience.day) != (deployment_id, day):
+        audience = await audience_on(session, deployment_id, day)  # none read beforehand
+        assert audience is not None  # the deployment was just read
+    return _World(deployment, member, audience.users, audience.away)
 
 
 async def _tasks(session: AsyncSession, task_ids: Iterable[str]) -> list[Task]:
@@ -261,9 +319,9 @@ class Told:
     emails: tuple[int, ...] = ()
 
 
-async def notify(session: AsyncSession, change: Change) -> Told:
+async def notify(session: AsyncSession, change: Change, audience: Audience | None = None) -> Told:
     """Store this change's notifications, once per recipient (a retry inserts nothing new)."""
-    world = await _world(session, change.deployment_id, change.event.at.date())
+    world = await _world(session, change.deployment_id, change.event.at.date(), audience)
     if world is None:
         return Told()
     notes = await _notes(session, world, change)
@@ -303,9 +361,10 @@ async def notify(session: AsyncSession, change: Change) -> Told:
     return Told(frozenset(str(r["username"]) for r in rows), tuple(to_email))
 
 
-async def fan_out(session: AsyncSession, change: Change) -> Deliveries:
-    """Everything one read-model write tells people and programs, written in its transaction."""
-    told = await notify(session, change)
+async def fan_out(session: AsyncSession, change: Change, audience: Audience | None = None) -> Deliveries:
+    """Everything one read-model write tells people and programs, written in its transaction
+    (`audience`, read before it began, saves reading the users inside it)."""
+    told = await notify(session, change, audience)
     # Open pages learn of it too (crc.live; web.live reads it in every web process).
     notice_tasks = change.notice[3] if change.notice else ()
     completed = [change.completed_task_id] if change.completed_task_id else []

@@ -8,10 +8,10 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from activities.outbox import Change, Deliveries, fan_out
+from activities.outbox import Audience, Change, Deliveries, audience_on, fan_out
 from activities.rows import insert_ignoring_duplicates, require
 from crc.costs import CostEstimate, estimate_cost
-from crc.db import session_factory
+from crc.db import session_factory, writing
 from crc.live import publish
 from crc.tables import Deployment, Event, Member, Post, Task, utcnow
 from crc.types import (
@@ -69,7 +69,9 @@ async def _append_event(session: AsyncSession, deployment_id: str, event: EventR
     await insert_ignoring_duplicates(session, Event, [row], ["key"])
 
 
-async def _change_stage(session: AsyncSession, change: StageChange) -> list[Deliveries]:
+async def _change_stage(
+    session: AsyncSession, change: StageChange, audience: Audience | None = None
+) -> list[Deliveries]:
     """Write a stage or status change in `session`; what its events have to send."""
     row = await require(session, Deployment, change.deployment_id)
     previous_stage = row.stage
@@ -78,7 +80,9 @@ async def _change_stage(session: AsyncSession, change: StageChange) -> list[Deli
         await _append_event(session, change.deployment_id, earlier)
         await session.flush()
         deliveries.append(
-            await fan_out(session, Change(change.deployment_id, earlier, previous_stage=previous_stage))
+            await fan_out(
+                session, Change(change.deployment_id, earlier, previous_stage=previous_stage), audience
+            )
         )
     row.stage = change.stage.value
     row.status = change.status
@@ -98,7 +102,9 @@ async def _change_stage(session: AsyncSession, change: StageChange) -> list[Deli
     await _append_event(session, change.deployment_id, change.event)
     await session.flush()
     deliveries.append(
-        await fan_out(session, Change(change.deployment_id, change.event, previous_stage=previous_stage))
+        await fan_out(
+            session, Change(change.deployment_id, change.event, previous_stage=previous_stage), audience
+        )
     )
     return deliveries
 
@@ -114,6 +120,14 @@ class ReadModelActivities:
         # without one (tests of the read-model alone) notifications are only stored.
         self._deliver = deliver
 
+    async def _audience(self, deployment_id: str, *events: EventRecord | None) -> Audience | None:
+        """Who the write's notifications may go to, read before the write begins (None: no event)."""
+        at = next((e.at for e in events if e is not None), None)
+        if at is None:
+            return None
+        async with self._sessions() as session:
+            return await audience_on(session, deployment_id, at.date())
+
     async def _send(self, deliveries: Deliveries) -> None:
         if self._deliver is not None and deliveries:
             await self._deliver(deliveries)
@@ -121,15 +135,16 @@ class ReadModelActivities:
     @activity.defn(name="record_stage")
     async def record_stage(self, change: StageChange) -> None:
         """Set the deployment's stage and status (and amended fields) and log why."""
-        async with self._sessions.begin() as session:
-            deliveries = await _change_stage(session, change)
+        audience = await self._audience(change.deployment_id, change.event, *change.earlier_events)
+        async with writing(self._sessions) as session:
+            deliveries = await _change_stage(session, change, audience)
         for each in deliveries:
             await self._send(each)
 
     @activity.defn(name="append_event")
     async def append_event(self, request: EventAppend) -> None:
         """Append an event to the audit log (idempotent by its key)."""
-        async with self._sessions.begin() as session:
+        async with writing(self._sessions) as session:
             await _set_progress(session, request.deployment_id, request.progress)
             await _append_event(session, request.deployment_id, request.event)
 
@@ -152,9 +167,12 @@ class ReadModelActivities:
             }
             for t in request.tasks
         ]
-        async with self._sessions.begin() as session:
+        audience = await self._audience(request.deployment_id, request.event)
+        async with writing(self._sessions) as session:
             changed = (
-                [] if request.stage_change is None else await _change_stage(session, request.stage_change)
+                []
+                if request.stage_change is None
+                else await _change_stage(session, request.stage_change, audience)
             )
             await insert_ignoring_duplicates(session, Task, rows, ["id"])
             await _set_progress(session, request.deployment_id, request.progress)
@@ -162,6 +180,7 @@ class ReadModelActivities:
             deliveries = await fan_out(
                 session,
                 Change(request.deployment_id, request.event, opened_task_ids=[t.id for t in request.tasks]),
+                audience,
             )
         for each in [*changed, deliveries]:
             await self._send(each)
@@ -169,7 +188,8 @@ class ReadModelActivities:
     @activity.defn(name="complete_task")
     async def complete_task(self, request: CompleteTask) -> None:
         """Record the decision on an open task; a task already closed keeps its first decision."""
-        async with self._sessions.begin() as session:
+        audience = await self._audience(request.deployment_id, request.event)
+        async with writing(self._sessions) as session:
             await session.exec(
                 sa.update(Task)
                 .where(col(Task.id) == request.task_id, col(Task.status) == "open")
@@ -193,13 +213,14 @@ class ReadModelActivities:
                     completed_task_id=request.task_id,
                     completed_outcome=request.outcome,
                 ),
+                audience,
             )
         await self._send(deliveries)
 
     @activity.defn(name="hold_task")
     async def hold_task(self, request: HoldTask) -> None:
         """Show an open task's decision as held in its undo window (pages refuse others meanwhile)."""
-        async with self._sessions.begin() as session:
+        async with writing(self._sessions) as session:
             await session.exec(
                 sa.update(Task)
                 .where(col(Task.id) == request.task_id, col(Task.status) == "open")
@@ -216,7 +237,7 @@ class ReadModelActivities:
     @activity.defn(name="release_task")
     async def release_task(self, request: ReleaseTask) -> None:
         """Clear a task's held decision (the task stays as it is), logging why if told."""
-        async with self._sessions.begin() as session:
+        async with writing(self._sessions) as session:
             await session.exec(sa.update(Task).where(col(Task.id) == request.task_id).values(**_NOT_HELD))
             if request.event is not None:
                 await _append_event(session, request.deployment_id, request.event)
@@ -225,7 +246,7 @@ class ReadModelActivities:
     @activity.defn(name="close_tasks")
     async def close_tasks(self, request: CloseTasks) -> None:
         """Withdraw tasks that no longer matter, leaving decided ones alone."""
-        async with self._sessions.begin() as session:
+        async with writing(self._sessions) as session:
             if request.task_ids:
                 await session.exec(
                     sa.update(Task)
@@ -241,7 +262,8 @@ class ReadModelActivities:
     @activity.defn(name="notify_role")
     async def notify_role(self, request: NotifyRole) -> None:
         """Notify a role (reminder, escalation) and flag escalated tasks for the director."""
-        async with self._sessions.begin() as session:
+        audience = await self._audience(request.deployment_id, request.event)
+        async with writing(self._sessions) as session:
             if request.escalate_task_ids:
                 await session.exec(
                     sa.update(Task).where(col(Task.id).in_(request.escalate_task_ids)).values(escalated=True)
@@ -254,28 +276,32 @@ class ReadModelActivities:
                     request.event,
                     notice=(request.kind, request.message, request.role, request.task_ids),
                 ),
+                audience,
             )
         await self._send(deliveries)
 
     @activity.defn(name="estimate_cost")
     async def estimate_cost(self, request: CostRequest) -> CostEstimate:
         """Estimate the stay's cost from the post's rates and the member's salary; store it."""
-        if request.stage_change is not None:  # the move into APPROVAL, shown first
-            await self.record_stage(request.stage_change)
-        async with self._sessions.begin() as session:
+        async with self._sessions() as session:  # read before any write takes the writer lock
             post = await require(session, Post, request.post_code)
             member = await require(session, Member, request.member_id)
-            estimate = estimate_cost(
-                days=request.duration_days,
-                per_diem_usd=post.per_diem_usd,
-                annual_salary_usd=member.annual_salary_usd,
-                danger_pay_pct=post.danger_pay_pct,
-                post_differential_pct=post.post_differential_pct,
-            )
-            if request.store:
+        estimate = estimate_cost(
+            days=request.duration_days,
+            per_diem_usd=post.per_diem_usd,
+            annual_salary_usd=member.annual_salary_usd,
+            danger_pay_pct=post.danger_pay_pct,
+            post_differential_pct=post.post_differential_pct,
+        )
+        change = request.stage_change
+        if change is not None:  # the move into APPROVAL, shown first, stores the estimate with it
+            stored = {"cost_estimate_usd": estimate.total_usd} if request.store else {}
+            await self.record_stage(change.model_copy(update=stored))
+        elif request.store:
+            async with writing(self._sessions) as session:
                 row = await require(session, Deployment, request.deployment_id)
                 row.cost_estimate_usd = estimate.total_usd
-            return estimate
+        return estimate
 
     async def record_stage_of(self, change: StageChange | None) -> None:
         """Record the stage change another activity carries (before its own work)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench import flows
 from bench.memory import worker_rss
-from bench.reads import read_paths
+from bench.reads import postgres_database, postgres_problem, read_paths
 from bench.report import Figure, table, verdict, write_json
 from bench.signin import healthz_under_sign_in
 from bench.stack import BenchStack
@@ -122,6 +122,7 @@ async def run(scale: Scale, root: Path, only: frozenset[str] = frozenset(PARTS))
                 flows.starts(stack, scale.start_batch, scale.start_pairs),
             )
             figures += [started] if started else []
+            figures.append(await starts_on_postgres(root, scale))
         rates: list[float] = []
         if "lifecycles" in only:
             _log("lifecycles")
@@ -165,6 +166,29 @@ async def run(scale: Scale, root: Path, only: frozenset[str] = frozenset(PARTS))
     finally:
         await stack.close()
     return figures
+
+
+async def starts_on_postgres(root: Path, scale: Scale) -> Figure:
+    """The starts figure again with PostgreSQL as the stack's database (one of its own)."""
+    keys = [("starts_postgresql", "Request starts, 20 clients, PostgreSQL", ">= 0.8x")]
+    problem = postgres_problem()
+    if problem:
+        return Figure(keys[0][0], keys[0][1], f"not measured: {problem}", target=keys[0][2], met=False)
+    _log("starts on PostgreSQL")
+    failed: list[Figure] = []
+    with postgres_database() as url:
+        stack = BenchStack(root / "stack-postgresql", url)
+        try:
+            await stack.start(scale.start_batch * scale.start_pairs)
+            figure = await _guarded(
+                failed, keys, flows.starts(stack, scale.start_batch, scale.start_pairs, "PostgreSQL")
+            )
+        except BaseException:
+            print(stack.processes.logs(), file=sys.stderr)
+            raise
+        finally:
+            await stack.close()
+    return figure if figure else failed[0]
 
 
 async def _no_shape() -> None:

@@ -204,8 +204,11 @@ async def _concurrently(count: int, one: Any) -> float:
     return count / (time.perf_counter() - began)
 
 
-async def starts(stack: BenchStack, batch: int, pairs: int) -> Figure:
-    """POST /api/v1/deployments by 20 clients beside bare start_workflow by 20, pair by pair."""
+async def starts(stack: BenchStack, batch: int, pairs: int, db: str = "SQLite") -> Figure:
+    """POST /api/v1/deployments by 20 clients beside bare start_workflow by 20, pair by pair,
+    on the stack's database (`db` names it)."""
+    assert stack.api is not None
+    await stack.api.headers("requester")  # signed in before: 20 argon2 sign-ins are not starts
     project, bare, ratios = Samples(), Samples(), []
     for _ in range(pairs):
         mine = await _concurrently(batch, lambda: call_up(stack).request())
@@ -215,8 +218,8 @@ async def starts(stack: BenchStack, batch: int, pairs: int) -> Figure:
         ratios.append(mine / theirs)
         await stack.quiet()
     figure = Figure(
-        "starts",
-        f"Request starts, {CLIENTS} clients (POST /api/v1/deployments)",
+        "starts" if db == "SQLite" else f"starts_{db.lower()}",
+        f"Request starts, {CLIENTS} clients (POST /api/v1/deployments), {db}",
         f"{project.median:.1f} req/s",
         f"bare start_workflow: {bare.median:.1f}/s",
         statistics.median(ratios),

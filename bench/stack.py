@@ -30,12 +30,13 @@ def rss_mb(pid: int) -> float:
 
 
 class BenchStack:
-    """The project's processes on a SQLite database of their own, the bare worker, and clients."""
+    """The project's processes on a database of their own (SQLite unless `database_url` names
+    another, empty), the bare worker, and clients."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
-        self.processes = FaultStack(root, f"sqlite:///{root / 'crc.db'}")
+        self.processes = FaultStack(root, database_url or f"sqlite:///{root / 'crc.db'}")
         self.bare_queue = f"bare-{uuid.uuid4().hex[:8]}"
         self.engine: AsyncEngine | None = None
         self.client: Client | None = None

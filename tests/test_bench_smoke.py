@@ -17,6 +17,7 @@ WITH_TARGETS = [
     *(f"{page}_{db}" for db in ("sqlite", "postgresql") for page in READS),
     "decision",
     "starts",
+    "starts_postgresql",
     "lifecycle",
     "history",
     "healthz_signin",

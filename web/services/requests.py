@@ -20,7 +20,7 @@ from crc.tables import Deployment, Member, User
 from crc.types import Amendment, DeploymentStatus
 from web.services.access import check_action_of
 from web.services.errors import FieldError, InvalidFields
-from web.services.validation import check_request
+from web.services.validation import CheckedRequest, check_request
 from web.services.visibility import visible_deployment
 from web.services.workflow_client import execute_update, start_deployment_workflow
 
@@ -48,6 +48,26 @@ async def _ensure_started(session: AsyncSession, client: Client, settings: Setti
     )
 
 
+def _new_request(
+    request: DeploymentCreate, checked: CheckedRequest, user: User, idempotency_key: str | None
+) -> Deployment:
+    deployment_id = str(uuid.uuid4())
+    return Deployment(
+        **request.model_dump(),
+        id=deployment_id,
+        workflow_id=names.deployment_workflow_id(deployment_id),
+        member_agency=checked.member.agency,
+        end_date=checked.end_date,
+        stage=Stage.REQUESTED,
+        status="Submitted",
+        # Until its workflow writes: nothing but a cancel is open (an empty list would open all).
+        waiting_for=WaitingFor.WORKFLOW,
+        closed_actions=closed_actions(Situation(Stage.REQUESTED, WaitingFor.WORKFLOW)),
+        requested_by=user.username,
+        idempotency_key=idempotency_key,
+    )
+
+
 async def submit_request(
     *,
     session: AsyncSession,
@@ -66,12 +86,18 @@ async def submit_request(
         message = f"must be at most {IDEMPOTENCY_KEY_MAX} characters"
         raise InvalidFields([FieldError("idempotency-key", message, location="header")])
     existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
-    if existing is None:
-        # Requests for one member queue here until the one before commits, so the overlap
-        # check below sees it (a row lock on PostgreSQL, the writer lock on SQLite).
-        # The member itself, not its id: on PostgreSQL the locked row then answers the checks'
-        # session.get(Member) from the identity map, one round trip fewer.
-        await lock_for_write(session, select(Member).where(Member.id == request.member_id))
+    if existing is not None:
+        await _ensure_started(session, client, settings, existing)
+        return existing, False
+    # Requests for one member queue here until the one before commits, so the overlap check
+    # below sees it (a row lock on PostgreSQL, the writer lock on SQLite).
+    # The member itself, not its id: on PostgreSQL the locked row then answers the checks'
+    # session.get(Member) from the identity map, one round trip fewer.
+    # Hand the connection back while this request waits for its turn to write: requests queued
+    # there must not hold the pool's every connection from those they wait for.
+    await session.commit()
+    created = False
+    async with lock_for_write(session, select(Member).where(Member.id == request.member_id)):
         try:
             checked = await check_request(session, request, today=today_utc())
         except InvalidFields:
@@ -79,32 +105,18 @@ async def submit_request(
             existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
             if existing is None:
                 raise
-    if existing is not None:
+            await session.commit()  # end the read here: a rollback would expire the twin's row
+        else:
+            row = _new_request(request, checked, user, idempotency_key)
+            session.add(row)
+            created = await commit_unless_duplicate(session)
+    if not created:
+        if existing is None:
+            existing = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
+        if existing is None:  # only the Idempotency-Key's unique key can refuse a new uuid
+            raise RuntimeError("a unique key refused a new deployment that no Idempotency-Key explains")
         await _ensure_started(session, client, settings, existing)
         return existing, False
-
-    deployment_id = str(uuid.uuid4())
-    row = Deployment(
-        **request.model_dump(),
-        id=deployment_id,
-        workflow_id=names.deployment_workflow_id(deployment_id),
-        member_agency=checked.member.agency,
-        end_date=checked.end_date,
-        stage=Stage.REQUESTED,
-        status="Submitted",
-        # Until its workflow writes: nothing but a cancel is open (an empty list would open all).
-        waiting_for=WaitingFor.WORKFLOW,
-        closed_actions=closed_actions(Situation(Stage.REQUESTED, WaitingFor.WORKFLOW)),
-        requested_by=user.username,
-        idempotency_key=idempotency_key,
-    )
-    session.add(row)
-    if not await commit_unless_duplicate(session):
-        winner = await _by_idempotency_key(session, username=user.username, key=idempotency_key)
-        if winner is None:  # only the Idempotency-Key's unique key can refuse a new uuid
-            raise RuntimeError("a unique key refused a new deployment that no Idempotency-Key explains")
-        await _ensure_started(session, client, settings, winner)
-        return winner, False
 
     try:
         await start_deployment_workflow(
