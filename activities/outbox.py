@@ -2,10 +2,12 @@
 and the deliveries (emails, webhooks) a delivery workflow then sends with retries."""
 
 import contextlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,6 +39,8 @@ NOTICE_KINDS: dict[str, NotificationKind] = {
     EventKind.ESCALATED: NotificationKind.ESCALATION,
     EventKind.NEEDS_HELP: NotificationKind.ALERT,
 }
+# The roles column of a user who is a member and nothing else, as the JSON type writes it.
+MEMBER_ONLY = json.dumps([Role.MEMBER.value])
 DECISION_OUTCOMES = {"approve": "approved", "reject": "rejected", "request_changes": "asked for changes to"}
 
 
@@ -146,11 +150,22 @@ async def _world(session: AsyncSession, deployment_id: str, day: date) -> _World
     if deployment is None:
         return None
     member = await session.get(Member, deployment.member_id)
-    users = list((await session.exec(select(User).where(col(User.is_active)))).all())
-    away = await session.exec(
-        select(OutOfOffice).where(col(OutOfOffice.starts_on) <= day, col(OutOfOffice.ends_on) >= day)
+    away = list(
+        await session.exec(
+            select(OutOfOffice).where(col(OutOfOffice.starts_on) <= day, col(OutOfOffice.ends_on) >= day)
+        )
     )
-    return _World(deployment, member, users, list(away))
+    # Every member has a login: a member-only user of another deployment is told nothing of this
+    # one, so those thousands stay unread (the requester and delegates are read whatever roles).
+    others = sa.cast(col(User.roles), sa.Text) != MEMBER_ONLY
+    named = {deployment.requested_by, *(a.delegate for a in away)}
+    users = await session.exec(
+        select(User).where(
+            col(User.is_active),
+            sa.or_(others, col(User.member_id) == deployment.member_id, col(User.username).in_(named)),
+        )
+    )
+    return _World(deployment, member, list(users), away)
 
 
 async def _tasks(session: AsyncSession, task_ids: Iterable[str]) -> list[Task]:
