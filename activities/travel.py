@@ -171,14 +171,17 @@ class TravelActivities:
             )
         if request.stage_change is not None:  # the move into REDEPLOYMENT, shown first
             await self._writer().record_stage(request.stage_change)
+        # Issued first (idempotent): a refused booking leaves the orders stand, as before.
+        orders = None if request.orders is None else await self.issue_travel_orders(request.orders)
         try:
-            return await self._provider.book(request)
+            booking = await self._provider.book(request)
         except BookingRefused as exc:
             raise ApplicationError(
                 f"travel provider refused the {request.direction} booking: {exc}",
                 type=ERR_BOOKING_REFUSED,
                 non_retryable=True,
             ) from exc
+        return booking.model_copy(update={"orders": orders})
 
     @activity.defn(name="cancel_travel")
     async def cancel_travel(self, request: CancelTravel) -> None:

@@ -237,6 +237,8 @@ class BookingRequest(BaseModel):
     destination: str
     # The stage change recorded before the work (the move into the stage it starts, or a status).
     stage_change: StageChange | None = None
+    # The travel orders to issue before booking (one round trip, not two).
+    orders: TravelOrdersRequest | None = None
 
 
 class BookingRef(BaseModel):
@@ -246,6 +248,8 @@ class BookingRef(BaseModel):
     direction: str
     reference: str
     travel_date: date
+    # The travel orders issued with it, when the request asked for them.
+    orders: DocumentRef | None = None
 
 
 class CancelTravel(BaseModel):

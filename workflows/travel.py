@@ -63,14 +63,15 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         await _record_clearance(wf, "approved", urgent)
     wf.handled(clearance)
 
-    orders = await wf.act(
-        TravelActivities.issue_travel_orders,
-        TravelOrdersRequest(
-            deployment_id=wf.request.deployment_id,
-            issued_at=workflow.now(),
-            clearance=_clearance(wf, "approved", urgent) if together else None,
-        ),
+    orders_request = TravelOrdersRequest(
+        deployment_id=wf.request.deployment_id,
+        issued_at=workflow.now(),
+        clearance=_clearance(wf, "approved", urgent) if together else None,
     )
+    # The orders are issued with the outbound booking (runs from before: in a round trip first).
+    with_booking = wf.fewer_round_trips()
+    if not with_booking:
+        orders = await wf.act(TravelActivities.issue_travel_orders, orders_request)
     booking = await book_travel(
         wf,
         "outbound",
@@ -78,7 +79,13 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         HOME,
         f"{post.city}, {post.country}",
         refusal_outcomes=[Outcome.RETRY, Outcome.CANCEL],
+        orders=orders_request if with_booking else None,
     )
+    if with_booking and booking.orders is not None:
+        orders = booking.orders
+    elif with_booking:  # a booking that came back without them: issued (or read back) apart
+        again = orders_request.model_copy(update={"clearance": None})
+        orders = await wf.act(TravelActivities.issue_travel_orders, again)
     travel = wf.state.travel
     travel.awaiting_arrival = True
     # Nobody arrives before the start, or before the outbound flight where it leaves earlier.
@@ -165,8 +172,10 @@ async def book_travel(
     destination: str,
     *,
     refusal_outcomes: list[Outcome],
+    orders: TravelOrdersRequest | None = None,
 ) -> BookingRef:
-    """Book through the provider; a refusal goes to a travel officer to retry (or cancel)."""
+    """Book through the provider (issuing `orders` first); a refusal goes to a travel officer to
+    retry (or cancel)."""
     refusals = 0
     while True:
         try:
@@ -178,6 +187,7 @@ async def book_travel(
                     travel_date=travel_date,
                     origin=origin,
                     destination=destination,
+                    orders=orders,
                 ),
             )
         except ActivityError as err:

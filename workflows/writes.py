@@ -26,6 +26,9 @@ R = TypeVar("R")
 # Runs started before a stage change rode on the work that caused it (and before a decision's
 # update returned once recorded) took a round trip of their own for each.
 PATCH_LEAN = "crc-lean-round-trips"
+# Runs started before the post's rules came with the estimate and the travel orders with the
+# outbound booking read and issued them in round trips of their own.
+PATCH_FEWER = "crc-fewer-round-trips"
 
 
 class ReadModelWrites:
@@ -188,3 +191,7 @@ class ReadModelWrites:
     def lean(self) -> bool:
         """True for runs that write a stage change with the work that caused it."""
         return workflow.patched(PATCH_LEAN)
+
+    def fewer_round_trips(self) -> bool:
+        """True for runs that read the post with the estimate and issue orders with the booking."""
+        return workflow.patched(PATCH_FEWER)
