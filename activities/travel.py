@@ -260,7 +260,9 @@ class TravelActivities:
     async def record_check_in(self, record: CheckInRecord) -> None:
         """Store a check-in once, however often the activity runs."""
         async with self._sessions.begin() as session:
-            row = record.model_dump(exclude={"event"})
+            row = record.model_dump(exclude={"event", "arrived"})
             await insert_ignoring_duplicates(session, CheckIn, [row], ["key"])
         if record.event is not None:  # its audit event, appended after it (idempotent by key)
             await self._writer().append_event(record.event)
+        if record.arrived is not None:  # the move into DEPLOYED, after the check-in's event
+            await self._writer().record_stage(record.arrived)

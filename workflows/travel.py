@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.tasks import Outcome, TaskKind
     from crc.types import name_of
 
+from workflows.check_ins import arrived_status
 from workflows.core import Cancelled, DeploymentCore, start_of_day
 from workflows.pipeline import StageStep, Transition
 
@@ -108,10 +109,12 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         await workflow.wait_condition(lambda: stay.arrived_on is not None or wf.state.cancel is not None)
     if stay.arrived_on is None:
         raise Cancelled
+    if _follow_arrival(wf):
+        return Transition("Arrived", kind=EventKind.ARRIVED, recorded=True)
     return Transition(
         f"Arrived in {post.country}; deployed until {wf.state.end_date.isoformat()}",
         kind=EventKind.ARRIVED,
-        status=f"In country since {stay.arrived_on.isoformat()}",
+        status=arrived_status(stay.arrived_on),
     )
 
 
@@ -147,7 +150,17 @@ async def _await_arrival(wf: DeploymentCore) -> None:
             if decision.outcome == Outcome.CANCEL:
                 wf.cancel_with(decision, f"Cancelled by {name_of(decision)}: the member never arrived")
             wf.handled(task)
+    _follow_arrival(wf)  # the withdrawal then says where the deployment stands: DEPLOYED
     await wf.withdraw_open_tasks("Arrived", tasks=[task])
+
+
+def _follow_arrival(wf: DeploymentCore) -> bool:
+    """Follow the move into DEPLOYED the arrival check-in wrote, if it did; True if it did."""
+    if wf.arrived is None or wf.state.stay.arrived_on is None:
+        return False
+    if wf.state.stage == Stage.TRAVEL:
+        wf.follow(wf.arrived)
+    return True
 
 
 async def _record_clearance(wf: DeploymentCore, status: str, urgent: bool) -> None:

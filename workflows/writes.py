@@ -26,8 +26,8 @@ R = TypeVar("R")
 # Runs started before a stage change rode on the work that caused it (and before a decision's
 # update returned once recorded) took a round trip of their own for each.
 PATCH_LEAN = "crc-lean-round-trips"
-# Runs started before the post's rules came with the estimate and the travel orders with the
-# outbound booking read and issued them in round trips of their own.
+# Runs started before the post's rules came with the estimate, the travel orders with the outbound
+# booking and the move into COMPLETED with the close-out took round trips of their own for each.
 PATCH_FEWER = "crc-fewer-round-trips"
 
 
@@ -125,6 +125,20 @@ class ReadModelWrites:
 
     async def _record(self, change: StageChange) -> None:
         await self._execute(ReadModelActivities.record_stage, change)
+
+    def follow(self, change: StageChange) -> None:
+        """Follow a move an activity wrote (the workflow is now where it says)."""
+        self._moved(change)
+
+    def moved_as(self, change: StageChange) -> None:
+        """Follow a move an activity wrote with texts of its result: its event (made before, in the
+        timeline with the message then known) now tells what the activity wrote."""
+        assert change.event is not None
+        for entry in reversed(self.state.timeline):
+            if (entry.kind, entry.at) == (change.event.kind, change.event.at):
+                entry.message = change.event.message
+                break
+        self._moved(change)
 
     def _moved(self, change: StageChange) -> None:
         """The workflow follows the read-model: it is now where the change says."""
