@@ -9,7 +9,7 @@ from activities.read_model import ReadModelActivities
 from activities.rows import require
 from crc.costs import estimate_cost
 from crc.db import session_factory
-from crc.lifecycle import CloseOutRequest, CloseOutResult
+from crc.lifecycle import CloseOutRequest, CloseOutResult, completed
 from crc.tables import Deployment, Member, Post
 
 # Named, non-retryable: leaving before arriving is a caller's mistake.
@@ -49,4 +49,8 @@ class CloseOutActivities:
                 post_differential_pct=post.post_differential_pct,
             )
             deployment.cost_actual_usd = cost.total_usd
-        return CloseOutResult(days=days, cost_usd=cost.total_usd)
+        result = CloseOutResult(days=days, cost_usd=cost.total_usd)
+        if request.completion is not None:  # the move into COMPLETED, telling the figures
+            assert self._read_model is not None, "a move needs the read-model's writer"
+            await self._read_model.record_stage(completed(result, request.completion))
+        return result

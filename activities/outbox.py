@@ -39,6 +39,8 @@ NOTICE_KINDS: dict[str, NotificationKind] = {
     EventKind.ESCALATED: NotificationKind.ESCALATION,
     EventKind.NEEDS_HELP: NotificationKind.ALERT,
 }
+# The roles column of a user who is a member and nothing else, as the JSON type writes it.
+MEMBER_ONLY = json.dumps([Role.MEMBER.value])
 DECISION_OUTCOMES = {"approve": "approved", "reject": "rejected", "request_changes": "asked for changes to"}
 
 
@@ -118,6 +120,13 @@ async def audience_on(session: AsyncSession, deployment_id: str, day: date) -> A
     if parties is None:
         return None
     member_id, requested_by = parties
+    away = list(
+        await session.exec(
+            select(OutOfOffice).where(col(OutOfOffice.starts_on) <= day, col(OutOfOffice.ends_on) >= day)
+        )
+    )
+    # The requester and whoever covers for someone away are read whatever their roles.
+    named = {requested_by, *(a.delegate for a in away)}
     users = await (await session.connection()).execute(
         sa.select(col(User.username), col(User.roles), col(User.scopes), col(User.member_id), col(User.email))
         .where(col(User.is_active))
@@ -125,14 +134,11 @@ async def audience_on(session: AsyncSession, deployment_id: str, day: date) -> A
             sa.or_(
                 sa.cast(col(User.roles), sa.Text) != _MEMBER_ONLY,
                 col(User.member_id) == member_id,
-                col(User.username) == requested_by,
+                col(User.username).in_(named),
             )
         )
     )
-    away = await session.exec(
-        select(OutOfOffice).where(col(OutOfOffice.starts_on) <= day, col(OutOfOffice.ends_on) >= day)
-    )
-    return Audience(deployment_id, day, [Person(*row) for row in users], list(away))
+    return Audience(deployment_id, day, [Person(*row) for row in users], away)
 
 
 @dataclass

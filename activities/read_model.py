@@ -10,7 +10,7 @@ from temporalio import activity
 
 from activities.outbox import Audience, Change, Deliveries, audience_on, fan_out
 from activities.rows import insert_ignoring_duplicates, require
-from crc.costs import CostEstimate, estimate_cost
+from crc.costs import estimate_cost
 from crc.db import session_factory, writing
 from crc.live import publish
 from crc.tables import Deployment, Event, Member, Post, Task, utcnow
@@ -24,6 +24,7 @@ from crc.types import (
     NotifyRole,
     OpenTasks,
     PostRules,
+    PricedStay,
     Progress,
     ReleaseTask,
     StageChange,
@@ -281,8 +282,9 @@ class ReadModelActivities:
         await self._send(deliveries)
 
     @activity.defn(name="estimate_cost")
-    async def estimate_cost(self, request: CostRequest) -> CostEstimate:
-        """Estimate the stay's cost from the post's rates and the member's salary; store it."""
+    async def estimate_cost(self, request: CostRequest) -> PricedStay:
+        """Estimate the stay's cost from the post's rates and the member's salary; store it (and
+        return the post's rules if asked)."""
         async with self._sessions() as session:  # read before any write takes the writer lock
             post = await require(session, Post, request.post_code)
             member = await require(session, Member, request.member_id)
@@ -301,7 +303,8 @@ class ReadModelActivities:
             async with writing(self._sessions) as session:
                 row = await require(session, Deployment, request.deployment_id)
                 row.cost_estimate_usd = estimate.total_usd
-        return estimate
+        rules = _rules(post) if request.with_post else None
+        return PricedStay(**estimate.model_dump(), post=rules)
 
     async def record_stage_of(self, change: StageChange | None) -> None:
         """Record the stage change another activity carries (before its own work)."""
@@ -312,11 +315,14 @@ class ReadModelActivities:
     async def load_post(self, post_code: str) -> PostRules:
         """The receiving post's rules the workflow acts on (threat level, clearance lead time)."""
         async with self._sessions() as session:
-            post = await require(session, Post, post_code)
-            return PostRules(
-                code=post.code,
-                country=post.country,
-                city=post.city,
-                threat_level=post.threat_level,
-                clearance_lead_days=post.clearance_lead_days,
-            )
+            return _rules(await require(session, Post, post_code))
+
+
+def _rules(post: Post) -> PostRules:
+    return PostRules(
+        code=post.code,
+        country=post.country,
+        city=post.city,
+        threat_level=post.threat_level,
+        clearance_lead_days=post.clearance_lead_days,
+    )

@@ -171,14 +171,17 @@ class TravelActivities:
             )
         if request.stage_change is not None:  # the move into REDEPLOYMENT, shown first
             await self._writer().record_stage(request.stage_change)
+        # Issued first (idempotent): a refused booking leaves the orders stand, as before.
+        orders = None if request.orders is None else await self.issue_travel_orders(request.orders)
         try:
-            return await self._provider.book(request)
+            booking = await self._provider.book(request)
         except BookingRefused as exc:
             raise ApplicationError(
                 f"travel provider refused the {request.direction} booking: {exc}",
                 type=ERR_BOOKING_REFUSED,
                 non_retryable=True,
             ) from exc
+        return booking.model_copy(update={"orders": orders})
 
     @activity.defn(name="cancel_travel")
     async def cancel_travel(self, request: CancelTravel) -> None:
@@ -257,7 +260,9 @@ class TravelActivities:
     async def record_check_in(self, record: CheckInRecord) -> None:
         """Store a check-in once, however often the activity runs."""
         async with self._sessions.begin() as session:
-            row = record.model_dump(exclude={"event"})
+            row = record.model_dump(exclude={"event", "arrived"})
             await insert_ignoring_duplicates(session, CheckIn, [row], ["key"])
         if record.event is not None:  # its audit event, appended after it (idempotent by key)
             await self._writer().append_event(record.event)
+        if record.arrived is not None:  # the move into DEPLOYED, after the check-in's event
+            await self._writer().record_stage(record.arrived)

@@ -111,6 +111,7 @@ async def run(scale: Scale, root: Path, only: frozenset[str] = frozenset(PARTS))
             decision_keys = [
                 ("decision", "Decision p95", "<= 3x"),
                 ("decision_vs_update", "Decision vs bare update", ""),
+                ("next_stage_visible", "Next stage visible after the deciding approval", "<= 1x"),
             ]
             decided = flows.decisions(stack, scale.decision_deployments)
             figures += await _guarded(figures, decision_keys, decided) or []

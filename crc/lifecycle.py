@@ -237,6 +237,8 @@ class BookingRequest(BaseModel):
     destination: str
     # The stage change recorded before the work (the move into the stage it starts, or a status).
     stage_change: StageChange | None = None
+    # The travel orders to issue before booking (one round trip, not two).
+    orders: TravelOrdersRequest | None = None
 
 
 class BookingRef(BaseModel):
@@ -246,6 +248,8 @@ class BookingRef(BaseModel):
     direction: str
     reference: str
     travel_date: date
+    # The travel orders issued with it, when the request asked for them.
+    orders: DocumentRef | None = None
 
 
 class CancelTravel(BaseModel):
@@ -275,6 +279,8 @@ class CheckInRecord(BaseModel):
     at: datetime
     # The check-in's audit event, appended with the check-in (one round trip, not two).
     event: EventAppend | None = None
+    # The arrival's move into DEPLOYED, written after its event (the run follows it).
+    arrived: StageChange | None = None
 
 
 class CloseOutRequest(BaseModel):
@@ -287,6 +293,8 @@ class CloseOutRequest(BaseModel):
     left_on: date
     # The home agency's notice of the release, sent with the close-out (one round trip).
     notice: NotifyRole | None = None
+    # The move into COMPLETED, written after the figures, which its texts then tell (completed).
+    completion: StageChange | None = None
 
 
 class CloseOutResult(BaseModel):
@@ -294,3 +302,14 @@ class CloseOutResult(BaseModel):
 
     days: int
     cost_usd: Decimal
+
+
+def completed(result: CloseOutResult, change: StageChange) -> StageChange:
+    """The move into COMPLETED with its event, status and data telling the close-out's figures."""
+    assert change.event is not None
+    cost = f"${result.cost_usd:,.2f}"
+    message = f"Completed: {result.days} deployment-days, actual cost {cost}"
+    status = f"Completed: {result.days} day{'s' if result.days != 1 else ''} in country, {cost}"
+    data = {"days": result.days, "cost_usd": str(result.cost_usd)}
+    event = change.event.model_copy(update={"message": message, "data": data})
+    return change.model_copy(update={"status": status, "event": event})

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from crc.costs import CostEstimate
 from crc.progress import WaitingFor
 from crc.requests import DeploymentAmend, DeploymentBase
 from crc.roles import Role
@@ -353,6 +354,8 @@ class CostRequest(BaseModel):
     store: bool = True
     # The move into APPROVAL, recorded before the estimate (one round trip, not two).
     stage_change: StageChange | None = None
+    # Return the post's rules too (the run reads them once: with the estimate, not on their own).
+    with_post: bool = False
 
 
 class PostRules(BaseModel):
@@ -363,6 +366,12 @@ class PostRules(BaseModel):
     city: str
     threat_level: str
     clearance_lead_days: int
+
+
+class PricedStay(CostEstimate):
+    """A cost estimate and, when asked for, the post's rules read with it."""
+
+    post: PostRules | None = None
 
 
 DeploymentRequest.model_rebuild()

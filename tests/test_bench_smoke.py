@@ -16,6 +16,7 @@ READS = ("inbox", "dashboard", "tasks_api", "list_first", "list_deep")
 WITH_TARGETS = [
     *(f"{page}_{db}" for db in ("sqlite", "postgresql") for page in READS),
     "decision",
+    "next_stage_visible",
     "starts",
     "starts_postgresql",
     "lifecycle",

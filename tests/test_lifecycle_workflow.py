@@ -181,6 +181,12 @@ async def test_full_lifecycle_of_a_180_day_deployment(
         # 180 days: per diem 250, danger pay 35% and after day 42 the 30% differential on $300/day.
         assert row.cost_actual_usd == Decimal("45000.00") + Decimal("18900.00") + Decimal("12420.00")
         assert row.status == "Completed: 180 days in country, $76,320.00"
+        # The close-out wrote the move with its figures; the workflow's own record says the same.
+        told = "Completed: 180 deployment-days, actual cost $76,320.00"
+        [event] = [e for e in await db_events(engine, r.deployment_id) if e.kind == "completed"]
+        assert (event.message, event.data) == (told, {"days": 180, "cost_usd": "76320.00"})
+        final = await wait_until(r.handle, lambda s: s.stage == Stage.COMPLETED)
+        assert (final.status, final.timeline[-1].message) == (row.status, told)
         assert await stock_levels(engine) == FULL_STOCK
         assert await kit(engine, r.deployment_id) == {sku: "returned" for sku in FULL_STOCK}
         async with session_factory(engine)() as session:

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities import outbox
 from activities.mail import MailActivities
 from activities.outbox import Deliverer, Deliveries
 from crc.db import session_factory
@@ -354,3 +355,33 @@ async def test_a_stage_change_and_a_cancellation_reach_the_requester_by_email(
     told = (await notifications(world, "requester"))["items"]
     assert told[0]["kind"] == "cancellation"
     assert {"decision", "stage_change"} == {n["kind"] for n in told[1:]}
+
+
+async def test_a_write_reads_only_the_users_it_may_tell(engine: AsyncEngine) -> None:
+    request = await factories.requested_deployment(engine, requested_by="req.user")
+    other = factories.member()
+    await factories.add(engine, other)
+    today = date.today()
+    await factories.add(
+        engine,
+        factories.user("req.user", "requester"),
+        factories.user("planning", "planning"),
+        factories.user("both", "member", "planning", member_id=other.id),
+        factories.user("the_member", "member", member_id=request.member_id),
+        factories.user("someone_else", "member"),
+        factories.user("stand_in", "member"),
+        factories.user("away", "planning"),
+        OutOfOffice(username="away", delegate="stand_in", starts_on=today, ends_on=today, roles=["planning"]),
+    )
+    async with session_factory(engine)() as session:
+        audience = await outbox.audience_on(session, request.deployment_id, today)
+    assert audience is not None
+    # Another deployment's member who is nothing else is left unread; a delegate is read anyway.
+    assert sorted(u.username for u in audience.users) == [
+        "away",
+        "both",
+        "planning",
+        "req.user",
+        "stand_in",
+        "the_member",
+    ]

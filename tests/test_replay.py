@@ -60,6 +60,9 @@ def test_histories_are_recorded() -> None:
     # Stage changes written with the work that caused them, decisions answered once recorded
     # (2026-12-01): every path again.
     assert _paths("20261201") == _paths("20261130b") | _paths("20261130c")
+    # The post's rules read with the estimate, the travel orders issued with the outbound booking
+    # (2026-12-02): every path again.
+    assert _paths("20261202") == _paths("20261201")
 
 
 def test_every_patch_is_in_a_recorded_history() -> None:
@@ -74,6 +77,7 @@ def test_every_patch_is_in_a_recorded_history() -> None:
         stay.PATCH_ALERT_ESCALATION,
         approval.PATCH_ESCALATE_BY_OFFICE,
         writes.PATCH_LEAN,
+        writes.PATCH_FEWER,
     }
 
 

@@ -111,6 +111,8 @@ async def _approval_round(wf: DeploymentCore) -> tuple[RoundResult, Decision | N
     """Open one round's tasks and wait for its decisions, with reminder, escalation and expiry."""
     request, approval = wf.request, wf.state.approval
     approval.round += 1
+    # The post's rules come with the estimate (runs from before read them in a round trip later).
+    with_post = wf.post is None and wf.fewer_round_trips()
     estimate = await wf.act(
         ReadModelActivities.estimate_cost,
         CostRequest(
@@ -118,9 +120,12 @@ async def _approval_round(wf: DeploymentCore) -> tuple[RoundResult, Decision | N
             member_id=request.member_id,
             post_code=request.post_code,
             duration_days=request.duration_days,
+            with_post=with_post,
         ),
     )
     wf.state.cost = estimate.total_usd
+    if estimate.post is not None:
+        wf.post = estimate.post
     opened_at = workflow.now()
     tasks = _approval_tasks(wf, opened_at=opened_at)
     offices = ", ".join(ROLE_LABELS[t.role] for t in tasks)

@@ -2,7 +2,7 @@
 arrival, and one that needs help an urgent task for Operations."""
 
 import textwrap
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 
@@ -11,9 +11,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.travel import TravelActivities
     from crc.events import EventKind, behalf_of, check_in_status_label, on_behalf_data
     from crc.lifecycle import CheckInRecord
+    from crc.progress import WaitingFor
     from crc.roles import Role
+    from crc.stages import Stage
     from crc.tasks import TaskKind
-    from crc.types import CheckIn, CheckInResult, EventAppend
+    from crc.types import CheckIn, CheckInResult, EventAppend, PostRules, StageChange
 
 from workflows.core import DeploymentCore
 
@@ -45,7 +47,11 @@ async def record(wf: DeploymentCore, check_in: CheckIn, *, key: str) -> CheckInR
     )
     if together:
         record.event = _event(wf, check_in, arrival)
+    if arrival and wf.post is not None and wf.fewer_round_trips():
+        record.arrived = _deployed(wf, wf.post, now)
     await wf.act(TravelActivities.record_check_in, record)
+    if record.arrived is not None:  # the run follows it once it sees the arrival
+        wf.arrived = record.arrived
     if not together:
         await wf.act(ReadModelActivities.append_event, _event(wf, check_in, arrival))
     where = f" at {check_in.location}" if check_in.location else ""
@@ -55,6 +61,29 @@ async def record(wf: DeploymentCore, check_in: CheckIn, *, key: str) -> CheckInR
         state.stay.arrived_on = now.date()
     every = timedelta(seconds=wf.request.lifecycle.check_in_every_seconds)
     return CheckInResult(arrival=arrival, stage=state.stage, next_due_at=now + every)
+
+
+def _deployed(wf: DeploymentCore, post: PostRules, now: datetime) -> StageChange:
+    """The move into DEPLOYED that the arrival starts, as the run would write it on entry."""
+    stay = wf.state.stay
+    # Shown as arrived: what is due next counts from the arrival (set for good once recorded;
+    # nothing runs in between, since nothing here waits).
+    stay.arrived_on = now.date()
+    try:
+        message = f"Arrived in {post.country}; deployed until {wf.state.end_date.isoformat()}"
+        return wf.stage_change(
+            Stage.DEPLOYED,
+            arrived_status(stay.arrived_on),
+            wf.event(EventKind.ARRIVED, message),
+            waiting_for=WaitingFor.CHECK_INS,
+        )
+    finally:
+        stay.arrived_on = None
+
+
+def arrived_status(arrived_on: date) -> str:
+    """The status of a deployment that arrived on `arrived_on`."""
+    return f"In country since {arrived_on.isoformat()}"
 
 
 def _event(wf: DeploymentCore, check_in: CheckIn, arrival: bool) -> EventAppend:

@@ -62,6 +62,8 @@ class DeploymentCore(ReadModelWrites):
         self.post: PostRules | None = None
         self.wakeups = 0
         self.entering: StageChange | None = None
+        # The move into DEPLOYED the arrival check-in wrote, for the run to follow.
+        self.arrived: StageChange | None = None
         self.kept_events: list[EventRecord] = []
 
     # --- what the deployment waits for ---------------------------------------------------------

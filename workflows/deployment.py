@@ -147,6 +147,9 @@ class DeploymentWorkflow(DeploymentCore):
 
     async def _enter(self, stage: Stage, move: Transition, step: StageStep | None) -> None:
         """Record the move into `stage` (the read-model first), then settle the answers it ends."""
+        if move.recorded:
+            self.settle()
+            return
         message = move.message
         if move.kind == EventKind.STAGE_CHANGED:
             message = f"{message}; {stage.value.lower()} next"

@@ -28,6 +28,8 @@ class Transition:
     status: str | None = None
     actor: str = "system"
     data: dict[str, Any] | None = None
+    # The step's last activity wrote the move already (and the run has followed it).
+    recorded: bool = False
 
 
 @dataclass(frozen=True)

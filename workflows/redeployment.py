@@ -8,7 +8,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.closeout import CloseOutActivities
     from activities.equipping import EquippingActivities
     from crc.events import EventKind
-    from crc.lifecycle import CloseOutRequest, ReturnKit
+    from crc.lifecycle import CloseOutRequest, ReturnKit, completed
     from crc.progress import WaitingFor
     from crc.roles import Role
     from crc.stages import Stage
@@ -82,6 +82,17 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
     if not together:
         await wf.notify(role=Role.HOME_AGENCY, kind=EventKind.RELEASED, message=message, tasks=[])
     assert state.stay.arrived_on is not None
+    notice = (
+        wf.notice(role=Role.HOME_AGENCY, kind=EventKind.RELEASED, message=message, tasks=[])
+        if together
+        else None
+    )
+    # The move into COMPLETED goes with the close-out, its texts filled in from the figures (runs
+    # from before wrote it in a round trip after).
+    completion = None
+    if wf.fewer_round_trips():
+        event = wf.event(EventKind.COMPLETED, "Completed")
+        completion = wf.stage_change(Stage.COMPLETED, "Completed", event, waiting_for=WaitingFor.NOTHING)
     result = await wf.act(
         CloseOutActivities.close_out,
         CloseOutRequest(
@@ -90,13 +101,15 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
             post_code=wf.request.post_code,
             arrived_on=state.stay.arrived_on,
             left_on=left_on,
-            notice=(
-                wf.notice(role=Role.HOME_AGENCY, kind=EventKind.RELEASED, message=message, tasks=[])
-                if together
-                else None
-            ),
+            notice=notice,
+            completion=completion,
         ),
     )
+    if completion is not None:
+        done = completed(result, completion)
+        wf.moved_as(done)
+        assert done.event is not None
+        return Transition(done.event.message, kind=EventKind.COMPLETED, status=done.status, recorded=True)
     return Transition(
         f"Completed: {result.days} deployment-days, actual cost ${result.cost_usd:,.2f}",
         kind=EventKind.COMPLETED,

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.tasks import Outcome, TaskKind
     from crc.types import name_of
 
+from workflows.check_ins import arrived_status
 from workflows.core import Cancelled, DeploymentCore, start_of_day
 from workflows.pipeline import StageStep, Transition
 
@@ -63,14 +64,15 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         await _record_clearance(wf, "approved", urgent)
     wf.handled(clearance)
 
-    orders = await wf.act(
-        TravelActivities.issue_travel_orders,
-        TravelOrdersRequest(
-            deployment_id=wf.request.deployment_id,
-            issued_at=workflow.now(),
-            clearance=_clearance(wf, "approved", urgent) if together else None,
-        ),
+    orders_request = TravelOrdersRequest(
+        deployment_id=wf.request.deployment_id,
+        issued_at=workflow.now(),
+        clearance=_clearance(wf, "approved", urgent) if together else None,
     )
+    # The orders are issued with the outbound booking (runs from before: in a round trip first).
+    with_booking = wf.fewer_round_trips()
+    if not with_booking:
+        orders = await wf.act(TravelActivities.issue_travel_orders, orders_request)
     booking = await book_travel(
         wf,
         "outbound",
@@ -78,7 +80,13 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         HOME,
         f"{post.city}, {post.country}",
         refusal_outcomes=[Outcome.RETRY, Outcome.CANCEL],
+        orders=orders_request if with_booking else None,
     )
+    if with_booking and booking.orders is not None:
+        orders = booking.orders
+    elif with_booking:  # a booking that came back without them: issued (or read back) apart
+        again = orders_request.model_copy(update={"clearance": None})
+        orders = await wf.act(TravelActivities.issue_travel_orders, again)
     travel = wf.state.travel
     travel.awaiting_arrival = True
     # Nobody arrives before the start, or before the outbound flight where it leaves earlier.
@@ -101,10 +109,12 @@ async def run_travel(wf: DeploymentCore) -> Transition:
         await workflow.wait_condition(lambda: stay.arrived_on is not None or wf.state.cancel is not None)
     if stay.arrived_on is None:
         raise Cancelled
+    if _follow_arrival(wf):
+        return Transition("Arrived", kind=EventKind.ARRIVED, recorded=True)
     return Transition(
         f"Arrived in {post.country}; deployed until {wf.state.end_date.isoformat()}",
         kind=EventKind.ARRIVED,
-        status=f"In country since {stay.arrived_on.isoformat()}",
+        status=arrived_status(stay.arrived_on),
     )
 
 
@@ -140,7 +150,17 @@ async def _await_arrival(wf: DeploymentCore) -> None:
             if decision.outcome == Outcome.CANCEL:
                 wf.cancel_with(decision, f"Cancelled by {name_of(decision)}: the member never arrived")
             wf.handled(task)
+    _follow_arrival(wf)  # the withdrawal then says where the deployment stands: DEPLOYED
     await wf.withdraw_open_tasks("Arrived", tasks=[task])
+
+
+def _follow_arrival(wf: DeploymentCore) -> bool:
+    """Follow the move into DEPLOYED the arrival check-in wrote, if it did; True if it did."""
+    if wf.arrived is None or wf.state.stay.arrived_on is None:
+        return False
+    if wf.state.stage == Stage.TRAVEL:
+        wf.follow(wf.arrived)
+    return True
 
 
 async def _record_clearance(wf: DeploymentCore, status: str, urgent: bool) -> None:
@@ -165,8 +185,10 @@ async def book_travel(
     destination: str,
     *,
     refusal_outcomes: list[Outcome],
+    orders: TravelOrdersRequest | None = None,
 ) -> BookingRef:
-    """Book through the provider; a refusal goes to a travel officer to retry (or cancel)."""
+    """Book through the provider (issuing `orders` first); a refusal goes to a travel officer to
+    retry (or cancel)."""
     refusals = 0
     while True:
         try:
@@ -178,6 +200,7 @@ async def book_travel(
                     travel_date=travel_date,
                     origin=origin,
                     destination=destination,
+                    orders=orders,
                 ),
             )
         except ActivityError as err:

@@ -26,6 +26,9 @@ R = TypeVar("R")
 # Runs started before a stage change rode on the work that caused it (and before a decision's
 # update returned once recorded) took a round trip of their own for each.
 PATCH_LEAN = "crc-lean-round-trips"
+# Runs started before the post's rules came with the estimate, the travel orders with the outbound
+# booking and the move into COMPLETED with the close-out took round trips of their own for each.
+PATCH_FEWER = "crc-fewer-round-trips"
 
 
 class ReadModelWrites:
@@ -123,6 +126,20 @@ class ReadModelWrites:
     async def _record(self, change: StageChange) -> None:
         await self._execute(ReadModelActivities.record_stage, change)
 
+    def follow(self, change: StageChange) -> None:
+        """Follow a move an activity wrote (the workflow is now where it says)."""
+        self._moved(change)
+
+    def moved_as(self, change: StageChange) -> None:
+        """Follow a move an activity wrote with texts of its result: its event (made before, in the
+        timeline with the message then known) now tells what the activity wrote."""
+        assert change.event is not None
+        for entry in reversed(self.state.timeline):
+            if (entry.kind, entry.at) == (change.event.kind, change.event.at):
+                entry.message = change.event.message
+                break
+        self._moved(change)
+
     def _moved(self, change: StageChange) -> None:
         """The workflow follows the read-model: it is now where the change says."""
         s = self.state
@@ -188,3 +205,7 @@ class ReadModelWrites:
     def lean(self) -> bool:
         """True for runs that write a stage change with the work that caused it."""
         return workflow.patched(PATCH_LEAN)
+
+    def fewer_round_trips(self) -> bool:
+        """True for runs that read the post with the estimate and issue orders with the booking."""
+        return workflow.patched(PATCH_FEWER)
