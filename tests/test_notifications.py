@@ -243,12 +243,14 @@ async def test_a_notify_activity_retried_after_a_crash_tells_once_and_emails_onc
             f"New task: {title}",
         )
         assert CrashOnce.crashed
-        async with session_factory(engine)() as session:
-            rows = list(
-                await session.exec(
-                    select(Notification).where(col(Notification.deployment_id) == request.deployment_id)
-                )
-            )
+
+        async def notifications() -> list[Notification]:
+            async with session_factory(engine)() as session:
+                query = select(Notification).where(col(Notification.deployment_id) == request.deployment_id)
+                return list(await session.exec(query))
+
+        # The mark is written once the SMTP server has taken the message, a moment after it arrives.
+        rows = await eventually(notifications, lambda rows: all(n.emailed_at for n in rows))
         assert [(n.username, n.kind, n.task_id) for n in rows] == [("planner", "task", tasks["planning"])]
         assert rows[0].emailed_at is not None
         # The email activity run again (a retry after it sent) sends nothing more.
