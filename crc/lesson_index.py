@@ -13,7 +13,7 @@ The migration creates the same objects as `create_all` does through `attach` (te
 databases with `create_all`), and SQLite's is filled there for the reports already written.
 """
 
-import sqlalchemy as sa
+from crc.dialect_ddl import DialectDDL
 
 REPORT_KIND = "after_action_report"  # crc.tasks.TaskKind.AFTER_ACTION_REPORT (crc.tasks imports more)
 FTS_TABLE = "lesson_fts"  # FTS5 adds lesson_fts_data, _idx, _content, _docsize and _config
@@ -56,26 +56,9 @@ PG_CREATE = (
 PG_DROP = ("DROP INDEX IF EXISTS ix_task_report_search",)
 
 
-def statements(dialect: str, *, drop: bool = False) -> tuple[str, ...]:
-    """The DDL that creates (or drops) the index on this dialect; none on another."""
-    if dialect == "sqlite":
-        return SQLITE_DROP if drop else SQLITE_CREATE
-    if dialect == "postgresql":
-        return PG_DROP if drop else PG_CREATE
-    return ()
-
-
-def attach(task_table: sa.Table) -> None:
-    """Have `create_all` / `drop_all` build and remove the index with the task table."""
-    for dialect in ("sqlite", "postgresql"):
-        for ddl in statements(dialect):
-            sa.event.listen(task_table, "after_create", _ddl(ddl, dialect))
-        for ddl in statements(dialect, drop=True):
-            sa.event.listen(task_table, "before_drop", _ddl(ddl, dialect))
-
-
-def _ddl(statement: str, dialect: str) -> sa.DDL:
-    return sa.DDL(statement).execute_if(dialect=dialect)  # type: ignore[no-untyped-call,unused-ignore]
+_DDL = DialectDDL(SQLITE_CREATE, SQLITE_DROP, PG_CREATE, PG_DROP)
+statements = _DDL.statements
+attach = _DDL.attach  # create_all / drop_all build and remove them with the table
 
 
 def is_schema_object(name: str | None, type_: str, _parents: object = None) -> bool:

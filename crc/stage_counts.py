@@ -17,8 +17,9 @@ The migration creates the same objects as `create_all` does through `attach` (te
 databases with `create_all`), and fills the counts for the rows already there.
 """
 
-import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
+from crc.dialect_ddl import DialectDDL
 
 
 class StageCount(SQLModel, table=True):
@@ -90,23 +91,6 @@ FILL = (
 )
 
 
-def statements(dialect: str, *, drop: bool = False) -> tuple[str, ...]:
-    """The DDL that creates (or drops) the triggers on this dialect; none on another."""
-    if dialect == "sqlite":
-        return SQLITE_DROP if drop else SQLITE_CREATE
-    if dialect == "postgresql":
-        return PG_DROP if drop else PG_CREATE
-    return ()
-
-
-def attach(deployment_table: sa.Table) -> None:
-    """Have `create_all` / `drop_all` build and remove the triggers with the deployment table."""
-    for dialect in ("sqlite", "postgresql"):
-        for ddl in statements(dialect):
-            sa.event.listen(deployment_table, "after_create", _ddl(ddl, dialect))
-        for ddl in statements(dialect, drop=True):
-            sa.event.listen(deployment_table, "before_drop", _ddl(ddl, dialect))
-
-
-def _ddl(statement: str, dialect: str) -> sa.DDL:
-    return sa.DDL(statement).execute_if(dialect=dialect)  # type: ignore[no-untyped-call,unused-ignore]
+_DDL = DialectDDL(SQLITE_CREATE, SQLITE_DROP, PG_CREATE, PG_DROP)
+statements = _DDL.statements
+attach = _DDL.attach  # create_all / drop_all build and remove them with the table
