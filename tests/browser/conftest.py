@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright, expect
 
 from crc.db import create_engine, create_sync_engine
 from crc.seed import seed_demo
@@ -25,6 +25,7 @@ from crc.settings import Settings
 from migrations import upgrade
 from tests.browser.helpers import (
     DEMO_PASSWORD,
+    SLOW_MS,
     UNDO_SECONDS,
     LiveStack,
     guard_outside_requests,
@@ -99,6 +100,9 @@ def _guard_every_context(chromium: Browser) -> None:
 async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
     """One headless Chromium for the session; its contexts refuse requests to other hosts."""
     async with async_playwright() as playwright:
+        # expect's 5 s default is for a quiet machine; the suite runs these beside the fault tests
+        # on 2 cores, where a page may take seconds to settle (a fresh-clone CI run timed out).
+        expect.set_options(timeout=SLOW_MS)
         chromium = await playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         _guard_every_context(chromium)
         try:
