@@ -47,6 +47,20 @@ async def test_a_deployment_the_user_may_not_see_is_refused(world: World) -> Non
     assert answer.status_code == 404
 
 
+async def test_an_operation_board_is_streamed_to_its_readers_only(world: World) -> None:
+    async with world.signed_in("planning") as planning:
+        unknown = await planning.get(
+            "/events?operation=no-such-operation", headers={"Accept": "application/json"}
+        )
+    async with world.signed_in("requester") as requester:
+        forbidden = await requester.get(
+            "/events?operation=no-such-operation", headers={"Accept": "application/json"}
+        )
+    # Refused as the operation's page would be (an error page: /events is no API route).
+    assert (unknown.status_code, "no operation has this id" in unknown.text) == (404, True)
+    assert (forbidden.status_code, "only Operations, Planning" in forbidden.text) == (403, True)
+
+
 @asynccontextmanager
 async def _served(world: World) -> AsyncIterator[str]:
     """The world's app on a real local port, its lifespan (and so its listener) running."""

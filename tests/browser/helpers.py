@@ -135,6 +135,11 @@ async def signed_in(browser: Browser, stack: LiveStack, username: str) -> AsyncI
         await context.close()
 
 
+async def live_opened(page: Page) -> None:
+    """Wait until the page's live stream is open (app.js marks <body> on htmx:sseOpen)."""
+    await expect(page.locator("body")).to_have_attribute("data-live", "open")
+
+
 async def mark_page(page: Page, marker: str) -> None:
     """Put a marker on `window`: it survives htmx swaps and disappears on any page load."""
     await page.evaluate("marker => { window.__crcMarker = marker; }", marker)

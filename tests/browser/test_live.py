@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.helpers import SLOW_MS, LiveStack, mark_page, page_marker, signed_in
+from tests.browser.helpers import SLOW_MS, LiveStack, live_opened, mark_page, page_marker, signed_in
 from web.services.requests import today_utc
 
 pytestmark = pytest.mark.browser
@@ -19,11 +19,6 @@ BELL_MEMBER = "David Kim"
 INBOX_MEMBER = "Michael Torres"
 CANCEL_MEMBER = "Olena Kovalenko"
 STANDBY_APPROVERS = ("planning", "resource_management", "chief_of_mission", "home_agency")
-
-
-async def _live(page: Page) -> None:
-    """Wait until the page's live stream is open (app.js marks <body> on htmx:sseOpen)."""
-    await expect(page.locator("body")).to_have_attribute("data-live", "open", timeout=SLOW_MS)
 
 
 async def _submit(stack: LiveStack, member_name: str, role_title: str, start_in_days: int) -> dict[str, Any]:
@@ -55,7 +50,7 @@ async def _bell_count(page: Page) -> int:
 
 async def test_the_bell_rises_in_an_open_page(browser: Browser, live_stack: LiveStack) -> None:
     async with signed_in(browser, live_stack, "planning") as page:
-        await _live(page)
+        await live_opened(page)
         await mark_page(page, "planning")
         before = await _bell_count(page)
         inbox_before = int((await page.locator("#inbox-count").text_content() or "").split("(")[1].split()[0])
@@ -71,7 +66,7 @@ async def test_the_inbox_row_appears_live(browser: Browser, live_stack: LiveStac
     await live_stack.wait_for_tasks("planning", first["id"], 1)
     async with signed_in(browser, live_stack, "planning") as page:
         await page.goto("/inbox")
-        await _live(page)
+        await live_opened(page)
         await mark_page(page, "planning")
         rows = page.get_by_role("row").filter(has=page.get_by_role("link", name=INBOX_MEMBER, exact=True))
         port = rows.filter(has_text="Port security adviser")
@@ -99,7 +94,7 @@ async def test_a_half_typed_cancel_reason_survives_a_stage_change(
     }
     async with signed_in(browser, live_stack, "requester") as page:
         await page.goto(f"/deployments/{created['id']}")
-        await _live(page)
+        await live_opened(page)
         await mark_page(page, "requester")
         status = page.get_by_role("region", name="Status")
         current = (

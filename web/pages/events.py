@@ -1,5 +1,6 @@
 """GET /events: one Server-Sent Events stream per open page of a signed-in user, pushing what
-changed for them (web.live): the bell, the inbox count, inbox rows, a watched deployment's status."""
+changed for them (web.live): the bell, the inbox count, inbox rows, a watched deployment's status,
+a watched operation's staffing board."""
 
 import asyncio
 import contextlib
@@ -17,6 +18,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from crc import permissions
 from crc.live import What
+from crc.operation_tables import OperationDeployment
 from crc.settings import Settings
 from crc.tables import Deployment, Task, User
 from web.deps import NowDep, SessionDep, SettingsDep, get_page_user
@@ -24,6 +26,7 @@ from web.live import Change, LiveHub
 from web.pages.common import nav
 from web.pages.deployment import offered, page_context, status_context
 from web.security import csrf_token
+from web.services import operations as operation_service
 from web.services.access import actor_of, parties_of
 from web.services.errors import Unavailable
 from web.sessions import SESSION_ID_KEY, session_holds
@@ -46,6 +49,7 @@ class _Stream:
         watched: str | None,
         counts: dict[str, int],
         offer: tuple[object, ...] | None = None,
+        operation: str | None = None,
     ) -> None:
         self.request = request
         self.user = user
@@ -53,6 +57,8 @@ class _Stream:
         self.watched = watched
         self.counts = counts
         self.offer = offer  # what the watched deployment's page offered (web.pages.deployment.offered)
+        self.operation = operation  # the operation whose staffing board the page shows
+        self.operation_deployments: set[str] = set()  # its deployments, as far as the stream knows
         settings: Settings = request.app.state.settings
         self.settings = settings
         self.sessions: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
@@ -92,6 +98,8 @@ class _Stream:
         rows = await self._tasks_for_user(db, {t for c in changes for t in c.task_ids})
         if rows["open"] or rows["closed"]:
             events.append(ServerSentEvent(json.dumps(rows), event="inbox-tasks"))
+        if self.operation:
+            events += await self._positions(db, {c.deployment_id for c in changes})
         if self.watched and any(c.deployment_id == self.watched for c in changes):
             context = await page_context(db, self.user, self.watched)
             offer = offered(context)
@@ -103,6 +111,33 @@ class _Stream:
                 html = self._html("partials/deployment_body.html", context)
                 events.append(ServerSentEvent(html, event="deployment-body"))
                 self.offer = offer
+        return events
+
+    async def _positions(self, db: AsyncSession, changed: set[str] | None) -> list[ServerSentEvent]:
+        """The board's positions whose deployments changed (all of them when `changed` is None)."""
+        assert self.operation is not None
+        if changed is not None:
+            # A fill adds deployments after the page opened: look up only those not known yet.
+            unknown = changed - self.operation_deployments
+            if unknown:
+                found = await db.exec(
+                    select(OperationDeployment.deployment_id).where(
+                        col(OperationDeployment.operation_id) == self.operation,
+                        col(OperationDeployment.deployment_id).in_(sorted(unknown)),
+                    )
+                )
+                self.operation_deployments |= set(found.all())
+            changed &= self.operation_deployments
+            if not changed:
+                return []
+        operation = await operation_service.get_operation(db, self.user, self.operation)
+        events = []
+        for position in operation.positions:
+            ids = {d.id for d in position.deployments}
+            self.operation_deployments |= ids
+            if not position.cut and (changed is None or ids & changed):
+                html = self._html("partials/operation_position.html", {"p": position})
+                events.append(ServerSentEvent(html, event=f"position-{position.id}"))
         return events
 
     async def current(self, db: AsyncSession) -> list[ServerSentEvent]:
@@ -118,6 +153,8 @@ class _Stream:
                 "partials/deployment_status.html", await status_context(db, self.user, self.watched)
             )
             events.append(ServerSentEvent(html, event="deployment-status"))
+        if self.operation:
+            events += await self._positions(db, None)
         return events
 
     async def events(self, hub: LiveHub) -> AsyncIterator[ServerSentEvent]:
@@ -148,9 +185,11 @@ async def events(
     settings: SettingsDep,
     now: NowDep,
     deployment: Annotated[str | None, Query(max_length=36)] = None,
+    operation: Annotated[str | None, Query(max_length=36)] = None,
 ) -> Response:
     """The signed-in user's live updates; `deployment` also sends that deployment's status (if
-    the user may see it: 404 otherwise). Without a session: 401, not the sign-in page's redirect
+    the user may see it: 404 otherwise), `operation` that operation's staffing board (403 or 404
+    as its page). Without a session: 401, not the sign-in page's redirect
     (a stream is no page to come back to)."""
     try:
         user = await get_page_user(request, session, settings, now)
@@ -159,11 +198,13 @@ async def events(
     offer = None
     if deployment is not None:
         offer = offered(await page_context(session, user, deployment))  # 404 if not the user's to see
+    if operation is not None:
+        await operation_service.get_operation(session, user, operation)  # 403 or 404 as the page
     hub: LiveHub | None = request.app.state.live
     if hub is None:
         raise Unavailable("live updates are not running; reload the page shortly")
     counts = await nav(session, user)
     # The stream opens a short session per batch of changes rather than hold this one open.
     await session.close()
-    stream = _Stream(request, user, request.session.get(SESSION_ID_KEY), deployment, counts, offer)
+    stream = _Stream(request, user, request.session.get(SESSION_ID_KEY), deployment, counts, offer, operation)
     return EventSourceResponse(stream.events(hub), ping=PING_SECONDS)
