@@ -29,6 +29,7 @@ cp "leaflet-$LEAFLET_VERSION/package/dist/leaflet.js" "leaflet-$LEAFLET_VERSION/
 
 # Natural Earth's short names become the names posts are recorded with (crc/seed.py), so the
 # page can shade a country by its name; rounded to 2 decimals (about 1 km), plenty at 1:110m.
+# Every country is written as a MultiPolygon.
 cat >convert.js <<'JS'
 const fs = require("fs");
 const topojson = require(process.argv[2]);
@@ -50,12 +51,23 @@ const names = {
   "S. Geo. and the Is.": "South Georgia and the South Sandwich Islands",
 };
 const round = (c) => (typeof c[0] === "number" ? c.map((x) => Math.round(x * 100) / 100) : c.map(round));
+// A ring that crosses the antimeridian (Russia's Chukotka, Fiji) would be drawn as a band across
+// the whole map: its western-hemisphere points move east by 360 degrees instead.
+const unwrap = (ring) => {
+  const lons = ring.map((p) => p[0]);
+  if (Math.max(...lons) - Math.min(...lons) <= 180) return ring;
+  return ring.map(([lon, lat]) => [lon < 0 ? lon + 360 : lon, lat]);
+};
+const polygons = (g) => (g.type === "Polygon" ? [g.coordinates] : g.coordinates);
 const geo = topojson.feature(topology, topology.objects.countries);
-geo.features = geo.features.map((f) => ({
-  type: "Feature",
-  properties: { name: names[f.properties.name] || f.properties.name },
-  geometry: { type: f.geometry.type, coordinates: round(f.geometry.coordinates) },
-}));
+// Antarctica has no posts, and under the map's Mercator projection it would fill half of it.
+geo.features = geo.features
+  .filter((f) => f.properties.name !== "Antarctica")
+  .map((f) => ({
+    type: "Feature",
+    properties: { name: names[f.properties.name] || f.properties.name },
+    geometry: { type: "MultiPolygon", coordinates: round(polygons(f.geometry).map((p) => p.map(unwrap))) },
+  }));
 process.stdout.write(JSON.stringify(geo));
 JS
 node convert.js "$work/topojson-client-$TOPOJSON_CLIENT_VERSION/package" \

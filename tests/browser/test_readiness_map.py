@@ -45,6 +45,9 @@ async def test_the_map_renders_offline_with_the_open_countries_shaded(
         assert f"{live_stack.base_url}/static/countries-110m.geojson" in asked
         assert f"{live_stack.base_url}/static/leaflet/leaflet.js" in asked
 
+        await page.locator("#countries-h").scroll_into_view_if_needed()
+        await screenshot(page, "readiness.png")
+
         # The popup of the shaded countries: each names its country and its deployments by stage.
         names = set()
         for i in range(await opened.count()):
@@ -53,7 +56,6 @@ async def test_the_map_renders_offline_with_the_open_countries_shaded(
             await expect(popup).to_be_visible()
             names.add((await popup.locator("strong").inner_text()).strip())
         assert "Afghanistan" in names
-        await screenshot(page, "readiness")
 
         await assert_accessible(page, "/readiness @1280")
         await page.set_viewport_size(PHONE)

@@ -20,8 +20,8 @@ EVERYONE = {
 }
 REQUEST_PAGE = {"New request": "New deployment request"}
 ADMIN_PAGES = {"Stock": "Depot stock", "Training": "Training", "Users": "User accounts"}
-# The offices that see every deployment see the operations and the readiness dashboards too.
-OPERATIONS_PAGE = {"Operations": "Operations", "Readiness": "Readiness"}
+# The offices that see every deployment see the operations too.
+OPERATIONS_PAGE = {"Operations": "Operations"}
 
 
 @pytest.mark.parametrize(

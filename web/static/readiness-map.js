@@ -20,7 +20,8 @@
 
   function shade(count, most) {
     if (!count) return SHADES[0];
-    return SHADES[Math.min(SHADES.length - 1, 1 + Math.floor((3 * (count - 1)) / Math.max(most, 1)))];
+    // The country with the most is the darkest; any with one at least the first step.
+    return SHADES[Math.max(1, Math.ceil(((SHADES.length - 1) * count) / Math.max(most, 1)))];
   }
 
   function popup(country) {
