@@ -15,7 +15,7 @@ help:
 	@echo "make lint  - ruff and mypy only"
 	@echo "make fmt   - format the code and apply safe lint fixes"
 	@echo "make bench - the benchmark suite against bare Temporal (about 20 minutes; bench/results/latest.json)"
-	@echo "make vendor - refresh the vendored USWDS, Swagger UI, ReDoc and htmx-ext-sse from npm (needs npm)"
+	@echo "make vendor - refresh the vendored USWDS, Swagger UI, ReDoc, htmx-ext-sse, Leaflet and the map's country outlines from npm (needs npm)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -73,3 +73,4 @@ vendor:
 	scripts/vendor_uswds.sh
 	scripts/vendor-api-docs.sh
 	scripts/vendor-htmx-sse.sh
+	scripts/vendor-map.sh

@@ -31,9 +31,13 @@ PAGES = {
     "deployments list": ("operations", "/deployments"),
     "deployment page": ("planning", "/deployments/{first}"),
     "notifications page": ("planning", "/notifications"),
+    "readiness page": ("operations", "/readiness"),
     "GET /api/v1/tasks": ("planning", "/api/v1/tasks"),
     "GET /api/v1/deployments": ("operations", "/api/v1/deployments"),
     "GET /api/v1/notifications": ("planning", "/api/v1/notifications"),
+    "GET /api/v1/readiness": ("planning", "/api/v1/readiness"),
+    "GET /api/v1/dashboard/countries": ("planning", "/api/v1/dashboard/countries"),
+    "GET /api/v1/dashboard/approval-times": ("planning", "/api/v1/dashboard/approval-times"),
 }
 
 
@@ -161,3 +165,16 @@ async def test_the_inbox_and_the_task_list_send_these_statements(world: World) -
     assert len([s for s in tasks if "FROM task" in s]) == 2
     # The deployments list reads the posts once (its rows' and the filter's).
     assert len([s for s in listed if " ".join(s.split()).startswith("SELECT post.code")]) == 1
+
+
+@pytest.mark.usefixtures("counted")
+async def test_the_readiness_page_reads_each_dashboard_in_one_statement(world: World) -> None:
+    await _populate(world, 10, None)
+    page = [" ".join(s.split()) for s in await _statements(world, "operations", "/readiness")]
+    # Readiness from the members (their deployments and windows in NOT EXISTS), the map from the
+    # kept stage counts, the cycle times from the approvals decided lately: one statement each;
+    # beside them the session with its user, the out-of-office delegations and the navigation's counts.
+    assert len([s for s in page if "FROM member" in s]) == 1
+    assert len([s for s in page if "FROM stagecount JOIN post" in s]) == 1
+    assert len([s for s in page if "task.completed_at" in s]) == 1
+    assert len(page) == 6, [s[:60] for s in page]
