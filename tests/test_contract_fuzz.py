@@ -311,6 +311,14 @@ DOCUMENTED = {
     ("POST", "/api/v1/operations/{operation_id}/positions"): {"201", *OPERATION_CHANGE},
     ("PATCH", "/api/v1/operations/{operation_id}/positions/{position_id}"): {"200", *OPERATION_CHANGE},
     ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/cut"): {"200", *OPERATION_CHANGE},
+    ("GET", "/api/v1/operations/{operation_id}/positions/{position_id}/candidates"): {
+        "200",
+        "401",
+        "403",
+        "404",
+        "422",
+        "503",
+    },
     ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/fill"): {"200", *OPERATION_CHANGE},
     ("POST", "/api/v1/operations/{operation_id}/cancel"): {"200", *OPERATION_CHANGE},
 }

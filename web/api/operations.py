@@ -34,7 +34,9 @@ from crc.tables import User
 from web.api.responses import documented
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
 from web.schemas import Page
+from web.services import candidates as candidates_service
 from web.services import operations as service
+from web.services.candidates import DEFAULT_LIMIT, MAX_LIMIT, CandidateList
 from web.services.operations import OperationEventPublic, OperationPublic
 
 router = APIRouter(prefix="/operations", tags=["operations"], responses=documented(403))
@@ -167,6 +169,20 @@ async def cut_position(
     return await service.send(
         session, client, user, operation_id, UPDATE_CUT_POSITION, message, field="reason"
     )
+
+
+@router.get("/{operation_id}/positions/{position_id}/candidates", responses=documented(404))
+async def read_candidates(
+    operation_id: str,
+    position_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> CandidateList:
+    """Roster members ranked for the position, best first, each with its score, the reasons for it
+    and the gaps to close (a missing certificate, a clearance too low). Members who cannot go at all
+    (retired, away or deployed over the dates, already on this operation) are left out."""
+    return await candidates_service.candidates_for(session, user, operation_id, position_id, limit=limit)
 
 
 @router.post("/{operation_id}/positions/{position_id}/fill", responses=CHANGE)
