@@ -195,7 +195,8 @@ async def fill_position(
     user: PlanningUser,
 ) -> OperationPublic:
     """Request these members for the position: each deployment starts as a child workflow of the
-    operation. 422 names each member who may not be requested; 409 when the places run out."""
+    operation, all together or none. 422 names each member who may not be requested; 409 when the
+    places run out or names a member already in another deployment over the position's dates."""
     position = await service.position_of(session, user, operation_id, position_id)
     await service.check_members(session, position, body.member_ids)
     message = FillPosition(**_caller(user), position_id=position_id, member_ids=body.member_ids)
