@@ -172,7 +172,7 @@ def rank_one(opening: Opening, member: MemberFacts, today: date) -> Candidate:
     add(*_certificate(opening, member, COURSE_ORIENTATION, ORIENTATION_POINTS))
 
     if opening.component == "any" or opening.component == member.component:
-        preferred = "any component" if opening.component == "any" else _words(opening.component).title()
+        preferred = "any component" if opening.component == "any" else opening.component.title()
         add(COMPONENT_POINTS, f"{member.component.title()} member; the position takes {preferred}", None)
     else:
         add(0, None, f"{member.component.title()} member; the position prefers {opening.component.title()}")
@@ -204,11 +204,9 @@ def _clearance(opening: Opening, member: MemberFacts) -> tuple[int, str | None, 
     if required == ClearanceLevel.NONE:
         return CLEARANCE_POINTS, "the post needs no clearance", None
     if member.clearance_expires is None or member.clearance_expires < opening.end_date:
-        expires = (
-            "has no expiry on record"
-            if member.clearance_expires is None
-            else (f"expires {long_date(member.clearance_expires)}")
-        )
+        expires = "has no expiry on record"
+        if member.clearance_expires is not None:
+            expires = f"expires {long_date(member.clearance_expires)}"
         return 0, None, f"clearance {expires}; it must last through {long_date(opening.end_date)}"
     return (
         CLEARANCE_POINTS,
