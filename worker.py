@@ -124,6 +124,7 @@ def build_worker(
             operations.record_status,
             operations.write_position,
             operations.write_deployment,
+            operations.write_deployments,
             operations.cancel_deployment,
         ],
         interceptors=[LivenessInterceptor()],

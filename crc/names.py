@@ -44,4 +44,5 @@ ERR_NOT_ELIGIBLE = "NotEligible"  # 409: the deployment fails a rule for this (e
 ERR_TASK_HELD = "TaskHeld"  # 409: someone decided the task a moment ago; it may still be undone
 ERR_NOT_HELD = "NotHeld"  # 409: no decision on the task waits to take effect
 ERR_NOT_HOLDER = "NotHolder"  # 403: a held decision is undone only by whoever took it
+ERR_MEMBER_BUSY = "MemberBusy"  # 409: a member named is in another deployment over those dates
 ERR_MISSING_ROW = "MissingRow"  # an activity found no row where one must exist; retrying won't help

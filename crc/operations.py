@@ -278,6 +278,18 @@ class StartedDeployment(BaseModel):
     request: DeploymentRequest
 
 
+class NewDeployments(BaseModel):
+    """A fill's deployment rows: written together under their members' locks, or none of them."""
+
+    deployments: list[NewDeployment]
+
+
+class StartedDeployments(BaseModel):
+    """The workflow inputs of a fill's deployments, in the order asked for."""
+
+    started: list[StartedDeployment]
+
+
 class CancelChild(BaseModel):
     """Cancel one of the operation's deployments through its own cancel path."""
 

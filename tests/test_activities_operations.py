@@ -4,8 +4,10 @@ deployment that is gone is a no-op, not a failure."""
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.operations import OperationActivities
@@ -16,6 +18,7 @@ from crc.operations import (
     CancelChild,
     CancelSent,
     NewDeployment,
+    NewDeployments,
     OperationStatus,
     OperationStatusChange,
     Position,
@@ -120,3 +123,61 @@ async def test_a_cancel_for_a_deployment_with_no_workflow_is_nothing_to_undo(
         CancelChild(deployment_id=str(uuid.uuid4()), user="planning", user_name="operation X", reason="gone"),
     )
     assert sent.accepted is False and sent == CancelSent(accepted=False, refusal=sent.refusal)
+
+
+async def test_a_fill_writes_its_rows_together_once_or_refuses_a_busy_member(
+    engine: AsyncEngine, temporal_env: WorkflowEnvironment
+) -> None:
+    operation_id, post_code, member_id = await _operation(engine)
+    others = [factories.member(name="Bo Free"), factories.member(name="Cy Free")]
+    await factories.add(engine, *others)
+    free, spare = (m.id for m in others)
+    assert free is not None and spare is not None
+    acts = OperationActivities(engine, temporal_env.client, Settings(CRC_ENV="dev"))
+    position = Position(
+        id=str(uuid.uuid4()),
+        post_code=post_code,
+        sector="rule_of_law",
+        role_title="Judge",
+        start_date=START,
+        duration_days=60,
+        count=3,
+    )
+    await ActivityEnvironment().run(
+        acts.write_position, PositionWrite(operation_id=operation_id, position=position, entry=entry(1))
+    )
+
+    def new(member: int, n: int) -> NewDeployment:
+        return NewDeployment(
+            operation_id=operation_id,
+            position_id=position.id,
+            deployment_id=str(uuid.uuid4()),
+            member_id=member,
+            post_code=post_code,
+            sector="rule_of_law",
+            role_title="Judge",
+            start_date=START + timedelta(days=10),
+            duration_days=60,
+            justification="Operation Juba stabilization: Courts",
+            requested_by="planning",
+            entry=entry(n),
+        )
+
+    fill = NewDeployments(deployments=[new(member_id, 2), new(free, 3)])
+    for _ in range(2):  # a retried activity finds its own rows, not a clash with them
+        written = await ActivityEnvironment().run(acts.write_deployments, fill)
+    assert [s.request.deployment_id for s in written.started] == [d.deployment_id for d in fill.deployments]
+    busy = NewDeployments(deployments=[new(spare, 4), new(member_id, 5)])
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(acts.write_deployments, busy)
+    first = fill.deployments[0]
+    assert (refused.value.type, refused.value.non_retryable, refused.value.message) == (
+        "MemberBusy",
+        True,
+        f"member {member_id} (Avery Quinn) is already in deployment {first.deployment_id} "
+        f"({first.start_date} to {first.start_date + timedelta(days=59)}, REQUESTED)",
+    )
+    # Nothing of the refused fill was written, not even the free member's row.
+    assert await count_rows(engine, select(Deployment)) == 2
+    assert await count_rows(engine, select(OperationDeployment)) == 2
+    assert await count_rows(engine, select(OperationEvent)) == 3

@@ -9,7 +9,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         CutPosition,
         FillPosition,
         NewDeployment,
+        NewDeployments,
         OperationInput,
         OperationOutcome,
         OperationStatus,
@@ -47,17 +48,22 @@ with workflow.unsafe.imports_passed_through():
         Position,
         PositionView,
         PositionWrite,
+        StartedDeployments,
     )
     from crc.permissions import Actor
     from crc.roles import ROLE_LABELS, Role
     from crc.search_attributes import initial_search_attributes
-    from crc.types import DeploymentOutcome
+    from crc.types import DeploymentOutcome, DeploymentRequest
 
 from workflows.options import ACTIVITY_HEARTBEAT_TIMEOUT, ACTIVITY_RETRY, ACTIVITY_TIMEOUT
 
 # ApplicationError types of its refusals beyond crc.names' (the web maps them to HTTP).
 ERR_UNKNOWN_POSITION = "UnknownPosition"  # 404
 ERR_NO_ROOM = "NoRoom"  # 409: more members than the position has places left
+
+# A fill writes all its deployment rows in one activity that checks each member under their lock
+# (fills before it wrote one row at a time, unchecked): a member busy elsewhere refuses the fill.
+PATCH_FILL_UNDER_LOCK = "crc-candidates-fill-under-lock"
 
 PLANNING_ROLES = frozenset({Role.PLANNING, Role.ADMIN})
 OFFICE_LABELS = {
@@ -308,8 +314,11 @@ class OperationWorkflow:
         async with self.lock:
             self._check_fill(request)  # re-checked: the status or the places may have changed meanwhile
             position = self.positions[request.position_id]
-            for member_id in request.member_ids:
-                await self._start_deployment(position, member_id, request.user)
+            if workflow.patched(PATCH_FILL_UNDER_LOCK):
+                await self._start_deployments(position, request.member_ids, request.user)
+            else:
+                for member_id in request.member_ids:
+                    await self._start_deployment(position, member_id, request.user)
             if self.status == OperationStatus.APPROVED:
                 await self._move(
                     OperationStatus.STAFFING,
@@ -355,32 +364,56 @@ class OperationWorkflow:
         if taken & set(request.member_ids):
             raise _refuse(ERR_NO_ROOM, "a member named already fills this position")
 
-    async def _start_deployment(self, position: Position, member_id: int, user: str) -> None:
-        """Write the deployment's row, then start its workflow as a child the operation follows."""
+    def _new_deployment(self, position: Position, member_id: int, user: str) -> NewDeployment:
+        """The row of a new deployment for the member in the position (its id drawn here)."""
         deployment_id = str(workflow.uuid4())
-        started = await self._act(
-            OperationActivities.write_deployment,
-            NewDeployment(
-                operation_id=self.op.operation_id,
-                position_id=position.id,
-                deployment_id=deployment_id,
-                member_id=member_id,
-                post_code=position.post_code,
-                sector=position.sector,
-                role_title=position.role_title,
-                start_date=position.start_date,
-                duration_days=position.duration_days,
-                justification=f"Operation {self.op.name}: {self.op.objective}",
-                requested_by=user,
-                entry=self._entry(
-                    "position_filled",
-                    f"{position.role_title}: member {member_id} requested",
-                    user,
-                    {"position_id": position.id, "deployment_id": deployment_id, "member_id": member_id},
-                ),
+        return NewDeployment(
+            operation_id=self.op.operation_id,
+            position_id=position.id,
+            deployment_id=deployment_id,
+            member_id=member_id,
+            post_code=position.post_code,
+            sector=position.sector,
+            role_title=position.role_title,
+            start_date=position.start_date,
+            duration_days=position.duration_days,
+            justification=f"Operation {self.op.name}: {self.op.objective}",
+            requested_by=user,
+            entry=self._entry(
+                "position_filled",
+                f"{position.role_title}: member {member_id} requested",
+                user,
+                {"position_id": position.id, "deployment_id": deployment_id, "member_id": member_id},
             ),
         )
-        request = started.request
+
+    async def _start_deployment(self, position: Position, member_id: int, user: str) -> None:
+        """Write the deployment's row, then start its workflow as a child the operation follows."""
+        new = self._new_deployment(position, member_id, user)
+        started = await self._act(OperationActivities.write_deployment, new)
+        await self._start_child(new, started.request)
+
+    async def _start_deployments(self, position: Position, member_ids: list[int], user: str) -> None:
+        """Write the fill's rows together (each member checked under their lock), then start each
+        deployment's workflow; a member busy elsewhere refuses the whole fill and nothing starts."""
+        audits = self.audits
+        news = [self._new_deployment(position, member_id, user) for member_id in member_ids]
+        try:
+            written: StartedDeployments = await self._act(
+                OperationActivities.write_deployments, NewDeployments(deployments=news)
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == names.ERR_MEMBER_BUSY:
+                self.audits = audits  # nothing was written: the audit keys are free again
+                raise _refuse(names.ERR_MEMBER_BUSY, cause.message) from err
+            raise
+        for new, started in zip(news, written.started, strict=True):
+            await self._start_child(new, started.request)
+
+    async def _start_child(self, new: NewDeployment, request: DeploymentRequest) -> None:
+        """Start a written deployment's workflow as a child the operation follows."""
+        deployment_id = new.deployment_id
         handle: ChildWorkflowHandle[Any, DeploymentOutcome] = await workflow.start_child_workflow(
             names.WORKFLOW_NAME,
             request,
@@ -391,8 +424,8 @@ class OperationWorkflow:
             # The deployment lives its own life: an operation that ends early does not end it.
             parent_close_policy=ParentClosePolicy.ABANDON,
         )
-        self.filled[deployment_id] = Filled(position_id=position.id, member_id=member_id)
-        self.requesters[deployment_id] = user
+        self.filled[deployment_id] = Filled(position_id=new.position_id, member_id=new.member_id)
+        self.requesters[deployment_id] = new.requested_by
         self.followers.append(asyncio.create_task(self._follow(deployment_id, handle)))
 
     async def _follow(self, deployment_id: str, handle: ChildWorkflowHandle[Any, DeploymentOutcome]) -> None:

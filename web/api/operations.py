@@ -34,7 +34,9 @@ from crc.tables import User
 from web.api.responses import documented
 from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require_roles
 from web.schemas import Page
+from web.services import candidates as candidates_service
 from web.services import operations as service
+from web.services.candidates import DEFAULT_LIMIT, MAX_LIMIT, CandidateList
 from web.services.operations import OperationEventPublic, OperationPublic
 
 router = APIRouter(prefix="/operations", tags=["operations"], responses=documented(403))
@@ -169,6 +171,20 @@ async def cut_position(
     )
 
 
+@router.get("/{operation_id}/positions/{position_id}/candidates", responses=documented(404))
+async def read_candidates(
+    operation_id: str,
+    position_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> CandidateList:
+    """Roster members ranked for the position, best first, each with its score, the reasons for it
+    and the gaps to close (a missing certificate, a clearance too low). Members who cannot go at all
+    (retired, away or deployed over the dates, already on this operation) are left out."""
+    return await candidates_service.candidates_for(session, user, operation_id, position_id, limit=limit)
+
+
 @router.post("/{operation_id}/positions/{position_id}/fill", responses=CHANGE)
 async def fill_position(
     operation_id: str,
@@ -179,7 +195,8 @@ async def fill_position(
     user: PlanningUser,
 ) -> OperationPublic:
     """Request these members for the position: each deployment starts as a child workflow of the
-    operation. 422 names each member who may not be requested; 409 when the places run out."""
+    operation, all together or none. 422 names each member who may not be requested; 409 when the
+    places run out or names a member already in another deployment over the position's dates."""
     position = await service.position_of(session, user, operation_id, position_id)
     await service.check_members(session, position, body.member_ids)
     message = FillPosition(**_caller(user), position_id=position_id, member_ids=body.member_ids)

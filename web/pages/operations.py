@@ -23,9 +23,11 @@ from crc.tables import User
 from web.deps import SessionDep, TemporalClientDep, require_page_roles
 from web.flash import flash
 from web.pages.common import nav, see_other
+from web.services import candidates as candidates_service
 from web.services import operations as service
 from web.services.errors import FieldError, InvalidFields, ServiceError
-from web.templating import render
+from web.services.operations import OperationPublic
+from web.templating import page_or_fragment, render
 
 router = APIRouter()
 PageReader = Annotated[User, Depends(require_page_roles(*SEE_ALL_ROLES))]
@@ -42,12 +44,26 @@ def _caller(user: User) -> dict[str, Any]:
     return Caller(user=user.username, roles=list(user.roles), scopes=dict(user.scopes)).model_dump()
 
 
-def _member_ids(text: str) -> list[int]:
-    """Member ids typed as "12, 15 18"; 422 naming member_ids when one is not a number."""
-    parts = text.replace(",", " ").split()
-    if not parts or not all(p.isdecimal() and len(p) <= 9 for p in parts):
+def _member_ids(values: list[str]) -> list[int]:
+    """Member ids ticked in the candidates, or typed as "12, 15 18"; 422 naming member_ids when
+    none is given or one is not a number."""
+    parts = " ".join(values).replace(",", " ").split()
+    if not parts:
+        raise InvalidFields([FieldError("member_ids", "pick at least one member")])
+    if not all(p.isdecimal() and len(p) <= 9 for p in parts):
         raise InvalidFields([FieldError("member_ids", "list the members' ids, separated by commas")])
     return [int(p) for p in parts]
+
+
+def _check_room(operation: OperationPublic, position_id: str, picked: int) -> None:
+    """422 when more members are picked than the position has places left."""
+    position = next((p for p in operation.positions if p.id == position_id), None)
+    if position is None:  # the fill's own lookup answers 404
+        return
+    left = position.count - position.filled
+    if picked > left:
+        message = f"you picked {picked} members; the position has {left} place{'s' if left != 1 else ''} left"
+        raise InvalidFields([FieldError("member_ids", message)])
 
 
 async def _board(
@@ -125,14 +141,37 @@ async def fill(
     """Request members for a position: their deployments start as the operation's children."""
     form = await request.form()
     try:
-        member_ids = _member_ids(str(form.get("member_ids", "")))
+        member_ids = _member_ids([str(v) for v in form.getlist("member_ids")])
         position = await service.position_of(session, user, operation_id, position_id)
+        _check_room(await service.get_operation(session, user, operation_id), position_id, len(member_ids))
         await service.check_members(session, position, member_ids)
     except ServiceError as err:
         return await _board(request, session, user, operation_id, error=err.detail, status=err.status_code)
     message = FillPosition(**_caller(user), position_id=position_id, member_ids=member_ids)
     done = f"Requested {len(member_ids)} member{'s' if len(member_ids) != 1 else ''}."
     return await _act(request, session, client, user, operation_id, UPDATE_FILL, message, done)
+
+
+@router.get("/operations/{operation_id}/positions/{position_id}/candidates")
+async def candidates(
+    request: Request, operation_id: str, position_id: str, session: SessionDep, user: PagePlanning
+) -> Response:
+    """The roster ranked for a position, to pick from: the board's section (htmx) or a page."""
+    found = await candidates_service.candidates_for(
+        session, user, operation_id, position_id, limit=candidates_service.DEFAULT_LIMIT
+    )
+    operation = await service.get_operation(session, user, operation_id)
+    position = next(p for p in operation.positions if p.id == position_id)
+    context = {
+        "operation": operation,
+        "position": position,
+        "candidates": found.items,
+        "left": position.count - position.filled,
+        **await nav(session, user),
+    }
+    return page_or_fragment(
+        request, "operation_candidates.html", "partials/operation_candidates.html", context, user=user
+    )
 
 
 @router.post("/operations/{operation_id}/cancel")

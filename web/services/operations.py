@@ -45,6 +45,7 @@ _REFUSALS: dict[str, type[ServiceError]] = {
     names.ERR_NOT_ALLOWED: Forbidden,
     names.ERR_OWN_REQUEST: Forbidden,
     names.ERR_NOT_NOW: Conflict,
+    names.ERR_MEMBER_BUSY: Conflict,
     ERR_NO_ROOM: Conflict,
     ERR_UNKNOWN_POSITION: NotFound,
 }
@@ -302,7 +303,9 @@ async def audit_of(session: AsyncSession, user: User, operation_id: str) -> list
 async def check_members(
     session: AsyncSession, position: OperationPosition, member_ids: Sequence[int]
 ) -> None:
-    """Each member may be requested for the position (the checks of a request), else 422 naming them."""
+    """Each member may be requested for the position (the checks of a request), else 422 naming them.
+
+    Not their other deployments: the fill's activity checks those under each member's lock (409)."""
     errors: list[FieldError] = []
     today = today_utc()
     for i, member_id in enumerate(member_ids):
@@ -316,7 +319,7 @@ async def check_members(
             justification="operation",
         )
         try:
-            await check_request(session, request, today=today)
+            await check_request(session, request, today=today, overlaps=False)
         except InvalidFields as err:
             words = "; ".join(e.msg if e.field == "member_id" else f"{e.field} {e.msg}" for e in err.errors)
             errors.append(FieldError(str(i), words, member_id, location="body.member_ids"))

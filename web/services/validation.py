@@ -53,8 +53,10 @@ async def check_request(
     *,
     today: date,
     exclude_deployment_id: str | None = None,
+    overlaps: bool = True,
 ) -> CheckedRequest:
-    """The request with its member and post, or InvalidFields naming every bad field."""
+    """The request with its member and post, or InvalidFields naming every bad field (the member's
+    other deployments too unless `overlaps` is False: a fill checks those under the member's lock)."""
     errors: list[FieldError] = []
     member = await session.get(Member, request.member_id)
     if member is None:
@@ -100,7 +102,7 @@ async def check_request(
                     + "; ".join(lacking),
                 )
             )
-    if member is not None and today <= request.start_date and within_horizon:
+    if overlaps and member is not None and today <= request.start_date and within_horizon:
         clash = await _overlapping(session, request, exclude_deployment_id)
         if clash is not None:
             errors.append(
