@@ -19,6 +19,7 @@ from crc.types import DeploymentRequest
 OPERATION_WORKFLOW_NAME = "OperationWorkflow"
 UPDATE_APPROVE = "approve"
 UPDATE_FILL = "fill"
+UPDATE_SURGE = "surge"
 UPDATE_ADD_POSITION = "add_position"
 UPDATE_CHANGE_POSITION = "change_position"
 UPDATE_CUT_POSITION = "cut_position"
@@ -171,6 +172,20 @@ class FillPosition(Caller):
 
     position_id: str
     member_ids: list[int]
+
+
+class SurgePick(BaseModel):
+    """The Active members a surge calls up for one position."""
+
+    position_id: str
+    member_ids: list[int]
+
+
+class Surge(Caller):
+    """Active members called up for the open positions, all to start on `start_date`."""
+
+    start_date: date
+    picks: list[SurgePick]
 
 
 class AddPosition(Caller):

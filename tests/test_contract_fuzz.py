@@ -320,6 +320,7 @@ DOCUMENTED = {
         "503",
     },
     ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/fill"): {"200", *OPERATION_CHANGE},
+    ("POST", "/api/v1/operations/{operation_id}/surge"): {"200", *OPERATION_CHANGE},
     ("POST", "/api/v1/operations/{operation_id}/cancel"): {"200", *OPERATION_CHANGE},
     ("GET", "/api/v1/readiness"): {"200", "401", "403", "422", "503"},
     ("GET", "/api/v1/dashboard/countries"): {"200", "401", "403", "422", "503"},

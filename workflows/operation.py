@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         UPDATE_CHANGE_POSITION,
         UPDATE_CUT_POSITION,
         UPDATE_FILL,
+        UPDATE_SURGE,
         AddPosition,
         ApproveOperation,
         ApprovingOffice,
@@ -49,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         PositionView,
         PositionWrite,
         StartedDeployments,
+        Surge,
     )
     from crc.permissions import Actor
     from crc.roles import ROLE_LABELS, Role
@@ -319,14 +321,59 @@ class OperationWorkflow:
             else:
                 for member_id in request.member_ids:
                     await self._start_deployment(position, member_id, request.user)
-            if self.status == OperationStatus.APPROVED:
-                await self._move(
-                    OperationStatus.STAFFING,
-                    "Staffing: the first deployments have started",
-                    locked=True,
-                    actor=request.user,
-                )
+            await self._staffing(request.user)
         return self.view()
+
+    async def _staffing(self, user: str) -> None:
+        """The first deployments have started: an approved operation is now staffing (locked)."""
+        if self.status == OperationStatus.APPROVED:
+            await self._move(
+                OperationStatus.STAFFING,
+                "Staffing: the first deployments have started",
+                locked=True,
+                actor=user,
+            )
+
+    @workflow.update(name=UPDATE_SURGE)
+    async def surge(self, request: Surge) -> OperationView:
+        """Call up Active members for the open positions: every row written together (or none, if
+        one member is busy elsewhere), then each deployment started as a child."""
+        self._check_surge(request)
+        async with self.lock:
+            self._check_surge(request)
+            audits = self.audits
+            news = [
+                self._new_deployment(self.positions[pick.position_id], m, request.user, request.start_date)
+                for pick in request.picks
+                for m in pick.member_ids
+            ]
+            await self._start_all(news, audits)
+            await self._staffing(request.user)
+        return self.view()
+
+    @surge.validator
+    def _validate_surge(self, request: Surge) -> None:
+        self._check_surge(request)
+
+    def _check_surge(self, request: Surge) -> None:
+        self._check_plan_change(request, FILLABLE_STATUSES)
+        members = [m for pick in request.picks for m in pick.member_ids]
+        if not members or len(members) > MAX_FILL or len(set(members)) != len(members):
+            raise _refuse(names.ERR_INVALID_DATA, f"call up 1 to {MAX_FILL} different members")
+        if len({pick.position_id for pick in request.picks}) != len(request.picks):
+            raise _refuse(names.ERR_INVALID_DATA, "name each position once")
+        if request.start_date < workflow.now().date():
+            raise _refuse(names.ERR_INVALID_DATA, "start_date is in the past")
+        for pick in request.picks:
+            self._check_fill(
+                FillPosition(
+                    user=request.user,
+                    roles=request.roles,
+                    scopes=request.scopes,
+                    position_id=pick.position_id,
+                    member_ids=pick.member_ids,
+                )
+            )
 
     @fill.validator
     def _validate_fill(self, request: FillPosition) -> None:
@@ -364,9 +411,13 @@ class OperationWorkflow:
         if taken & set(request.member_ids):
             raise _refuse(ERR_NO_ROOM, "a member named already fills this position")
 
-    def _new_deployment(self, position: Position, member_id: int, user: str) -> NewDeployment:
-        """The row of a new deployment for the member in the position (its id drawn here)."""
+    def _new_deployment(
+        self, position: Position, member_id: int, user: str, start_date: date | None = None
+    ) -> NewDeployment:
+        """The row of a new deployment for the member in the position (its id drawn here); a
+        surge's start date replaces the position's."""
         deployment_id = str(workflow.uuid4())
+        surge = start_date is not None
         return NewDeployment(
             operation_id=self.op.operation_id,
             position_id=position.id,
@@ -375,15 +426,17 @@ class OperationWorkflow:
             post_code=position.post_code,
             sector=position.sector,
             role_title=position.role_title,
-            start_date=position.start_date,
+            start_date=start_date or position.start_date,
             duration_days=position.duration_days,
             justification=f"Operation {self.op.name}: {self.op.objective}",
             requested_by=user,
             entry=self._entry(
                 "position_filled",
-                f"{position.role_title}: member {member_id} requested",
+                f"{position.role_title}: member {member_id} "
+                + (f"called up in a surge for {start_date}" if surge else "requested"),
                 user,
-                {"position_id": position.id, "deployment_id": deployment_id, "member_id": member_id},
+                {"position_id": position.id, "deployment_id": deployment_id, "member_id": member_id}
+                | ({"surge": True} if surge else {}),
             ),
         )
 
@@ -397,7 +450,11 @@ class OperationWorkflow:
         """Write the fill's rows together (each member checked under their lock), then start each
         deployment's workflow; a member busy elsewhere refuses the whole fill and nothing starts."""
         audits = self.audits
-        news = [self._new_deployment(position, member_id, user) for member_id in member_ids]
+        await self._start_all([self._new_deployment(position, m, user) for m in member_ids], audits)
+
+    async def _start_all(self, news: list[NewDeployment], audits: int) -> None:
+        """Write the rows together, then start each workflow; `audits` is the audit count before
+        the rows' entries were drawn (given back when a busy member refuses them all)."""
         try:
             written: StartedDeployments = await self._act(
                 OperationActivities.write_deployments, NewDeployments(deployments=news)

@@ -1,6 +1,7 @@
 """/api/v1/operations: Planning drafts operations, the Planning director and Resource Management
 approve them, Planning staffs their positions; each filled place is a deployment."""
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -14,6 +15,7 @@ from crc.operations import (
     UPDATE_CHANGE_POSITION,
     UPDATE_CUT_POSITION,
     UPDATE_FILL,
+    UPDATE_SURGE,
     AddPosition,
     ApproveOperation,
     ApprovingOffice,
@@ -28,6 +30,8 @@ from crc.operations import (
     PositionChange,
     PositionFields,
     Reason,
+    Surge,
+    SurgePick,
 )
 from crc.roles import Role
 from crc.tables import User
@@ -36,8 +40,10 @@ from web.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, re
 from web.schemas import Page
 from web.services import candidates as candidates_service
 from web.services import operations as service
+from web.services import surge as surge_service
 from web.services.candidates import DEFAULT_LIMIT, MAX_LIMIT, CandidateList
 from web.services.operations import OperationEventPublic, OperationPublic
+from web.services.requests import today_utc
 
 router = APIRouter(prefix="/operations", tags=["operations"], responses=documented(403))
 PlanningUser = Annotated[User, Depends(require_roles(Role.PLANNING, Role.ADMIN))]
@@ -50,6 +56,21 @@ class FillBody(BaseModel):
     """The members to request for a position."""
 
     member_ids: list[MemberIdItem] = Field(min_length=1, max_length=MAX_FILL)
+
+
+class SurgeBody(BaseModel):
+    """When the surge's members start: within 48 hours (default: the last day that still is)."""
+
+    start_date: date | None = None
+
+
+class SurgeResult(BaseModel):
+    """Whom the surge called up per position, the places left open, and the operation after it."""
+
+    start_date: date
+    called_up: list[SurgePick]
+    shortfalls: list[surge_service.Shortfall]
+    operation: OperationPublic
 
 
 class ApproveBody(BaseModel):
@@ -201,6 +222,24 @@ async def fill_position(
     await service.check_members(session, position, body.member_ids)
     message = FillPosition(**_caller(user), position_id=position_id, member_ids=body.member_ids)
     return await service.send(session, client, user, operation_id, UPDATE_FILL, message, field="member_ids")
+
+
+@router.post("/{operation_id}/surge", responses=CHANGE)
+async def surge_operation(
+    operation_id: str, body: SurgeBody, session: SessionDep, client: TemporalClientDep, user: PlanningUser
+) -> SurgeResult:
+    """Surge: call up the best ranked Active members ready to go (no gaps, every call-up check
+    passed) for every open place, all to start within 48 hours, each as a child deployment. The
+    places no ready member can fill are listed in `shortfalls`; 409 when no place can be filled."""
+    start = surge_service.surge_start(body.start_date, today_utc())
+    plan = await surge_service.plan_surge(session, user, operation_id, start)
+    message = Surge(**_caller(user), start_date=start, picks=plan.picks)
+    operation = await service.send(
+        session, client, user, operation_id, UPDATE_SURGE, message, field="start_date"
+    )
+    return SurgeResult(
+        start_date=start, called_up=plan.picks, shortfalls=plan.shortfalls, operation=operation
+    )
 
 
 @router.post("/{operation_id}/cancel", responses=CHANGE)

@@ -12,11 +12,13 @@ from crc.operations import (
     UPDATE_APPROVE,
     UPDATE_CANCEL_OPERATION,
     UPDATE_FILL,
+    UPDATE_SURGE,
     ApproveOperation,
     Caller,
     CancelOperation,
     FillPosition,
     Reason,
+    Surge,
 )
 from crc.roles import SEE_ALL_ROLES, Role
 from crc.tables import User
@@ -25,8 +27,10 @@ from web.flash import flash
 from web.pages.common import nav, see_other
 from web.services import candidates as candidates_service
 from web.services import operations as service
+from web.services import surge as surge_service
 from web.services.errors import FieldError, InvalidFields, ServiceError
 from web.services.operations import OperationPublic
+from web.services.requests import today_utc
 from web.templating import page_or_fragment, render
 
 router = APIRouter()
@@ -172,6 +176,27 @@ async def candidates(
     return page_or_fragment(
         request, "operation_candidates.html", "partials/operation_candidates.html", context, user=user
     )
+
+
+@router.post("/operations/{operation_id}/surge")
+async def surge(
+    request: Request, operation_id: str, session: SessionDep, client: TemporalClientDep, user: PagePlanning
+) -> Response:
+    """Surge: Active members ready to go called up for every open place, to start within 48 hours."""
+    try:
+        start = surge_service.surge_start(None, today_utc())
+        plan = await surge_service.plan_surge(session, user, operation_id, start)
+    except ServiceError as err:
+        return await _board(request, session, user, operation_id, error=err.detail, status=err.status_code)
+    message = Surge(**_caller(user), start_date=start, picks=plan.picks)
+    called = sum(len(p.member_ids) for p in plan.picks)
+    done = f"Surge: {called} Active member{'s' if called != 1 else ''} called up to start on {start}."
+    if plan.shortfalls:
+        done += " No ready member for: " + ", ".join(
+            f"{s.role_title} ({s.missing} place{'s' if s.missing != 1 else ''})" for s in plan.shortfalls
+        )
+        done += "."
+    return await _act(request, session, client, user, operation_id, UPDATE_SURGE, message, done)
 
 
 @router.post("/operations/{operation_id}/cancel")

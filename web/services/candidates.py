@@ -88,19 +88,28 @@ async def _on_operation(session: AsyncSession, operation_id: str) -> set[int]:
 
 
 async def candidates_for(
-    session: AsyncSession, user: User, operation_id: str, position_id: str, *, limit: int
+    session: AsyncSession,
+    user: User,
+    operation_id: str,
+    position_id: str,
+    *,
+    limit: int,
+    start_date: date | None = None,
+    component: str | None = None,
 ) -> CandidateList:
-    """The roster's best candidates for the position; 404 for an unknown operation or position."""
+    """The roster's best candidates for the position; 404 for an unknown operation or position.
+    A surge ranks for its own start date and for Active members (`start_date`, `component`)."""
     position = await position_of(session, user, operation_id, position_id)
     post = await session.get(Post, position.post_code)
     assert post is not None  # a position's post is a foreign key
     today = today_utc()
-    end = end_date_of(position.start_date, position.duration_days)
+    start = start_date or position.start_date
+    end = end_date_of(start, position.duration_days)
     opening = Opening(
         sector=position.sector,
         languages=tuple(position.languages),
-        component=position.component,
-        start_date=position.start_date,
+        component=component or position.component,
+        start_date=start,
         end_date=end,
         threat_level=post.threat_level,
         clearance_required=post.clearance_required,
@@ -113,9 +122,9 @@ async def candidates_for(
         )
     ).all()
     ids = [m.id for m in members if m.id is not None]
-    busy = await busy_members(session, ids, first=position.start_date, last=end, today=today)
+    busy = await busy_members(session, ids, first=start, last=end, today=today)
     certificates = await _certificates(session, ids)
-    last_ends = await _last_ends(session, ids, position.start_date)
+    last_ends = await _last_ends(session, ids, start)
     taken = await _on_operation(session, operation_id)
     facts = [
         MemberFacts(

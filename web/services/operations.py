@@ -67,6 +67,11 @@ class PositionPublic(Position):
     deployment_ids: list[str]
     deployments: list[DeploymentInPosition]
 
+    @property
+    def open_places(self) -> int:
+        """The places no deployment fills yet (none for a cut position)."""
+        return 0 if self.cut else max(self.count - self.filled, 0)
+
 
 class OperationPublic(BaseModel):
     """An operation as the read-model holds it."""
