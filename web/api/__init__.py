@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends
 
 from web.api import (
     auth,
+    departures,
     deployments,
     lessons,
     lifecycle,
@@ -39,5 +40,6 @@ for signed_in in (
     stock.router,
     webhooks.router,
     operations.router,
+    departures.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)
