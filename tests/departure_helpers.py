@@ -1,18 +1,11 @@
 """Helpers for departure tests: deployments already at a stage (their workflows resumed there),
 and calls of the departures API."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
-from temporalio.client import Client
-
 from crc import names
 from crc.db import session_factory
-from crc.departure_tables import PostDeparture
 from crc.progress import WaitingFor
 from crc.search_attributes import initial_search_attributes
 from crc.settings import get_settings
@@ -22,26 +15,10 @@ from crc.state import DeploymentInput, DeploymentState, StayState
 from crc.tables import Deployment, Member
 from tests import factories
 from tests.operation_helpers import cleared_members
-from tests.web_helpers import World, web_world
+from tests.web_helpers import World
 from tests.workflow_helpers import eventually
 
 DURATION_DAYS = 90
-
-
-@asynccontextmanager
-async def departures_world(
-    engine: AsyncEngine, temporal_client: Client, task_queue: str
-) -> AsyncIterator[World]:
-    """The web world, which also ends the departure workflows its test started."""
-    async with web_world(engine, temporal_client, task_queue) as world:
-        try:
-            yield world
-        finally:
-            async with session_factory(engine)() as session:
-                workflow_ids = (await session.exec(select(PostDeparture.workflow_id))).all()
-            for workflow_id in workflow_ids:
-                with suppress(Exception):  # already finished
-                    await temporal_client.get_workflow_handle(workflow_id).terminate("test finished")
 
 
 async def resumed_at(world: World, task_queue: str, stage: Stage, count: int, *, now: datetime) -> list[str]:

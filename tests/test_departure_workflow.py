@@ -14,9 +14,9 @@ from crc import names
 from crc.departures import DepartureOutcome, DepartureStatus
 from crc.stages import Stage
 from crc.types import Decision, DecisionResult, DeploymentStatus
-from tests.departure_helpers import departures_world, order, read, resumed_at, roll_call_until
+from tests.departure_helpers import order, read, resumed_at, roll_call_until
 from tests.lifecycle_world import add_world
-from tests.web_helpers import World, user
+from tests.web_helpers import World, user, web_world
 from tests.workflow_helpers import db_events, decide, wait_until
 
 MEMBERS = 10
@@ -25,7 +25,7 @@ REASON = "Fighting in the capital"
 
 @pytest.fixture
 async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -> AsyncIterator[World]:
-    async with departures_world(engine, temporal_client, task_queue) as w:
+    async with web_world(engine, temporal_client, task_queue) as w:
         yield w
 
 
