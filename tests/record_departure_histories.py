@@ -121,6 +121,8 @@ async def record() -> None:
                 task_queue=QUEUE,
                 result_type=DepartureOutcome,
             )
+            # Told of the order before it acknowledges its kit (else it would already be travelling).
+            await wait_until(held.handle, lambda s: any(t.kind == "departure_ordered" for t in s.timeline))
             await held.complete("kit_receipt", "acknowledge")
             await wait_until(held.handle, lambda s: s.status.startswith("Held"))
             await deployed.complete("departure_accountability", "accounted_for", role="operations")

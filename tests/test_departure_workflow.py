@@ -71,7 +71,8 @@ async def test_an_ordered_departure_ends_only_when_every_member_is_accounted_for
     again = await order(world, code, kind="authorized")
     assert (again.status_code, again.json()["detail"]) == (409, f"a departure of {code} is already under way")
 
-    # The member not yet travelling finishes equipping, then waits before TRAVEL.
+    # The member not yet travelling, told of the order, finishes equipping, then waits before TRAVEL.
+    await wait_until(held, lambda s: any(t.kind == "departure_ordered" for t in s.timeline))
     await decide(held, receipt.open_tasks[0].id, "acknowledge", user="logistics", roles=["logistics"])
     waiting = await wait_until(held, lambda s: s.status.startswith("Held"))
     assert (waiting.stage, waiting.status) == (Stage.EQUIPPING, f"Held: ordered departure of {code}")

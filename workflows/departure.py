@@ -146,8 +146,9 @@ class PostDepartureWorkflow:
         name = member.member_name
         if report.report == Report.STANDING and report.standing is not None:
             member.heard = True
-            member.standing = report.standing
             member.to_bring_out = report.standing in BROUGHT_OUT
+            if not (member.departed_at or member.return_booked_at or member.ended_at):
+                member.standing = report.standing  # not after later news overtook it
             message = f"{name}: {STANDING_WORDS[report.standing]}"
         elif report.report == Report.ACCOUNTED_FOR:
             member.accounted_at, member.accounted_by = report.at, report.by

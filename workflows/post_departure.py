@@ -51,7 +51,6 @@ async def receive(wf: DeploymentCore, order: DepartureOrder) -> None:
     stage = wf.entering.stage if wf.entering is not None else wf.state.stage
     standing = standing_at(stage)
     wf.state.departure = DepartureState(order=order, standing=standing)
-    wf.wakeups += 1
     words = order.words[0].upper() + order.words[1:]
     await wf.log(
         EventKind.DEPARTURE_ORDERED,
@@ -59,6 +58,7 @@ async def receive(wf: DeploymentCore, order: DepartureOrder) -> None:
         actor=order.ordered_by,
     )
     await report(wf, Report.STANDING, standing=standing)
+    wf.wakeups += 1  # the stay loop acts on it now (told after the standing, which comes first)
 
 
 async def report(
