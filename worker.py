@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.closeout import CloseOutActivities
+from activities.departures import DepartureActivities
 from activities.digest import DigestActivities
 from activities.equipping import EquippingActivities
 from activities.liveness import LivenessInterceptor
@@ -38,6 +39,7 @@ from crc.db import create_engine
 from crc.search_attributes import SearchAttributeConflict, ensure_registered, registration_commands
 from crc.settings import Settings, get_settings
 from workflows.delivery import DeliveryWorkflow
+from workflows.departure import PostDepartureWorkflow
 from workflows.deployment import DeploymentWorkflow
 from workflows.digest import DIGEST_CRON, DIGEST_SCHEDULE_ID, DIGEST_WORKFLOW, DailyDigest, DigestWorkflow
 from workflows.operation import OperationWorkflow
@@ -103,6 +105,7 @@ def build_worker(
     digest = DigestActivities(engine, settings)
     webhooks = WebhookActivities(engine, settings)
     operations = OperationActivities(engine, client, settings)
+    departures = DepartureActivities(engine)
     deliver = Deliverer(client, task_queue, webhook_retry_seconds=settings.CRC_WEBHOOK_RETRY_INITIAL_SECONDS)
     return Worker(
         client,
@@ -113,6 +116,7 @@ def build_worker(
             DeliveryWorkflow,
             DigestWorkflow,
             OperationWorkflow,
+            PostDepartureWorkflow,
         ],
         activities=[
             *activities_for(engine, travel_provider, deliver),
@@ -126,6 +130,9 @@ def build_worker(
             operations.write_deployment,
             operations.write_deployments,
             operations.cancel_deployment,
+            departures.list_members,
+            departures.write_roll_call,
+            departures.record_status,
         ],
         interceptors=[LivenessInterceptor()],
         # Bounded, so the worker's memory does not grow with every open deployment.

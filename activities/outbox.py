@@ -31,8 +31,10 @@ from crc.types import EventRecord
 DELIVERY_WORKFLOW = "DeliveryWorkflow"
 
 # Tasks that tell Operations someone may be in trouble; needs help and no-show are urgent.
-ALERT_TASKS = frozenset({TaskKind.MISSED_CHECK_IN, TaskKind.NEEDS_HELP, TaskKind.NO_SHOW})
-URGENT_TASKS = frozenset({TaskKind.NEEDS_HELP, TaskKind.NO_SHOW})
+ALERT_TASKS = frozenset(
+    {TaskKind.MISSED_CHECK_IN, TaskKind.NEEDS_HELP, TaskKind.NO_SHOW, TaskKind.DEPARTURE_ACCOUNTABILITY}
+)
+URGENT_TASKS = frozenset({TaskKind.NEEDS_HELP, TaskKind.NO_SHOW, TaskKind.DEPARTURE_ACCOUNTABILITY})
 # The workflow's notices (NotifyRole.kind, an event kind) as notification kinds.
 NOTICE_KINDS: dict[str, NotificationKind] = {
     EventKind.REMINDER: NotificationKind.REMINDER,

@@ -42,6 +42,9 @@ class EventKind(StrEnum):
     COMPENSATED = "compensated"
     CANCELLED = "cancelled"
     DECISION_WITHDRAWN = "decision.withdrawn"
+    DEPARTURE_ORDERED = "departure_ordered"
+    DEPARTURE_HELD = "departure_held"
+    DEPARTURE_LIFTED = "departure_lifted"
 
 
 EVENT_LABELS: dict[EventKind, str] = {
@@ -80,6 +83,9 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.COMPENSATED: "Undone",
     EventKind.CANCELLED: "Cancelled",
     EventKind.DECISION_WITHDRAWN: "Decision withdrawn",
+    EventKind.DEPARTURE_ORDERED: "Post departure",
+    EventKind.DEPARTURE_HELD: "Held by a post departure",
+    EventKind.DEPARTURE_LIFTED: "Post departure over",
 }
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from crc.departures import DepartureState
 from crc.progress import WaitingFor
 from crc.stages import Stage
 from crc.types import (
@@ -106,6 +107,8 @@ class DeploymentState(BaseModel):
     equipping: EquippingState = Field(default_factory=EquippingState)
     travel: TravelState = Field(default_factory=TravelState)
     stay: StayState = Field(default_factory=StayState)
+    # An authorized or ordered departure of the post (crc.departures), once one is signalled.
+    departure: DepartureState | None = None
 
     @classmethod
     def new(cls, request: DeploymentRequest) -> "DeploymentState":

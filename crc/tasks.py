@@ -40,6 +40,7 @@ class TaskKind(StrEnum):
     KIT_RETURN = "kit_return"
     AFTER_ACTION_REPORT = "after_action_report"
     MEDICAL_OUT_PROCESSING = "medical_out_processing"
+    DEPARTURE_ACCOUNTABILITY = "departure_accountability"
 
 
 class Outcome(StrEnum):
@@ -291,6 +292,15 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             roles=(Role.MEDICAL,),
             outcomes=(Outcome.DONE,),
             title="Medical out-processing of {member}",
+        ),
+        _spec(
+            kind=TaskKind.DEPARTURE_ACCOUNTABILITY,
+            label="Departure roll-call",
+            roles=(Role.MEMBER,),
+            outcomes=(Outcome.ACCOUNTED_FOR,),
+            # Operations, who keeps every member accounted for, answers for one they have reached.
+            on_behalf=Role.OPERATIONS,
+            title="URGENT: {member} to be accounted for: {words}, {reason}",
         ),
     )
 }

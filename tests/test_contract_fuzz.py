@@ -325,6 +325,8 @@ DOCUMENTED = {
     ("GET", "/api/v1/readiness"): {"200", "401", "403", "422", "503"},
     ("GET", "/api/v1/dashboard/countries"): {"200", "401", "403", "422", "503"},
     ("GET", "/api/v1/dashboard/approval-times"): {"200", "401", "403", "422", "503"},
+    ("POST", "/api/v1/posts/{code}/departure"): {"201", "401", "403", "404", "409", "422", "503"},
+    ("GET", "/api/v1/posts/{code}/departure"): {"200", "401", "403", "404", "422", "503"},
 }
 
 

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows import approval, check_ins, deployment, search, stay, travel, writes
+from workflows import approval, check_ins, deployment, post_departure, search, stay, travel, writes
 from workflows.deployment import DeploymentWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -63,6 +63,9 @@ def test_histories_are_recorded() -> None:
     # The post's rules read with the estimate, the travel orders issued with the outbound booking
     # (2026-12-02): every path again.
     assert _paths("20261202") == _paths("20261201")
+    # A post's ordered departure (tests/record_departure_histories.py): a member at the post brought
+    # out, and one held before travel until it was over.
+    assert _paths("20261202b") == {"deployed_under_ordered_departure", "held_by_departure_then_cancelled"}
 
 
 def test_every_patch_is_in_a_recorded_history() -> None:
@@ -78,6 +81,7 @@ def test_every_patch_is_in_a_recorded_history() -> None:
         approval.PATCH_ESCALATE_BY_OFFICE,
         writes.PATCH_LEAN,
         writes.PATCH_FEWER,
+        post_departure.PATCH_POST_DEPARTURE,
     }
 
 

@@ -66,6 +66,10 @@ TITLES: dict[TaskKind, tuple[dict[str, Any], str]] = {
     TaskKind.KIT_RETURN: ({"member": "Ana Ruiz", "skus": "HELMET"}, "Kit return from Ana Ruiz: HELMET"),
     TaskKind.AFTER_ACTION_REPORT: ({"country": "South Sudan"}, "After-action report for South Sudan"),
     TaskKind.MEDICAL_OUT_PROCESSING: ({"member": "Ana Ruiz"}, "Medical out-processing of Ana Ruiz"),
+    TaskKind.DEPARTURE_ACCOUNTABILITY: (
+        {"member": "Ana Ruiz", "words": "ordered departure of JUB", "reason": "fighting in Juba"},
+        "URGENT: Ana Ruiz to be accounted for: ordered departure of JUB, fighting in Juba",
+    ),
 }
 
 # For each kind: data its form model refuses, and the field the refusal names.

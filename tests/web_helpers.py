@@ -17,6 +17,7 @@ from sqlmodel import select
 from temporalio.client import Client
 
 from crc.db import session_factory
+from crc.departure_tables import PostDeparture
 from crc.domain import Component
 from crc.passwords import hash_password
 from crc.roles import Role
@@ -286,7 +287,10 @@ async def terminate_workflows(engine: AsyncEngine, temporal_client: Client) -> N
     """End the workflows this test started: left running on the shared time-skipping server,
     their timers would fire with no worker and stall a later test's time skip."""
     async with session_factory(engine)() as session:
-        workflow_ids = (await session.exec(select(Deployment.workflow_id))).all()
+        workflow_ids = [
+            *(await session.exec(select(Deployment.workflow_id))).all(),
+            *(await session.exec(select(PostDeparture.workflow_id))).all(),
+        ]
     for workflow_id in workflow_ids:
         with suppress(Exception):  # already finished, or never started
             await temporal_client.get_workflow_handle(workflow_id).terminate("test finished")

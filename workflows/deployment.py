@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
     from crc import names, stages
+    from crc.departures import SIGNAL_POST_DEPARTURE, DepartureOrder
     from crc.domain import MAX_DURATION_DAYS, MAX_UNDO_SECONDS, MIN_DURATION_DAYS
     from crc.events import EventKind, behalf_of, on_behalf_data
     from crc.permissions import (
@@ -53,6 +54,7 @@ from workflows import (
     check_ins,
     equipping,
     extension,
+    post_departure,
     redeployment,
     stay,
     training,
@@ -113,6 +115,7 @@ class DeploymentWorkflow(DeploymentCore):
             )
         except Cancelled:
             reason = await compensate(self)
+        await post_departure.ended(self)  # only under a post departure: it leaves the roll-call
         await workflow.wait_condition(workflow.all_handlers_finished)
         return DeploymentOutcome(
             deployment_id=self.request.deployment_id, stage=self.state.stage, reason=reason
@@ -130,6 +133,8 @@ class DeploymentWorkflow(DeploymentCore):
             if move is not None:
                 step = steps[at] if at < len(steps) else None
                 to = move.to or (step.stage if step else Stage.COMPLETED)
+                if to == Stage.TRAVEL and post_departure.active(self) is not None:
+                    await post_departure.hold(self)  # nobody sets out for a post being evacuated
                 await self._enter(to, move, step if step and step.stage == to else None)
                 if to in TERMINAL:
                     return "" if to == Stage.COMPLETED else (move.status or move.message)
@@ -226,6 +231,7 @@ class DeploymentWorkflow(DeploymentCore):
                 progress=self.progress(),
             ),
         )
+        await post_departure.accounted(self, task, decision)  # a departure's roll-call task only
         # Recorded: new runs answer now and the run acts on it after (the next stage shows in the
         # read-model as soon as the run has written it); runs from before answered once it had.
         answer_now = self.lean()
@@ -461,6 +467,13 @@ class DeploymentWorkflow(DeploymentCore):
         if not request.justification.strip():
             raise _invalid("say why the stay should be longer")
         _check_duration((self.state.end_date - self.request.start_date).days + 1 + request.days)
+
+    @workflow.signal(name=SIGNAL_POST_DEPARTURE)
+    async def post_departure_ordered(self, order: DepartureOrder) -> None:
+        """The post's authorized or ordered departure (or its end): held before TRAVEL, brought
+        out once there; runs from before it never hear of one."""
+        if workflow.patched(post_departure.PATCH_POST_DEPARTURE):
+            await post_departure.receive(self, order)
 
     @workflow.query(name=names.QUERY_STATUS)
     def status_query(self) -> DeploymentStatus:

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.stages import Stage
     from crc.tasks import Outcome, TaskKind
 
+from workflows import post_departure
 from workflows.core import DeploymentCore, start_of_day
 from workflows.pipeline import StageStep, Transition
 from workflows.travel import HOME, book_travel
@@ -32,6 +33,8 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
         HOME,
         refusal_outcomes=[Outcome.RETRY, Outcome.BOOKED_MANUALLY],
     )
+    # Under a post departure: it hears the member is on the way out; their roll-call task waits too.
+    departing = await post_departure.returning(wf)
     due_at = start_of_day(left_on) + timedelta(days=14)
     name = wf.request.member_name
     kit_skus = state.equipping.kit_skus
@@ -61,7 +64,7 @@ async def run_redeployment(wf: DeploymentCore) -> Transition:
         tasks, f"Return travel booked ({booking.reference}); out-processing opened", status=waiting
     )
     await wf.set_status(*waiting)
-    remaining = list(tasks)
+    remaining = list(tasks) + departing
     while remaining:
         answered = await wf.wait_answer(remaining)
         assert answered is not None  # no deadline, and cancel is refused once redeploying

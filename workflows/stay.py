@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.tasks import Outcome, TaskKind
     from crc.types import TaskView, name_of
 
+from workflows import post_departure
 from workflows.core import DeploymentCore, start_of_day
 from workflows.extension import extension_decided
 from workflows.pipeline import StageStep, Transition
@@ -29,8 +30,13 @@ async def run_stay(wf: DeploymentCore) -> Transition:
     grace = timedelta(seconds=policy.check_in_grace_seconds)
     while True:
         await _handle_answers(wf)
+        departure = post_departure.active(wf)
+        if departure is not None and wf.state.cancel is None:  # the post is being evacuated
+            wf.state.cancel = post_departure.curtail_order(departure)
         if wf.state.cancel is not None:
             await _curtail(wf)
+            if departure is not None:
+                await post_departure.account_for(wf, departure)
             break
         now = workflow.now()
         leave_at = start_of_day(wf.state.end_date + timedelta(days=1))

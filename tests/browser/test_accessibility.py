@@ -192,6 +192,8 @@ async def test_every_page_is_accessible(
             await walk.visit("/deployments?stage=APPROVAL", "/deployments (filtered)")
             await walk.visit("/members")
             await walk.visit("/posts")
+        if username == "operations":  # the roll-call board of a post
+            await walk.visit(f"/posts/{WAITING[1]}/departure", "/posts/{code}/departure")
         if username == "admin":
             member = await live_stack.member(WAITING[0])
             await walk.visit(f"/members/{member.id}/edit", "/members/{id}/edit")

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from web.api import (
     auth,
     dashboards,
+    departures,
     deployments,
     lessons,
     lifecycle,
@@ -41,5 +42,6 @@ for signed_in in (
     webhooks.router,
     operations.router,
     dashboards.router,
+    departures.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)

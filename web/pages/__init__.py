@@ -8,6 +8,7 @@ from web.pages import (
     account,
     auth,
     dashboard,
+    departures,
     deployment,
     deployments,
     dev_mail,
@@ -37,6 +38,7 @@ pages_router.include_router(deployments.router)  # /deployments/new before /depl
 pages_router.include_router(deployment.router)
 pages_router.include_router(members.router)  # /members/new and /members/import before /members/{id}
 pages_router.include_router(roster.router)
+pages_router.include_router(departures.router)
 pages_router.include_router(lessons.router)
 pages_router.include_router(training.router)
 pages_router.include_router(account.router)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from crc.domain import ClearanceLevel, ThreatLevel
-from crc.roles import Role
+from crc.roles import SEE_ALL_ROLES, Role
 from crc.tables import Post, User
 from web.deps import PageUser, SessionDep, require_page_roles
 from web.flash import flash
@@ -27,6 +27,7 @@ async def posts(request: Request, session: SessionDep, user: PageUser) -> Respon
     context = {
         "posts": await list_posts(session),
         "is_admin": Role.ADMIN in user.roles,
+        "sees_departures": bool(SEE_ALL_ROLES & set(user.roles)),
         **await nav(session, user),
     }
     return render(request, "posts.html", context, user=user)
