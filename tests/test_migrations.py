@@ -9,6 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import Session, SQLModel, select
 
 import crc.auth_tables
+import crc.fund_tables
 import crc.lifecycle_tables  # registers the lifecycle tables on SQLModel.metadata
 import crc.operation_tables  # noqa: F401 - and the operation tables
 from crc.db import create_sync_engine
