@@ -45,3 +45,4 @@ ERR_TASK_HELD = "TaskHeld"  # 409: someone decided the task a moment ago; it may
 ERR_NOT_HELD = "NotHeld"  # 409: no decision on the task waits to take effect
 ERR_NOT_HOLDER = "NotHolder"  # 403: a held decision is undone only by whoever took it
 ERR_MISSING_ROW = "MissingRow"  # an activity found no row where one must exist; retrying won't help
+ERR_OVERDRAWN = "Overdrawn"  # 409: approving this budget would overdraw the operation's fund
