@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from web.api import (
     auth,
     deployments,
+    funds,
     lessons,
     lifecycle,
     me,
@@ -39,5 +40,6 @@ for signed_in in (
     stock.router,
     webhooks.router,
     operations.router,
+    funds.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)
