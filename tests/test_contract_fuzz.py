@@ -313,6 +313,9 @@ DOCUMENTED = {
     ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/cut"): {"200", *OPERATION_CHANGE},
     ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/fill"): {"200", *OPERATION_CHANGE},
     ("POST", "/api/v1/operations/{operation_id}/cancel"): {"200", *OPERATION_CHANGE},
+    ("POST", "/api/v1/funds"): {"201", "401", "403", "409", "422", "503"},
+    ("GET", "/api/v1/funds"): {"200", "401", "403", "422", "503"},
+    ("GET", "/api/v1/funds/{fund_id}"): {"200", "401", "403", "404", "422", "503"},
 }
 
 

@@ -12,6 +12,7 @@ from web.pages import (
     deployments,
     dev_mail,
     events,
+    funds,
     inbox,
     lessons,
     members,
@@ -43,6 +44,7 @@ pages_router.include_router(users.router)
 pages_router.include_router(set_password.router)
 pages_router.include_router(stock.router)
 pages_router.include_router(operations.router)
+pages_router.include_router(funds.router)
 pages_router.include_router(notifications.router)
 pages_router.include_router(settings.router)
 pages_router.include_router(dev_mail.router)

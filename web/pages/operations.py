@@ -25,6 +25,7 @@ from web.flash import flash
 from web.pages.common import nav, see_other
 from web.services import operations as service
 from web.services.errors import FieldError, InvalidFields, ServiceError
+from web.services.funds import funds_of_operation
 from web.templating import render
 
 router = APIRouter()
@@ -63,6 +64,7 @@ async def _board(
     context = {
         "operation": operation,
         "audit": await service.audit_of(session, user, operation_id),
+        "funds": await funds_of_operation(session, operation_id),
         "error": error,
         **await nav(session, user),
     }

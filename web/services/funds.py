@@ -1,6 +1,7 @@
 """Funds: Resource Management records fund sources per fiscal year and reads where each stands
 (amount, obligated, spent, remaining, and the forecast once pending approvals go through)."""
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -197,3 +198,45 @@ async def refuse_overdraft(session: AsyncSession, task: Task, deployment: Deploy
     standing = await budget_of(session, task, deployment)
     if standing is not None and standing.refusal is not None:
         raise Conflict(standing.refusal)
+
+
+# The burn chart's width in SVG units (its viewBox), and the parts of a fund it shows in order.
+CHART_WIDTH = 480
+_PARTS = (("spent", "Spent"), ("obligated", "Obligated"), ("remaining", "Remaining"))
+
+
+@dataclass(frozen=True)
+class BurnSegment:
+    """One part of a fund's bar: where it starts and how wide it is, in chart units."""
+
+    key: str
+    label: str
+    amount: Decimal
+    x: float
+    width: float
+
+
+@dataclass(frozen=True)
+class BurnChart:
+    """A fund's burn as one stacked bar (spent, obligated, remaining) with the forecast marked."""
+
+    segments: list[BurnSegment]
+    forecast_x: float
+    over_by: Decimal  # how far the forecast passes the amount (0 when it fits)
+
+
+def burn_chart(fund: FundPublic) -> BurnChart:
+    """The bar of a fund, scaled so both the amount and the forecast fit the chart."""
+    scale = max(fund.amount_usd, fund.forecast_usd, fund.spent_usd + fund.obligated_usd, Decimal("0.01"))
+    amounts = {
+        "spent": fund.spent_usd,
+        "obligated": fund.obligated_usd,
+        "remaining": max(fund.remaining_usd, Decimal(0)),
+    }
+    segments, x = [], 0.0
+    for key, label in _PARTS:
+        width = round(float(amounts[key] / scale) * CHART_WIDTH, 1)
+        segments.append(BurnSegment(key, label, amounts[key], x, width))
+        x += width
+    forecast_x = round(float(fund.forecast_usd / scale) * CHART_WIDTH, 1)
+    return BurnChart(segments, forecast_x, max(fund.forecast_usd - fund.amount_usd, Decimal(0)))
