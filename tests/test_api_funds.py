@@ -158,12 +158,22 @@ async def test_budget_approvals_obligate_until_the_fund_runs_out_and_cancellatio
     facts = await _facts(world, second_task)
     assert f"Juba stabilization (FY{this_fy()}): ${estimate + cushion:,.2f} left" in facts
 
+    async with world.signed_in("resource_management") as browser:
+        page = await browser.get(f"/deployments/{second}")
+    assert f"Fund Juba stabilization (FY{this_fy()}): ${estimate + cushion:,.2f} left</p>" in page.text
+
     approve = await world.complete(first_task, "resource_management", "approve")
     assert approve.status_code == 200, approve.text
     after = await read_fund(world, fund["id"])
     assert figures(after)[1:] == (f"{estimate:.2f}", "0.00", f"{cushion:.2f}")
 
     refusal = f"the fund Juba stabilization has ${cushion:,.2f} left; this estimate is ${estimate:,.2f}"
+    async with world.signed_in("resource_management") as browser:
+        inbox = await browser.get("/inbox")
+    assert (
+        f"Fund Juba stabilization (FY{this_fy()}): ${cushion:,.2f} left: not enough for this estimate "
+        f"of ${estimate:,.2f}</span>"
+    ) in inbox.text
     refused = await world.complete(second_task, "resource_management", "approve")
     assert (refused.status_code, refused.json()["detail"]) == (409, refusal)
     async with world.signed_in("resource_management") as browser:

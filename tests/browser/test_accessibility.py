@@ -204,6 +204,7 @@ async def test_every_page_is_accessible(
                 "/members?language=French&min_level=3&missing_certificate=FACT", "/members (searched)"
             )
             await walk.visit(f"/posts/{WAITING[1]}/edit", "/posts/{code}/edit")
+            await walk.visit("/funds")
             await walk.submit_with_errors("/posts/{code}/edit (errors)", _bad_post)
             await _api_docs(walk)
         await walk.visit("/account")
