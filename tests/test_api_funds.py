@@ -155,6 +155,8 @@ async def test_budget_approvals_obligate_until_the_fund_runs_out_and_cancellatio
     operation, ((first, first_task, estimate), (second, second_task, _)) = await _budget_tasks(world, 2)
     cushion = Decimal("50.00")
     fund = (await add_fund(world, operation["id"], amount_usd=str(estimate + cushion))).json()
+    # Both wait for their budget approval: the forecast holds them as pending.
+    assert (fund["pending_usd"], fund["forecast_usd"]) == (f"{estimate * 2:.2f}", f"{estimate * 2:.2f}")
     facts = await _facts(world, second_task)
     assert f"Juba stabilization (FY{this_fy()}): ${estimate + cushion:,.2f} left" in facts
 
@@ -166,6 +168,7 @@ async def test_budget_approvals_obligate_until_the_fund_runs_out_and_cancellatio
     assert approve.status_code == 200, approve.text
     after = await read_fund(world, fund["id"])
     assert figures(after)[1:] == (f"{estimate:.2f}", "0.00", f"{cushion:.2f}")
+    assert (after["pending_usd"], after["forecast_usd"]) == (f"{estimate:.2f}", f"{estimate * 2:.2f}")
 
     refusal = f"the fund Juba stabilization has ${cushion:,.2f} left; this estimate is ${estimate:,.2f}"
     async with world.signed_in("resource_management") as browser:
