@@ -1,6 +1,7 @@
 """Reads of the funds ledger that the activities and the web share: which fund a deployment
 draws on, and what a fund has left."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,9 +33,7 @@ async def fund_for(session: AsyncSession, deployment_id: str) -> Fund | None:
     rows = (await session.exec(query)).all()
     if not rows:
         return None
-    start: date = rows[0][1]
-    same_year = [fund for fund, _ in rows if fund.fiscal_year == fiscal_year_of(start)]
-    return same_year[0] if same_year else rows[0][0]
+    return _fund_of_year([fund for fund, _ in rows], rows[0][1])
 
 
 @dataclass(frozen=True)
@@ -58,11 +57,49 @@ class BudgetStanding:
         return overdrawn_message(self.fund.name, self.remaining, increase)
 
 
+def _fund_of_year(funds: list[Fund], start: date) -> Fund:
+    """Of an operation's funds (newest fiscal year first), the one of the year `start` falls in,
+    else the newest."""
+    same_year = [fund for fund in funds if fund.fiscal_year == fiscal_year_of(start)]
+    return same_year[0] if same_year else funds[0]
+
+
+async def budget_standings(
+    session: AsyncSession, deployments: Sequence[Deployment]
+) -> dict[str, BudgetStanding]:
+    """Each deployment's fund and what it has left, in two queries however many there are (a
+    deployment that draws on no fund is left out)."""
+    ids = [d.id for d in deployments]
+    if not ids:
+        return {}
+    rows = await session.exec(
+        select(col(OperationDeployment.deployment_id), Fund)
+        .join(Fund, col(Fund.operation_id) == col(OperationDeployment.operation_id))
+        .where(col(OperationDeployment.deployment_id).in_(ids))
+        .order_by(col(Fund.fiscal_year).desc(), col(Fund.created_at), col(Fund.id))
+    )
+    funds: dict[str, list[Fund]] = {}
+    for deployment_id, fund in rows.all():
+        funds.setdefault(deployment_id, []).append(fund)
+    if not funds:
+        return {}
+    held = await session.exec(
+        select(FundObligation).where(
+            col(FundObligation.deployment_id).in_(list(funds)),
+            FundObligation.status == ObligationStatus.OBLIGATED,
+        )
+    )
+    obligated = {row.deployment_id: row.amount_usd for row in held.all()}
+    standings = {}
+    for d in deployments:
+        if d.id in funds:
+            fund = _fund_of_year(funds[d.id], d.start_date)
+            standings[d.id] = BudgetStanding(
+                fund, remaining_of(fund), d.cost_estimate_usd, obligated.get(d.id)
+            )
+    return standings
+
+
 async def budget_standing(session: AsyncSession, deployment: Deployment) -> BudgetStanding | None:
     """The deployment's fund and what it has left; None if the deployment draws on no fund."""
-    fund = await fund_for(session, deployment.id)
-    if fund is None:
-        return None
-    held = await session.get(FundObligation, deployment.id)
-    obligated = held.amount_usd if held is not None and held.status == ObligationStatus.OBLIGATED else None
-    return BudgetStanding(fund, remaining_of(fund), deployment.cost_estimate_usd, obligated)
+    return (await budget_standings(session, [deployment])).get(deployment.id)

@@ -1,6 +1,7 @@
 """Funds: Resource Management records fund sources per fiscal year and reads where each stands
 (amount, obligated, spent, remaining, and the forecast once pending approvals go through)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,7 +12,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.db import is_unique_violation
-from crc.fund_reads import BudgetStanding, budget_standing, remaining_of
+from crc.fund_reads import BudgetStanding, budget_standing, budget_standings, remaining_of
 from crc.fund_tables import Fund, FundObligation
 from crc.funds import FundCreate, ObligationStatus, fiscal_years_open, new_fund_id
 from crc.operation_tables import Operation, OperationDeployment
@@ -188,6 +189,15 @@ async def budget_of(session: AsyncSession, task: Task, deployment: Deployment) -
     if not is_budget_approval(task):
         return None
     return await budget_standing(session, deployment)
+
+
+async def budgets_of(
+    session: AsyncSession, found: Sequence[tuple[Task, Deployment]]
+) -> dict[str, BudgetStanding]:
+    """By task id, the fund each budget approval among `found` draws on (two queries in all)."""
+    budget = [(t, d) for t, d in found if is_budget_approval(t)]
+    standings = await budget_standings(session, [d for _, d in budget])
+    return {t.id: standings[d.id] for t, d in budget if d.id in standings}
 
 
 async def refuse_overdraft(session: AsyncSession, task: Task, deployment: Deployment, outcome: str) -> None:

@@ -23,7 +23,7 @@ from web.services import task_list
 from web.services.access import parties_of
 from web.services.claims import claim_expiry, live_claim, may_take_over_from, refuse_if_held
 from web.services.errors import Conflict, FieldError, InvalidFields
-from web.services.funds import budget_of, is_budget_approval
+from web.services.funds import budgets_of
 from web.services.out_of_office import Cover, covers_for
 from web.services.people import full_names
 from web.services.task_list import TaskCursor
@@ -190,7 +190,7 @@ async def _rows(
         )
         for r in (await session.exec(query)).all():
             kit.setdefault(r.deployment_id, []).append(r.sku)
-    budgets = {t.id: await budget_of(session, t, d) for t, d in found if is_budget_approval(t)}
+    budgets = await budgets_of(session, found)
     rows = []
     for t, d in found:
         claim = claims.get(t.id)
