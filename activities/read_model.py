@@ -8,11 +8,13 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities import obligations
 from activities.outbox import Audience, Change, Deliveries, audience_on, fan_out
 from activities.rows import insert_ignoring_duplicates, require
 from crc.costs import estimate_cost
 from crc.db import session_factory, writing
 from crc.live import publish
+from crc.stages import Stage
 from crc.tables import Deployment, Event, Member, Post, Task, utcnow
 from crc.types import (
     CloseTasks,
@@ -70,6 +72,24 @@ async def _append_event(session: AsyncSession, deployment_id: str, event: EventR
     await insert_ignoring_duplicates(session, Event, [row], ["key"])
 
 
+# Stages that end a deployment before it cost anything: what it obligated goes back to the fund.
+_UNSPENT_ENDS = (Stage.CANCELLED, Stage.REJECTED, Stage.EXPIRED)
+
+
+async def _settle_funds(session: AsyncSession, change: StageChange) -> None:
+    """Keep the deployment's obligation in step with the move, in the move's own transaction."""
+    if change.stage in _UNSPENT_ENDS:
+        await obligations.release(session, change.deployment_id)
+    elif change.stage == Stage.COMPLETED:
+        row = await require(session, Deployment, change.deployment_id)
+        await obligations.spend(session, change.deployment_id, row.cost_actual_usd)
+    elif change.cost_estimate_usd is not None and change.stage == Stage.APPROVAL:
+        # A new round's estimate: the budget is to be approved again, for the amended request.
+        await obligations.release(session, change.deployment_id)
+    elif change.cost_estimate_usd is not None:  # an approved extension's estimate
+        await obligations.adjust(session, change.deployment_id, change.cost_estimate_usd)
+
+
 async def _change_stage(
     session: AsyncSession, change: StageChange, audience: Audience | None = None
 ) -> list[Deliveries]:
@@ -97,6 +117,7 @@ async def _change_stage(
         row.revision = change.revision
     if change.cost_estimate_usd is not None:
         row.cost_estimate_usd = change.cost_estimate_usd
+    await _settle_funds(session, change)
     await _set_progress(session, change.deployment_id, change.progress)
     if change.event is None:
         return deliveries
@@ -188,9 +209,14 @@ class ReadModelActivities:
 
     @activity.defn(name="complete_task")
     async def complete_task(self, request: CompleteTask) -> None:
-        """Record the decision on an open task; a task already closed keeps its first decision."""
+        """Record the decision on an open task; a task already closed keeps its first decision.
+
+        A budget approval (`obligate_usd`) obligates the estimate in the same transaction, or is
+        refused (ERR_OVERDRAWN, nothing written) when the fund cannot cover it."""
         audience = await self._audience(request.deployment_id, request.event)
         async with writing(self._sessions) as session:
+            if request.obligate_usd is not None:
+                await obligations.obligate(session, request.deployment_id, request.obligate_usd)
             await session.exec(
                 sa.update(Task)
                 .where(col(Task.id) == request.task_id, col(Task.status) == "open")
@@ -303,6 +329,8 @@ class ReadModelActivities:
             async with writing(self._sessions) as session:
                 row = await require(session, Deployment, request.deployment_id)
                 row.cost_estimate_usd = estimate.total_usd
+                # A new round's estimate: the budget is to be approved again.
+                await obligations.release(session, request.deployment_id)
         rules = _rules(post) if request.with_post else None
         return PricedStay(**estimate.model_dump(), post=rules)
 

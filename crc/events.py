@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     DEPARTURE_ORDERED = "departure_ordered"
     DEPARTURE_HELD = "departure_held"
     DEPARTURE_LIFTED = "departure_lifted"
+    BUDGET_REFUSED = "budget_refused"
 
 
 EVENT_LABELS: dict[EventKind, str] = {
@@ -86,6 +87,7 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.DEPARTURE_ORDERED: "Post departure",
     EventKind.DEPARTURE_HELD: "Held by a post departure",
     EventKind.DEPARTURE_LIFTED: "Post departure over",
+    EventKind.BUDGET_REFUSED: "Budget not approved",
 }
 
 

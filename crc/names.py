@@ -46,3 +46,4 @@ ERR_NOT_HELD = "NotHeld"  # 409: no decision on the task waits to take effect
 ERR_NOT_HOLDER = "NotHolder"  # 403: a held decision is undone only by whoever took it
 ERR_MEMBER_BUSY = "MemberBusy"  # 409: a member named is in another deployment over those dates
 ERR_MISSING_ROW = "MissingRow"  # an activity found no row where one must exist; retrying won't help
+ERR_OVERDRAWN = "Overdrawn"  # 409: approving this budget would overdraw the operation's fund

@@ -302,6 +302,8 @@ class CompleteTask(BaseModel):
     data: dict[str, Any] | None = None
     event: EventRecord
     progress: Progress | None = None
+    # A budget approval: the estimate to obligate against the operation's fund with the decision.
+    obligate_usd: Decimal | None = None
 
 
 class HoldTask(BaseModel):

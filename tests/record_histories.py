@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import crc.auth_tables  # registers the sign-in tables too
 import crc.departure_tables  # registers the departure tables too
+import crc.fund_tables  # and the funds
 import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.operation_tables  # registers the operation tables too
 import crc.tables  # noqa: F401 - registers the tables

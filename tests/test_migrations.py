@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel, select
 
 import crc.auth_tables
 import crc.departure_tables  # registers the departure tables too
+import crc.fund_tables
 import crc.lifecycle_tables  # registers the lifecycle tables on SQLModel.metadata
 import crc.operation_tables  # noqa: F401 - and the operation tables
 from crc.db import create_sync_engine

@@ -2,9 +2,10 @@
 
 from contextlib import suppress
 from datetime import timedelta
+from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
@@ -67,6 +68,8 @@ from workflows.pipeline import StageStep, Transition
 
 CHECK_IN_STATUSES = ("ok", "needs_help")
 PATCH_EXTENSION_CHECKS = "crc-extension-checks"
+# Runs started before funds recorded Resource Management's approval without obligating the estimate.
+PATCH_FUNDS_OBLIGATE = "crc-funds-obligate"
 
 # The step that runs each stage (a new stage: its module, and one entry here).
 STEPS: dict[Stage, StageStep] = {
@@ -211,26 +214,31 @@ class DeploymentWorkflow(DeploymentCore):
         else:  # the member's own tasks read with their name ("Maria Delgado acknowledged: ...")
             doer = self.request.member_name if task.role == Role.MEMBER else office
             message = f"{doer} {outcome_past(decision.outcome)}: {task.title}{on_behalf}"
-        await self.act(
-            ReadModelActivities.complete_task,
-            CompleteTask(
-                deployment_id=self.request.deployment_id,
-                task_id=decision.task_id,
-                outcome=decision.outcome,
-                completed_by=decision.user,
-                completed_at=workflow.now(),
+        completion = CompleteTask(
+            deployment_id=self.request.deployment_id,
+            task_id=decision.task_id,
+            outcome=decision.outcome,
+            completed_by=decision.user,
+            completed_at=workflow.now(),
+            comment=decision.comment,
+            data=decision.data,
+            event=self.event(
+                TASK_KINDS[task.kind].decision_event(decision.outcome),
+                message,
+                actor=decision.user,
                 comment=decision.comment,
-                data=decision.data,
-                event=self.event(
-                    TASK_KINDS[task.kind].decision_event(decision.outcome),
-                    message,
-                    actor=decision.user,
-                    comment=decision.comment,
-                    data=self._on_behalf_data() if behalf else None,
-                ),
-                progress=self.progress(),
+                data=self._on_behalf_data() if behalf else None,
             ),
+            progress=self.progress(),
+            obligate_usd=self._budget_to_obligate(task, decision),
         )
+        try:
+            await self.act(ReadModelActivities.complete_task, completion)
+        except ActivityError as err:
+            cause = err.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == names.ERR_OVERDRAWN):
+                raise
+            await self._refuse_budget(task, decision, cause.message)
         await post_departure.accounted(self, task, decision)  # a departure's roll-call task only
         # Recorded: new runs answer now and the run acts on it after (the next stage shows in the
         # read-model as soon as the run has written it); runs from before answered once it had.
@@ -248,6 +256,34 @@ class DeploymentWorkflow(DeploymentCore):
             if not answer_now:
                 await workflow.wait_condition(lambda: task.id in state.acted or state.stage in TERMINAL)
         return DecisionResult(task=task, stage=state.stage, status=state.status)
+
+    def _budget_to_obligate(self, task: TaskView, decision: Decision) -> Decimal | None:
+        """The estimate Resource Management's approval obligates against the operation's fund."""
+        budget = (
+            task.kind == TaskKind.APPROVAL
+            and task.role == Role.RESOURCE_MANAGEMENT
+            and decision.outcome == Outcome.APPROVE
+            and self.state.cost is not None
+        )
+        # Asked only of budget approvals, so runs recorded before replay unchanged.
+        if budget and workflow.patched(PATCH_FUNDS_OBLIGATE):
+            return self.state.cost
+        return None
+
+    async def _refuse_budget(self, task: TaskView, decision: Decision, reason: str) -> None:
+        """The fund cannot cover the estimate: nothing was written, so the task is open again (its
+        held decision cleared), the timeline says why, and the caller is refused with the figures."""
+        task.status, task.outcome, task.completed_by = "open", None, None
+        event = self.event(
+            EventKind.BUDGET_REFUSED,
+            f"Budget approval by {name_of(decision)} refused: {reason}",
+            actor=decision.user,
+        )
+        await self.act(
+            ReadModelActivities.release_task,
+            ReleaseTask(deployment_id=self.request.deployment_id, task_id=task.id, event=event),
+        )
+        raise ApplicationError(reason, type=names.ERR_OVERDRAWN)
 
     async def _held_back(self, decision: Decision, task: TaskView) -> bool:
         """Hold the decision for its undo window; True if its maker withdrew it (the task is open

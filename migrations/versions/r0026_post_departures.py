@@ -2,7 +2,7 @@
 member) and each departure's append-only audit log.
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-01 12:20:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import crc.tables
 
 revision: str = "0026"
-down_revision: str | Sequence[str] | None = "0024"
+down_revision: str | Sequence[str] | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -19,7 +19,7 @@ EVERYONE = {
     "Lessons": "Lessons learned",
 }
 REQUEST_PAGE = {"New request": "New deployment request"}
-ADMIN_PAGES = {"Stock": "Depot stock", "Training": "Training", "Users": "User accounts"}
+ADMIN_PAGES = {"Funds": "Funds", "Stock": "Depot stock", "Training": "Training", "Users": "User accounts"}
 # The offices that see every deployment see the operations too.
 OPERATIONS_PAGE = {"Operations": "Operations"}
 

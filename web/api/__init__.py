@@ -7,6 +7,7 @@ from web.api import (
     dashboards,
     departures,
     deployments,
+    funds,
     lessons,
     lifecycle,
     me,
@@ -43,5 +44,6 @@ for signed_in in (
     operations.router,
     dashboards.router,
     departures.router,
+    funds.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)

@@ -13,6 +13,7 @@ from web.pages import (
     deployments,
     dev_mail,
     events,
+    funds,
     inbox,
     lessons,
     members,
@@ -47,6 +48,7 @@ pages_router.include_router(set_password.router)
 pages_router.include_router(stock.router)
 pages_router.include_router(operations.router)
 pages_router.include_router(readiness.router)
+pages_router.include_router(funds.router)
 pages_router.include_router(notifications.router)
 pages_router.include_router(settings.router)
 pages_router.include_router(dev_mail.router)

@@ -29,6 +29,7 @@ from web.services import candidates as candidates_service
 from web.services import operations as service
 from web.services import surge as surge_service
 from web.services.errors import FieldError, InvalidFields, ServiceError
+from web.services.funds import funds_of_operation
 from web.services.operations import OperationPublic
 from web.services.requests import today_utc
 from web.templating import page_or_fragment, render
@@ -83,6 +84,7 @@ async def _board(
     context = {
         "operation": operation,
         "audit": await service.audit_of(session, user, operation_id),
+        "funds": await funds_of_operation(session, operation_id),
         "error": error,
         **await nav(session, user),
     }

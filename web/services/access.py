@@ -35,6 +35,7 @@ _REFUSALS: dict[str, type[ServiceError]] = {
     names.ERR_TASK_HELD: Conflict,
     names.ERR_NOT_HELD: Conflict,
     names.ERR_NOT_HOLDER: Forbidden,
+    names.ERR_OVERDRAWN: Conflict,
 }
 # Refusals about one field of the request body.
 _FIELD_REFUSALS = {

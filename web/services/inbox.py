@@ -12,6 +12,7 @@ from sqlmodel import and_, col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crc.db import commit_unless_duplicate
+from crc.fund_reads import BudgetStanding
 from crc.lifecycle_tables import KitReservation
 from crc.permissions import Actor, may_act_on
 from crc.roles import Role
@@ -22,6 +23,7 @@ from web.services import task_list
 from web.services.access import parties_of
 from web.services.claims import claim_expiry, live_claim, may_take_over_from, refuse_if_held
 from web.services.errors import Conflict, FieldError, InvalidFields
+from web.services.funds import budgets_of
 from web.services.out_of_office import Cover, covers_for
 from web.services.people import full_names
 from web.services.task_list import TaskCursor
@@ -92,6 +94,8 @@ class InboxRow:
     why: str = ""
     # Claimed by someone out of office whose delegate the user is: the user's to act on.
     for_absent: bool = False
+    # A budget approval's fund and what it has left (the approval obligates the estimate).
+    budget: BudgetStanding | None = None
 
     def urgency(self, now: datetime) -> str:
         """'overdue', 'due-soon' or ''."""
@@ -186,6 +190,7 @@ async def _rows(
         )
         for r in (await session.exec(query)).all():
             kit.setdefault(r.deployment_id, []).append(r.sku)
+    budgets = await budgets_of(session, found)
     rows = []
     for t, d in found:
         claim = claims.get(t.id)
@@ -199,6 +204,7 @@ async def _rows(
                 claim=claim,
                 may_take_over=for_absent or may_take_over_from(user, t, d),
                 kit_skus=kit.get(d.id, []) if t.kind == TaskKind.KIT_RETURN else [],
+                budget=budgets.get(t.id),
                 why=_on_behalf_label(t, d, members.get(d.member_id), user) or away.reason(t, d, claim),
                 for_absent=for_absent,
             )

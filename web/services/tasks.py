@@ -21,6 +21,7 @@ from web.services import task_list
 from web.services.access import actor_of, data_errors, parties_of, refusal_error, refuse_if
 from web.services.claims import refuse_if_held
 from web.services.errors import Conflict, Forbidden, NotFound, Unavailable
+from web.services.funds import refuse_overdraft
 from web.services.task_list import TaskCursor
 from web.services.visibility import SCOPED_COLUMNS, user_can_see
 from web.services.workflow_client import execute_update, start_update
@@ -230,6 +231,7 @@ async def complete_task(
     if refusal is not None and refusal.code == names.ERR_INVALID_DATA:
         raise data_errors(task.kind, data) or refusal_error(refusal)
     refuse_if(refusal)
+    await refuse_overdraft(session, task, deployment, outcome)
     parsed = spec_of(task.kind).parse_data(data).model_dump(mode="json", exclude_none=True)
     decision = Decision(
         task_id=task.id,
