@@ -16,6 +16,7 @@ from web.api import (
     tasks,
     training,
     users,
+    watchlist,
     webhooks,
 )
 from web.api.responses import EVERY_ROUTE, SIGNED_IN
@@ -39,5 +40,6 @@ for signed_in in (
     stock.router,
     webhooks.router,
     operations.router,
+    watchlist.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)
