@@ -23,8 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 import crc.auth_tables  # registers the sign-in tables too
 import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.operation_tables  # registers the operation tables too
+import crc.tables  # registers the tables
 import crc.watchlist_tables  # noqa: F401 - and the watchlist tables
-import crc.tables  # noqa: F401 - registers the tables
 from crc import names
 from crc.db import create_engine
 from crc.progress import WaitingFor
