@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     COMPENSATED = "compensated"
     CANCELLED = "cancelled"
     DECISION_WITHDRAWN = "decision.withdrawn"
+    THREAT_CHANGED = "threat_changed"
 
 
 EVENT_LABELS: dict[EventKind, str] = {
@@ -80,6 +81,7 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.COMPENSATED: "Undone",
     EventKind.CANCELLED: "Cancelled",
     EventKind.DECISION_WITHDRAWN: "Decision withdrawn",
+    EventKind.THREAT_CHANGED: "Threat level changed",
 }
 
 

@@ -40,6 +40,8 @@ class TaskKind(StrEnum):
     KIT_RETURN = "kit_return"
     AFTER_ACTION_REPORT = "after_action_report"
     MEDICAL_OUT_PROCESSING = "medical_out_processing"
+    KIT_UPGRADE = "kit_upgrade"
+    TRAINING_NEEDED = "training_needed"
 
 
 class Outcome(StrEnum):
@@ -291,6 +293,20 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             roles=(Role.MEDICAL,),
             outcomes=(Outcome.DONE,),
             title="Medical out-processing of {member}",
+        ),
+        _spec(
+            kind=TaskKind.KIT_UPGRADE,
+            label="Kit for a higher threat",
+            roles=(Role.LOGISTICS,),
+            outcomes=(Outcome.DONE,),
+            title="Issue {items} to {member} for {post}: the threat level is now {threat}",
+        ),
+        _spec(
+            kind=TaskKind.TRAINING_NEEDED,
+            label="Training now required",
+            roles=(Role.TRAINING,),
+            outcomes=(Outcome.DONE,),
+            title="Enrol {member} in {course} before travel to {post}: the threat level is now {threat}",
         ),
     )
 }

@@ -1,7 +1,9 @@
 """The watchlist read-model: countries Conflict Prevention watches, each one's append-only risk
-history, and the contingency plans (draft operations) kept ready for them. The web writes them."""
+history, and the contingency plans (draft operations) kept ready for them; beside them, the
+append-only log of posts' threat-level changes. The web writes them."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,3 +68,24 @@ class ContingencyPlan(SQLModel, table=True):
     activated_by: str | None = Field(default=None, max_length=64)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     operation_id: str | None = Field(default=None, foreign_key="operation.id", max_length=36)
+
+
+class PostThreatChange(SQLModel, table=True):
+    """One change of a post's threat level (and the rules changed with it), never changed once
+    written; `id` is the key the deployments' workflows open their tasks under."""
+
+    __tablename__ = "post_threat_change"
+    __table_args__ = (sa.Index("ix_post_threat_change_post_changed", "post_code", "changed_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    post_code: str = Field(foreign_key="post.code", max_length=16)
+    previous: str = Field(max_length=16)
+    threat_level: str = Field(max_length=16)
+    clearance_before: str = Field(max_length=32)
+    clearance_after: str = Field(max_length=32)
+    danger_pay_before: Decimal = Field(sa_type=sa.Numeric(5, 2))
+    danger_pay_after: Decimal = Field(sa_type=sa.Numeric(5, 2))
+    reason: str = Field(sa_type=sa.Text)
+    changed_by: str = Field(max_length=64)
+    changed_at: datetime = _timestamp()
+    deployments_told: int = 0  # open deployments at the post sent the change

@@ -1,5 +1,6 @@
 """DeploymentWorkflow: one durable workflow per deployment, the source of truth for its stage."""
 
+import asyncio
 from contextlib import suppress
 from datetime import timedelta
 
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.state import DeploymentInput, Hold
     from crc.task_forms import VettingClearance
     from crc.tasks import TASK_KINDS, Outcome, TaskKind, outcome_label, outcome_past
+    from crc.threat import PATCH_THREAT_CHANGE, ThreatChange
     from crc.types import (
         Amendment,
         CancelRequest,
@@ -55,6 +57,7 @@ from workflows import (
     extension,
     redeployment,
     stay,
+    threat,
     training,
     travel,
     vetting,
@@ -103,6 +106,8 @@ class DeploymentWorkflow(DeploymentCore):
     @workflow.init
     def __init__(self, request: DeploymentInput) -> None:
         self._setup(request)
+        # Threat-level changes are re-evaluated one at a time, in the order they came.
+        self._threat_lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, request: DeploymentInput) -> DeploymentOutcome:
@@ -461,6 +466,16 @@ class DeploymentWorkflow(DeploymentCore):
         if not request.justification.strip():
             raise _invalid("say why the stay should be longer")
         _check_duration((self.state.end_date - self.request.start_date).days + 1 + request.days)
+
+    # --- the post's threat level ---------------------------------------------------------------
+
+    @workflow.signal(name=names.SIGNAL_THREAT_CHANGE)
+    async def threat_level_changed(self, change: ThreatChange) -> None:
+        """The post's threat level (and the rules with it) changed: re-evaluate what depends on it."""
+        if not workflow.patched(PATCH_THREAT_CHANGE):
+            return  # a history recorded before the patch replays as it ran: the signal ignored
+        async with self._threat_lock:
+            await threat.reevaluate(self, change)
 
     @workflow.query(name=names.QUERY_STATUS)
     def status_query(self) -> DeploymentStatus:

@@ -1,5 +1,5 @@
-"""Watchlist: the countries Conflict Prevention watches, their append-only risk history, and the
-contingency plans kept ready for them.
+"""Watchlist: the countries Conflict Prevention watches, their append-only risk history, the
+contingency plans kept ready for them, and the log of posts' threat-level changes.
 
 Revision ID: 0027
 Revises: 0024
@@ -69,9 +69,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_contingency_plan_country_created", "contingency_plan", ["country_code", "created_at"])
+    op.create_table(
+        "post_threat_change",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("post_code", sa.String(length=16), nullable=False),
+        sa.Column("previous", sa.String(length=16), nullable=False),
+        sa.Column("threat_level", sa.String(length=16), nullable=False),
+        sa.Column("clearance_before", sa.String(length=32), nullable=False),
+        sa.Column("clearance_after", sa.String(length=32), nullable=False),
+        sa.Column("danger_pay_before", sa.Numeric(5, 2), nullable=False),
+        sa.Column("danger_pay_after", sa.Numeric(5, 2), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("changed_by", sa.String(length=64), nullable=False),
+        _at("changed_at"),
+        sa.Column("deployments_told", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["post_code"], ["post.code"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_post_threat_change_post_changed", "post_threat_change", ["post_code", "changed_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("post_threat_change")
     op.drop_table("contingency_plan")
     op.drop_table("watchlist_entry")
     op.drop_table("watchlist_country")

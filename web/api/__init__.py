@@ -14,6 +14,7 @@ from web.api import (
     roster,
     stock,
     tasks,
+    threat_levels,
     training,
     users,
     watchlist,
@@ -41,5 +42,6 @@ for signed_in in (
     webhooks.router,
     operations.router,
     watchlist.router,
+    threat_levels.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)
