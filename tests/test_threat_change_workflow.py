@@ -107,12 +107,13 @@ async def test_a_raised_threat_after_equipping_opens_a_task_for_each_new_need(
     await driver.handle.signal(names.SIGNAL_THREAT_CHANGE, change)
 
     current = await _open(driver, 4)
-    new = {t.kind: t for t in current.open_tasks if t.kind != "country_clearance"}
+    new = {str(t.kind): t for t in current.open_tasks if t.kind != "country_clearance"}
     member, post = driver.request.member_name, driver.request.post_code
     assert {k: (t.role, t.title, t.outcomes) for k, t in new.items()} == {
         "kit_upgrade": (
             "logistics",
-            f"Issue 1 x {SKU_HELMET}, 1 x {SKU_BALLISTIC_VEST} to {member} for {post}: the threat level is now critical",
+            f"Issue 1 x {SKU_HELMET}, 1 x {SKU_BALLISTIC_VEST} to {member} for {post}: "
+            "the threat level is now critical",
             ["done"],
         ),
         "training_needed": (
@@ -135,7 +136,8 @@ async def test_a_raised_threat_after_equipping_opens_a_task_for_each_new_need(
     [event] = [e for e in await db_events(engine, driver.request.deployment_id) if e.kind == "threat_changed"]
     assert event.actor == "ops.officer"
     assert event.message == (
-        f"Threat level at {post} changed from medium to critical by Ops Officer: Fighting reached the capital; "
+        f"Threat level at {post} changed from medium to critical by Ops Officer: "
+        "Fighting reached the capital; "
         f"cost estimate now ${after:,.2f}; "
         f"Logistics: {new['kit_upgrade'].title}; Training: {new['training_needed'].title}; "
         f"Security: {new['vetting_review'].title}"
