@@ -66,6 +66,14 @@ TITLES: dict[TaskKind, tuple[dict[str, Any], str]] = {
     TaskKind.KIT_RETURN: ({"member": "Ana Ruiz", "skus": "HELMET"}, "Kit return from Ana Ruiz: HELMET"),
     TaskKind.AFTER_ACTION_REPORT: ({"country": "South Sudan"}, "After-action report for South Sudan"),
     TaskKind.MEDICAL_OUT_PROCESSING: ({"member": "Ana Ruiz"}, "Medical out-processing of Ana Ruiz"),
+    TaskKind.KIT_UPGRADE: (
+        {"items": "1 x HELMET", "member": "Ana Ruiz", "post": "JUB", "threat": "critical"},
+        "Issue 1 x HELMET to Ana Ruiz for JUB: the threat level is now critical",
+    ),
+    TaskKind.TRAINING_NEEDED: (
+        {"member": "Ana Ruiz", "course": "FACT", "post": "JUB", "threat": "critical"},
+        "Enrol Ana Ruiz in FACT before travel to JUB: the threat level is now critical",
+    ),
 }
 
 # For each kind: data its form model refuses, and the field the refusal names.
