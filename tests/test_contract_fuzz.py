@@ -313,6 +313,22 @@ DOCUMENTED = {
     ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/cut"): {"200", *OPERATION_CHANGE},
     ("POST", "/api/v1/operations/{operation_id}/positions/{position_id}/fill"): {"200", *OPERATION_CHANGE},
     ("POST", "/api/v1/operations/{operation_id}/cancel"): {"200", *OPERATION_CHANGE},
+    ("GET", "/api/v1/watchlist"): {"200", "401", "403", "422", "503"},
+    ("POST", "/api/v1/watchlist"): {"201", "401", "403", "409", "422", "503"},
+    ("GET", "/api/v1/watchlist/{country}"): {"200", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/watchlist/{country}/assessments"): {"201", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/watchlist/{country}/plans"): {"201", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/watchlist/{country}/plans/{plan_id}/activate"): {
+        "201",
+        "401",
+        "403",
+        "404",
+        "409",
+        "422",
+        "503",
+    },
+    ("POST", "/api/v1/posts/{code}/threat-level"): {"200", "401", "403", "404", "409", "422", "503"},
+    ("GET", "/api/v1/posts/{code}/threat-changes"): {"200", "401", "403", "404", "422", "503"},
 }
 
 
