@@ -13,7 +13,7 @@ from temporalio.client import Client
 from crc.db import session_factory
 from crc.tables import Post
 from crc.watchlist_tables import PostThreatChange
-from tests.web_helpers import World, count_rows, web_world
+from tests.web_helpers import World, count_rows, csrf_of, web_world
 
 CHANGE = {
     "threat_level": "critical",
@@ -132,3 +132,42 @@ async def test_bad_changes_name_the_field(
 async def test_an_unknown_post_is_404(world: World) -> None:
     response = await change(world, "operations", CHANGE, code="NOPE")
     assert (response.status_code, response.json()["detail"]) == (404, "no post has this code")
+
+
+async def test_the_admin_post_form_logs_and_tells_a_change_too(world: World) -> None:
+    deployment = await world.submit()
+    await world.open_tasks(deployment["id"], 3)
+    url = f"/posts/{world.post.code}/edit"
+    async with world.signed_in("admin") as browser:
+        form = await browser.get(url)
+        data = {
+            "csrf_token": csrf_of(form.text),
+            "country": world.post.country,
+            "city": world.post.city,
+            "threat_level": "medium",
+            "clearance_required": "secret",
+            "per_diem_usd": str(world.post.per_diem_usd),
+            "danger_pay_pct": "35",
+            "post_differential_pct": str(world.post.post_differential_pct),
+            "clearance_lead_days": "10",
+        }
+        saved = await browser.post(url, data=data)
+        assert saved.status_code == 303
+        unchanged = await browser.post(url, data={**data, "clearance_lead_days": "12"})
+        assert unchanged.status_code == 303  # no rule deployments depend on: nothing to tell
+    async with session_factory(world.engine)() as session:
+        [row] = (await session.exec(select(PostThreatChange))).all()
+    assert (row.previous, row.threat_level, row.reason, row.changed_by, row.deployments_told) == (
+        "high",
+        "medium",
+        "Changed on the post form",
+        "admin",
+        1,
+    )
+    told = await world.wait_for(
+        deployment["id"], lambda d: any(e["kind"] == "threat_changed" for e in d["timeline"])
+    )
+    [event] = [e for e in told["timeline"] if e["kind"] == "threat_changed"]
+    assert event["message"] == (
+        f"Threat level at {world.post.code} changed from high to medium by Admin: Changed on the post form"
+    )

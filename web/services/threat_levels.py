@@ -73,15 +73,10 @@ async def change_threat_level(
     post = await _post(session, code)
     clearance = body.clearance_required or post.clearance_required
     danger_pay = body.danger_pay_pct if body.danger_pay_pct is not None else post.danger_pay_pct
-    unchanged = (post.threat_level, post.clearance_required, Decimal(post.danger_pay_pct)) == (
-        body.threat_level,
-        clearance,
-        Decimal(danger_pay),
-    )
-    if unchanged:
+    if rules_of(post) == (body.threat_level, clearance, Decimal(danger_pay)):
         message = f"is already {post.threat_level}, and nothing else given changes"
         raise InvalidFields([FieldError("threat_level", message, body.threat_level)])
-    before = (post.threat_level, post.clearance_required, post.danger_pay_pct)
+    before = rules_of(post)
     # Written only if the post is as read: two changes at once must not both claim "previous".
     changed = await session.exec(
         sa.update(Post)
@@ -97,16 +92,34 @@ async def change_threat_level(
     if changed.rowcount != 1:
         await session.rollback()
         raise Conflict("the post was changed meanwhile: read it again and retry")
+    after = (body.threat_level, clearance, danger_pay)
+    return await log_and_tell(session, client, user, post.code, before, after, body.reason.strip())
+
+
+# A post's rules that deployments depend on: threat level, clearance required, danger pay.
+Rules = tuple[str, str, Decimal]
+
+
+def rules_of(post: Post) -> Rules:
+    """The post's threat level, clearance required and danger pay."""
+    return post.threat_level, post.clearance_required, Decimal(post.danger_pay_pct)
+
+
+async def log_and_tell(
+    session: AsyncSession, client: Client, user: User, code: str, before: Rules, after: Rules, reason: str
+) -> ThreatChangePublic:
+    """Log a change of the post's rules (already written, in the session's open transaction or
+    committed), commit, then signal each open deployment at the post."""
     row = PostThreatChange(
         id=str(uuid.uuid4()),
-        post_code=post.code,
+        post_code=code,
         previous=before[0],
-        threat_level=body.threat_level,
+        threat_level=after[0],
         clearance_before=before[1],
-        clearance_after=clearance,
+        clearance_after=after[1],
         danger_pay_before=before[2],
-        danger_pay_after=danger_pay,
-        reason=body.reason.strip(),
+        danger_pay_after=after[2],
+        reason=reason,
         changed_by=user.username,
         changed_at=utcnow(),
     )
