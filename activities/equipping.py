@@ -10,9 +10,9 @@ from activities.read_model import ReadModelActivities
 from activities.rows import require
 from crc import stock
 from crc.db import is_unique_violation, session_factory
-from crc.domain import SKU_BALLISTIC_VEST, SKU_HELMET, SKU_INDIVIDUAL_KIT, ThreatLevel
 from crc.lifecycle import KitLine, KitRequest, KitResult, ReturnKit
 from crc.lifecycle_tables import KitReservation
+from crc.policy import kit_for_threat
 from crc.stages import Stage
 from crc.tables import Deployment, Post, StockItem, utcnow
 from crc.types import StageChange
@@ -23,17 +23,10 @@ WORKFLOW_ACTOR = "workflow"
 # Kit coming back at these stages went out with the member; at any other it was never used.
 WENT_OUT = frozenset({Stage.DEPLOYED, Stage.REDEPLOYMENT, Stage.COMPLETED})
 
-# Posts at these threat levels need ballistic protection.
-BALLISTIC_THREATS = frozenset({ThreatLevel.HIGH, ThreatLevel.CRITICAL})
-
 
 def kit_for(post: Post) -> dict[str, int]:
-    """SKU and quantity one member needs at this post: individual kit, plus vest and helmet
-    where the threat is high or critical."""
-    kit = {SKU_INDIVIDUAL_KIT: 1}
-    if post.threat_level in BALLISTIC_THREATS:
-        kit |= {SKU_BALLISTIC_VEST: 1, SKU_HELMET: 1}
-    return kit
+    """SKU and quantity one member needs at this post (crc.policy.kit_for_threat)."""
+    return kit_for_threat(post.threat_level)
 
 
 def _line(reservation: KitReservation) -> KitLine:

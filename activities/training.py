@@ -30,7 +30,8 @@ from crc.lifecycle import (
 from crc.lifecycle_tables import Enrolment
 from crc.member_time import days_abroad
 from crc.names import ERR_MISSING_ROW
-from crc.tables import Certificate, Course, CourseSession, Deployment, utcnow
+from crc.policy import fact_required_by_threat
+from crc.tables import Certificate, Course, CourseSession, Deployment, Post, utcnow
 from crc.types import StageChange
 
 # Named, non-retryable: a result other than passed or failed is a caller's mistake.
@@ -40,10 +41,14 @@ REMOTE = "Remote, same day"
 
 
 def needed_courses(
-    certificates: list[Certificate], request: TrainingPlanRequest, days_abroad: int
+    certificates: list[Certificate],
+    request: TrainingPlanRequest,
+    days_abroad: int,
+    threat_level: str | None = None,
 ) -> list[str]:
     """Orientation if never taken, FACT for 90 days or more abroad in the year (`days_abroad`)
-    unless a valid one covers the end date, and always the post's briefing; in course order."""
+    or at a post whose threat asks for it (crc.policy), unless a valid one covers the end date,
+    and always the post's briefing; in course order."""
     held = {c.course_code for c in certificates}
     fact_covers_end = any(
         c.course_code == COURSE_FACT and (c.expires_on is None or c.expires_on >= request.end_date)
@@ -52,7 +57,8 @@ def needed_courses(
     courses = []
     if COURSE_ORIENTATION not in held:
         courses.append(COURSE_ORIENTATION)
-    if days_abroad >= FACT_REQUIRED_AFTER_DAYS and not fact_covers_end:
+    fact_needed = days_abroad >= FACT_REQUIRED_AFTER_DAYS or fact_required_by_threat(threat_level)
+    if fact_needed and not fact_covers_end:
         courses.append(COURSE_FACT)
     courses.append(briefing_course_code(request.post_code))
     return courses
@@ -135,7 +141,9 @@ class TrainingActivities:
                     last=request.end_date,
                     exclude_id=request.deployment_id,
                 )
-        return TrainingPlan(courses=needed_courses(certificates, request, days))
+            post = await session.get(Post, request.post_code)
+        threat = post.threat_level if post is not None else None
+        return TrainingPlan(courses=needed_courses(certificates, request, days, threat))
 
     async def _enrolled_seat(self, session: AsyncSession, request: EnrolRequest) -> CourseSeat | None:
         enrolment = (

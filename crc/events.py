@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     DEPARTURE_HELD = "departure_held"
     DEPARTURE_LIFTED = "departure_lifted"
     BUDGET_REFUSED = "budget_refused"
+    THREAT_CHANGED = "threat_changed"
 
 
 EVENT_LABELS: dict[EventKind, str] = {
@@ -88,6 +89,7 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.DEPARTURE_HELD: "Held by a post departure",
     EventKind.DEPARTURE_LIFTED: "Post departure over",
     EventKind.BUDGET_REFUSED: "Budget not approved",
+    EventKind.THREAT_CHANGED: "Threat level changed",
 }
 
 

@@ -12,6 +12,7 @@ UPDATE_CHECK_IN = "check_in"
 UPDATE_EXTEND = "request_extension"
 UPDATE_WITHDRAW = "withdraw"  # undo a decision still held in its undo window
 QUERY_STATUS = "status"
+SIGNAL_THREAT_CHANGE = "threat_level_changed"  # the post's threat level (and its rules) changed
 
 # Fixed namespace so task ids derived inside the workflow are the same on every replay.
 _TASK_NAMESPACE = uuid.UUID("6f1f3c0e-2a57-4b7e-9a43-2f6f2a0c9d11")

@@ -18,6 +18,7 @@ class Role(StrEnum):
     LOGISTICS = "logistics"
     TRAVEL = "travel"
     OPERATIONS = "operations"
+    CONFLICT_PREVENTION = "conflict_prevention"
     DIRECTOR = "director"
     MEMBER = "member"
     ADMIN = "admin"
@@ -40,6 +41,13 @@ SEE_ALL_ROLES: frozenset[Role] = frozenset(
     {Role.OPERATIONS, Role.PLANNING, Role.RESOURCE_MANAGEMENT, Role.DIRECTOR, Role.ADMIN}
 )
 TRAVEL_ORDER_ROLES: frozenset[Role] = frozenset({Role.TRAVEL, Role.OPERATIONS, Role.ADMIN})
+
+# Who keeps the watchlist of at-risk countries, who may read it, and who drafts contingency plans.
+WATCHLIST_KEEPERS: frozenset[Role] = frozenset({Role.CONFLICT_PREVENTION, Role.ADMIN})
+WATCHLIST_READERS: frozenset[Role] = WATCHLIST_KEEPERS | {Role.PLANNING, Role.DIRECTOR}
+PLAN_AUTHORS: frozenset[Role] = frozenset({Role.CONFLICT_PREVENTION, Role.PLANNING, Role.ADMIN})
+# Who may change a post's threat level.
+THREAT_LEVEL_ROLES: frozenset[Role] = frozenset({Role.OPERATIONS, Role.DIRECTOR, Role.ADMIN})
 
 # An overdue task is escalated to this role, which may then decide it in the office's stead.
 ESCALATION_ROLE = Role.DIRECTOR
@@ -75,6 +83,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.LOGISTICS: "Logistics",
     Role.TRAVEL: "Travel",
     Role.OPERATIONS: "Operations",
+    Role.CONFLICT_PREVENTION: "Conflict Prevention",
     Role.DIRECTOR: "Director",
     Role.MEMBER: "Member",
     Role.ADMIN: "Admin",

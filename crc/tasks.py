@@ -41,6 +41,8 @@ class TaskKind(StrEnum):
     AFTER_ACTION_REPORT = "after_action_report"
     MEDICAL_OUT_PROCESSING = "medical_out_processing"
     DEPARTURE_ACCOUNTABILITY = "departure_accountability"
+    KIT_UPGRADE = "kit_upgrade"
+    TRAINING_NEEDED = "training_needed"
 
 
 class Outcome(StrEnum):
@@ -301,6 +303,20 @@ TASK_KINDS: Mapping[TaskKind, TaskKindSpec] = {
             # Operations, who keeps every member accounted for, answers for one they have reached.
             on_behalf=Role.OPERATIONS,
             title="URGENT: {member} to be accounted for: {words}, {reason}",
+        ),
+        _spec(
+            kind=TaskKind.KIT_UPGRADE,
+            label="Kit for a higher threat",
+            roles=(Role.LOGISTICS,),
+            outcomes=(Outcome.DONE,),
+            title="Issue {items} to {member} for {post}: the threat level is now {threat}",
+        ),
+        _spec(
+            kind=TaskKind.TRAINING_NEEDED,
+            label="Training now required",
+            roles=(Role.TRAINING,),
+            outcomes=(Outcome.DONE,),
+            title="Enrol {member} in {course} before travel to {post}: the threat level is now {threat}",
         ),
     )
 }

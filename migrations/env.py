@@ -10,7 +10,8 @@ import crc.departure_tables  # registers the departure tables too
 import crc.fund_tables  # and the funds
 import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.operation_tables  # registers the operation tables too
-import crc.tables  # noqa: F401 - registers the tables on SQLModel.metadata
+import crc.tables  # registers the tables on SQLModel.metadata
+import crc.watchlist_tables  # noqa: F401 - and the watchlist tables
 from crc.db import create_sync_engine
 from crc.lesson_index import is_schema_object
 from crc.settings import get_settings

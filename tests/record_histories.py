@@ -25,7 +25,8 @@ import crc.departure_tables  # registers the departure tables too
 import crc.fund_tables  # and the funds
 import crc.lifecycle_tables  # registers the lifecycle tables too
 import crc.operation_tables  # registers the operation tables too
-import crc.tables  # noqa: F401 - registers the tables
+import crc.tables  # registers the tables
+import crc.watchlist_tables  # noqa: F401 - and the watchlist tables
 from crc import names
 from crc.db import create_engine
 from crc.progress import WaitingFor

@@ -176,7 +176,7 @@ async def test_each_bad_field_gets_a_422_that_names_it(world: World) -> None:
     ]
     offices = (
         "planning, resource_management, chief_of_mission, home_agency, security, medical, training, "
-        "logistics, travel, operations"
+        "logistics, travel, operations, conflict_prevention"
     )
     assert await _errors(world, new_user(roles=[{"role": "director", "scope": ["admin"]}])) == [
         (["body", "roles", "0", "scope"], f"unknown office admin: choose from {offices}")
@@ -222,7 +222,12 @@ async def test_list_searches_by_name_and_filters_by_role(world: World) -> None:
     headers = await world.headers(ADMIN)
     every = (await world.http.get("/api/v1/users", headers=headers)).json()
     assert every["total"] == len(Role) + 1
-    assert [u["username"] for u in every["items"]][:3] == ["admin", "chief_of_mission", "dana"]
+    assert [u["username"] for u in every["items"]][:4] == [
+        "admin",
+        "chief_of_mission",
+        "conflict_prevention",
+        "dana",
+    ]
     by_name = (await world.http.get("/api/v1/users", params={"q": "KIM"}, headers=headers)).json()
     assert [u["username"] for u in by_name["items"]] == ["dana"]
     directors = (await world.http.get("/api/v1/users", params={"role": "director"}, headers=headers)).json()

@@ -330,6 +330,22 @@ DOCUMENTED = {
     ("POST", "/api/v1/funds"): {"201", "401", "403", "409", "422", "503"},
     ("GET", "/api/v1/funds"): {"200", "401", "403", "422", "503"},
     ("GET", "/api/v1/funds/{fund_id}"): {"200", "401", "403", "404", "422", "503"},
+    ("GET", "/api/v1/watchlist"): {"200", "401", "403", "422", "503"},
+    ("POST", "/api/v1/watchlist"): {"201", "401", "403", "409", "422", "503"},
+    ("GET", "/api/v1/watchlist/{country}"): {"200", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/watchlist/{country}/assessments"): {"201", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/watchlist/{country}/plans"): {"201", "401", "403", "404", "422", "503"},
+    ("POST", "/api/v1/watchlist/{country}/plans/{plan_id}/activate"): {
+        "201",
+        "401",
+        "403",
+        "404",
+        "409",
+        "422",
+        "503",
+    },
+    ("POST", "/api/v1/posts/{code}/threat-level"): {"200", "401", "403", "404", "409", "422", "503"},
+    ("GET", "/api/v1/posts/{code}/threat-changes"): {"200", "401", "403", "404", "422", "503"},
 }
 
 

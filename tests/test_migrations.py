@@ -12,7 +12,8 @@ import crc.auth_tables
 import crc.departure_tables  # registers the departure tables too
 import crc.fund_tables
 import crc.lifecycle_tables  # registers the lifecycle tables on SQLModel.metadata
-import crc.operation_tables  # noqa: F401 - and the operation tables
+import crc.operation_tables  # and the operation tables
+import crc.watchlist_tables  # noqa: F401 - and the watchlist tables
 from crc.db import create_sync_engine
 from crc.lesson_index import FTS_TABLE, PG_INDEX, is_schema_object
 from crc.tables import Deployment, TaskClaim, User

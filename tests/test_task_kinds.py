@@ -70,6 +70,14 @@ TITLES: dict[TaskKind, tuple[dict[str, Any], str]] = {
         {"member": "Ana Ruiz", "words": "ordered departure of JUB", "reason": "fighting in Juba"},
         "URGENT: Ana Ruiz to be accounted for: ordered departure of JUB, fighting in Juba",
     ),
+    TaskKind.KIT_UPGRADE: (
+        {"items": "1 x HELMET", "member": "Ana Ruiz", "post": "JUB", "threat": "critical"},
+        "Issue 1 x HELMET to Ana Ruiz for JUB: the threat level is now critical",
+    ),
+    TaskKind.TRAINING_NEEDED: (
+        {"member": "Ana Ruiz", "course": "FACT", "post": "JUB", "threat": "critical"},
+        "Enrol Ana Ruiz in FACT before travel to JUB: the threat level is now critical",
+    ),
 }
 
 # For each kind: data its form model refuses, and the field the refusal names.

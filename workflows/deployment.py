@@ -1,5 +1,6 @@
 """DeploymentWorkflow: one durable workflow per deployment, the source of truth for its stage."""
 
+import asyncio
 from contextlib import suppress
 from datetime import timedelta
 from decimal import Decimal
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.state import DeploymentInput, Hold
     from crc.task_forms import VettingClearance
     from crc.tasks import TASK_KINDS, Outcome, TaskKind, outcome_label, outcome_past
+    from crc.threat import PATCH_THREAT_CHANGE, ThreatChange
     from crc.types import (
         Amendment,
         CancelRequest,
@@ -58,6 +60,7 @@ from workflows import (
     post_departure,
     redeployment,
     stay,
+    threat,
     training,
     travel,
     vetting,
@@ -108,6 +111,8 @@ class DeploymentWorkflow(DeploymentCore):
     @workflow.init
     def __init__(self, request: DeploymentInput) -> None:
         self._setup(request)
+        # Threat-level changes are re-evaluated one at a time, in the order they came.
+        self._threat_lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, request: DeploymentInput) -> DeploymentOutcome:
@@ -510,6 +515,16 @@ class DeploymentWorkflow(DeploymentCore):
         out once there; runs from before it never hear of one."""
         if workflow.patched(post_departure.PATCH_POST_DEPARTURE):
             await post_departure.receive(self, order)
+
+    # --- the post's threat level ---------------------------------------------------------------
+
+    @workflow.signal(name=names.SIGNAL_THREAT_CHANGE)
+    async def threat_level_changed(self, change: ThreatChange) -> None:
+        """The post's threat level (and the rules with it) changed: re-evaluate what depends on it."""
+        if not workflow.patched(PATCH_THREAT_CHANGE):
+            return  # a history recorded before the patch replays as it ran: the signal ignored
+        async with self._threat_lock:
+            await threat.reevaluate(self, change)
 
     @workflow.query(name=names.QUERY_STATUS)
     def status_query(self) -> DeploymentStatus:

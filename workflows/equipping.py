@@ -8,9 +8,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.equipping import EquippingActivities
     from crc.events import EventKind
     from crc.lifecycle import KitRequest
+    from crc.policy import kit_for_threat
     from crc.progress import WaitingFor
     from crc.stages import Stage
     from crc.tasks import TaskKind
+    from crc.threat import ThreatChange
     from crc.types import TaskView
 
 from workflows.core import DeploymentCore, start_of_day
@@ -70,6 +72,40 @@ async def run_equipping(wf: DeploymentCore) -> Transition:
     await wf.set_status(*waiting)
     await wf.answer(receipt)
     return Transition("Kit acknowledged")
+
+
+# Kit already reserved at these stages: a higher threat's kit needs a task; before them, the
+# reservation reads the post as it is then.
+KIT_RESERVED_STAGES = frozenset({Stage.EQUIPPING, Stage.TRAVEL, Stage.DEPLOYED})
+UPGRADE_DUE = timedelta(days=2)
+
+
+def kit_after_threat_change(wf: DeploymentCore, change: ThreatChange) -> TaskView | None:
+    """A Logistics task for the kit the new threat level needs beyond what was reserved (or
+    already asked for after an earlier change); None if nothing more is needed."""
+    reserved = set(wf.state.equipping.kit_skus)
+    if not reserved or wf.state.stage not in KIT_RESERVED_STAGES:
+        return None
+    asked = {
+        sku
+        for t in wf.state.tasks.values()
+        if t.kind == TaskKind.KIT_UPGRADE and t.status != "cancelled"
+        for sku in t.context.get("skus", [])
+    }
+    needed = kit_for_threat(change.threat_level)
+    missing = [sku for sku in sorted(needed) if sku not in reserved and sku not in asked]
+    if not missing:
+        return None
+    return wf.new_task(
+        f"threat/{change.key}/kit",
+        TaskKind.KIT_UPGRADE,
+        due_at=workflow.now() + UPGRADE_DUE,
+        context={"skus": missing},
+        items=", ".join(f"{needed[sku]} x {sku}" for sku in missing),
+        member=wf.request.member_name,
+        post=wf.request.post_code,
+        threat=change.threat_level,
+    )
 
 
 STEP = StageStep(Stage.EQUIPPING, "Reserving kit", WaitingFor.WORKFLOW, run_equipping, carries_entry=True)

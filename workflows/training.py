@@ -7,7 +7,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.training import TrainingActivities
-    from crc.domain import briefing_course_code
+    from crc.domain import COURSE_FACT, briefing_course_code
     from crc.events import EventKind
     from crc.lifecycle import (
         CourseSeat,
@@ -17,10 +17,12 @@ with workflow.unsafe.imports_passed_through():
         TrainingPlanRequest,
         TrainingResult,
     )
+    from crc.names import task_id
     from crc.progress import WaitingFor
     from crc.stages import Stage
     from crc.state import end_date_of
     from crc.tasks import Outcome, TaskKind
+    from crc.threat import ThreatChange
     from crc.types import Amendment, TaskView, name_of
 
 from workflows.core import DeploymentCore, start_of_day
@@ -31,19 +33,20 @@ RESULT_DUE = timedelta(days=2)
 MAX_ATTEMPTS = 2
 
 
+def _plan_request(wf: DeploymentCore) -> TrainingPlanRequest:
+    return TrainingPlanRequest(
+        member_id=wf.request.member_id,
+        post_code=wf.request.post_code,
+        end_date=wf.state.end_date,
+        duration_days=wf.request.duration_days,
+        deployment_id=wf.request.deployment_id,
+        start_date=wf.request.start_date,
+    )
+
+
 async def run_training(wf: DeploymentCore) -> Transition:
     """Enrol in every missing course, then wait for each result."""
-    plan = await wf.act(
-        TrainingActivities.plan_training,
-        TrainingPlanRequest(
-            member_id=wf.request.member_id,
-            post_code=wf.request.post_code,
-            end_date=wf.state.end_date,
-            duration_days=wf.request.duration_days,
-            deployment_id=wf.request.deployment_id,
-            start_date=wf.request.start_date,
-        ),
-    )
+    plan = await wf.act(TrainingActivities.plan_training, _plan_request(wf))
     wf.state.compensations.append("seats")  # before enrolling: releasing seats never taken is a no-op
     pending: dict[str, tuple[int, TaskView, CourseSeat]] = {}
     for n, course in enumerate(plan.courses, start=1):
@@ -220,6 +223,41 @@ async def _ask_for_later_start(wf: DeploymentCore, course: str, offer: CourseSea
         waiting_for=WaitingFor.WORKFLOW,
         amendment=Amendment(user=decision.user, start_date=new_start),
         end_date=wf.state.end_date,
+    )
+
+
+# Stages whose training plan is already made, before travel: a course the new threat level asks
+# for needs a task (before them, the plan reads the post as it is then).
+PLANNED_STAGES = frozenset({Stage.TRAINING, Stage.EQUIPPING, Stage.TRAVEL})
+NEEDED_DUE = timedelta(days=2)
+
+
+async def training_after_threat_change(wf: DeploymentCore, change: ThreatChange) -> TaskView | None:
+    """A Training task to enrol the member in FACT when the new threat level asks for it before
+    travel and the plan did not (the plan is made again, as the training stage made it)."""
+    state = wf.state
+    if state.stage not in PLANNED_STAGES or state.stay.arrived_on is not None:
+        return None
+    if state.stage == Stage.TRAINING and not any(
+        t.kind == TaskKind.TRAINING_RESULT for t in state.tasks.values()
+    ):
+        return None  # the plan is being made now, with the post as it stands
+    enrolled = task_id(wf.request.deployment_id, f"training/{COURSE_FACT}/1") in state.tasks
+    asked = any(t.kind == TaskKind.TRAINING_NEEDED and t.status != "cancelled" for t in state.tasks.values())
+    if enrolled or asked:
+        return None
+    plan = await wf.act(TrainingActivities.plan_training, _plan_request(wf))
+    if COURSE_FACT not in plan.courses:
+        return None
+    return wf.new_task(
+        f"threat/{change.key}/training",
+        TaskKind.TRAINING_NEEDED,
+        due_at=workflow.now() + NEEDED_DUE,
+        context={"course": COURSE_FACT},
+        member=wf.request.member_name,
+        course=COURSE_FACT,
+        post=wf.request.post_code,
+        threat=change.threat_level,
     )
 
 

@@ -11,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.roles import Role
     from crc.stages import Stage
     from crc.tasks import Outcome, TaskKind
+    from crc.threat import ThreatChange
     from crc.types import TaskView, name_of
 
 from workflows.core import DeploymentCore
@@ -79,6 +80,40 @@ async def run_vetting(wf: DeploymentCore) -> Transition:
     # A review whose problem was fixed in the roster meanwhile is no longer needed.
     await wf.withdraw_open_tasks("Vetting passed", tasks=list(reviews.values()))
     return Transition("Vetting passed")
+
+
+# Stages past vetting: a higher clearance the post now requires needs a review (at VETTING the
+# checks read the post as it is then).
+VETTED_STAGES = frozenset({Stage.TRAINING, Stage.EQUIPPING, Stage.TRAVEL, Stage.DEPLOYED})
+
+
+async def clearance_after_threat_change(wf: DeploymentCore, change: ThreatChange) -> TaskView | None:
+    """A Security review when the post now requires a clearance the member does not hold (the
+    clearance check of vetting, run again); Security clears it by recording the upgrade."""
+    if not change.clearance_raised or wf.state.stage not in VETTED_STAGES:
+        return None
+    report = await wf.act(
+        VettingActivities.vet_member,
+        VettingRequest(
+            deployment_id=wf.request.deployment_id,
+            member_id=wf.request.member_id,
+            post_code=wf.request.post_code,
+            end_date=wf.state.end_date,
+            waived=[VettingCheck.MEDICAL, VettingCheck.PASSPORT],
+        ),
+    )
+    failure = next((f for f in report.failures if f.check == VettingCheck.CLEARANCE), None)
+    if failure is None:
+        return None
+    return wf.new_task(
+        f"threat/{change.key}/clearance",
+        TaskKind.VETTING_REVIEW,
+        role=Role.SECURITY,
+        outcomes=[Outcome.CLEAR],  # a denial now is a cancellation: a director cancels
+        due_at=workflow.now() + REVIEW_DUE,
+        context={"check": VettingCheck.CLEARANCE.value, "required_level": failure.required_level},
+        reason=failure.reason,
+    )
 
 
 STEP = StageStep(

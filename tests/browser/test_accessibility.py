@@ -209,6 +209,8 @@ async def test_every_page_is_accessible(
             await walk.visit(f"/posts/{WAITING[1]}/edit", "/posts/{code}/edit")
             await walk.submit_with_errors("/posts/{code}/edit (errors)", _bad_post)
             await _api_docs(walk)
+            await walk.visit("/watchlist")
+            await walk.submit_with_errors("/watchlist (errors)", _nothing)
         await walk.visit("/account")
         await walk.visit("/notifications")
         await walk.visit("/notifications?show=unread", "/notifications (unread)")

@@ -17,8 +17,10 @@ from web.api import (
     roster,
     stock,
     tasks,
+    threat_levels,
     training,
     users,
+    watchlist,
     webhooks,
 )
 from web.api.responses import EVERY_ROUTE, SIGNED_IN
@@ -45,5 +47,7 @@ for signed_in in (
     dashboards.router,
     departures.router,
     funds.router,
+    watchlist.router,
+    threat_levels.router,
 ):
     api_router.include_router(signed_in, responses=SIGNED_IN)

@@ -26,6 +26,7 @@ from web.pages import (
     stock,
     training,
     users,
+    watchlist,
 )
 
 # The CSRF check and the text bounds sit on the router, so no page form can forget them.
@@ -49,6 +50,7 @@ pages_router.include_router(stock.router)
 pages_router.include_router(operations.router)
 pages_router.include_router(readiness.router)
 pages_router.include_router(funds.router)
+pages_router.include_router(watchlist.router)
 pages_router.include_router(notifications.router)
 pages_router.include_router(settings.router)
 pages_router.include_router(dev_mail.router)

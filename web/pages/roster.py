@@ -8,13 +8,14 @@ from starlette.responses import Response
 from crc.domain import ClearanceLevel, ThreatLevel
 from crc.roles import SEE_ALL_ROLES, Role
 from crc.tables import Post, User
-from web.deps import PageUser, SessionDep, require_page_roles
+from web.deps import PageUser, SessionDep, TemporalClientDep, require_page_roles
 from web.flash import flash
 from web.pages.common import nav, see_other
 from web.pages.forms import form_values
 from web.services.errors import InvalidFields, NotFound
 from web.services.roster import list_posts
 from web.services.roster_edit import POST_FIELDS, update_post
+from web.services.threat_levels import log_and_tell, rules_of
 from web.templating import render
 
 router = APIRouter()
@@ -59,17 +60,24 @@ async def edit_post_form(request: Request, code: str, session: SessionDep, user:
 
 
 @router.post("/posts/{code}/edit")
-async def edit_post(request: Request, code: str, session: SessionDep, user: PageAdmin) -> Response:
-    """Save the post, or show the form again with a message per bad field."""
+async def edit_post(
+    request: Request, code: str, session: SessionDep, client: TemporalClientDep, user: PageAdmin
+) -> Response:
+    """Save the post, or show the form again with a message per bad field; a change of its threat
+    level, clearance or danger pay is logged and told to the open deployments there, as the API's."""
     form = await request.form()
     values = form_values(form, POST_FIELDS)
     visa = form.get("visa_required") in ("1", "on", "true")
+    current = await session.get(Post, code)
+    before = rules_of(current) if current is not None else None
     try:
-        await update_post(session, code=code, values=values, visa_required=visa)
+        saved = await update_post(session, code=code, values=values, visa_required=visa)
     except InvalidFields as err:
         post = await session.get(Post, code)
         assert post is not None
         context = _post_form(post, values, visa, err.by_field()) | await nav(session, user)
         return render(request, "post_form.html", context, user=user, status_code=422)
+    if before is not None and rules_of(saved) != before:
+        await log_and_tell(session, client, user, code, before, rules_of(saved), "Changed on the post form")
     flash(request, f"Saved post {code}.")
     return see_other(request, "/posts")

@@ -124,7 +124,8 @@ def date_errors(start: date | None, today: date, *, location: str = "body") -> l
     return []
 
 
-async def _check_create(session: AsyncSession, body: OperationCreate, today: date) -> None:
+async def check_create(session: AsyncSession, body: OperationCreate, today: date) -> None:
+    """422 naming each field of a new operation that is wrong (posts, dates, positions)."""
     errors: list[FieldError] = []
     for i, code in enumerate(body.post_codes):
         if await session.get(Post, code) is None:
@@ -154,7 +155,7 @@ async def create_operation(
     *, session: AsyncSession, client: Client, user: User, body: OperationCreate, task_queue: str
 ) -> OperationPublic:
     """Record a DRAFT operation with its plan, then start its workflow (no half-written ones)."""
-    await _check_create(session, body, today_utc())
+    await check_create(session, body, today_utc())
     operation_id = new_operation_id()
     positions = [
         Position(
