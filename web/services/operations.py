@@ -30,7 +30,7 @@ from crc.operations import (
 )
 from crc.requests import START_HORIZON_DAYS, DeploymentCreate
 from crc.roles import SEE_ALL_ROLES
-from crc.tables import Deployment, Post, User
+from crc.tables import Deployment, Member, Post, User
 from web.services.errors import Conflict, FieldError, Forbidden, InvalidFields, NotFound, ServiceError
 from web.services.requests import today_utc
 from web.services.validation import check_request, latest_start
@@ -56,6 +56,7 @@ class DeploymentInPosition(BaseModel):
 
     id: str
     member_id: int
+    member_name: str
     stage: str
     status: str
 
@@ -227,18 +228,20 @@ async def _positions(session: AsyncSession, operation_ids: Sequence[str]) -> dic
     ).all()
     filling = (
         await session.exec(
-            select(OperationDeployment, Deployment)
+            select(OperationDeployment, Deployment, Member.name)
             .join(Deployment, col(Deployment.id) == col(OperationDeployment.deployment_id))
+            .join(Member, col(Member.id) == col(Deployment.member_id))
             .where(col(OperationDeployment.operation_id).in_(operation_ids))
             .order_by(col(Deployment.created_at), col(Deployment.id))
         )
     ).all()
     by_position: dict[str, list[DeploymentInPosition]] = {}
-    for link, deployment in filling:
+    for link, deployment, member_name in filling:
         by_position.setdefault(link.position_id, []).append(
             DeploymentInPosition(
                 id=deployment.id,
                 member_id=deployment.member_id,
+                member_name=member_name,
                 stage=deployment.stage,
                 status=deployment.status,
             )
