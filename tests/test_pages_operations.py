@@ -47,6 +47,8 @@ async def test_planning_fills_a_position_from_the_board(world: World) -> None:
     async with world.signed_in("planning") as browser:
         board = await browser.get(f"/operations/{operation['id']}")
         assert f'action="{path}"' in board.text
+        assert "0 of 2 places filled</li>" in board.text
+        assert "No place filled yet; the oldest open line has waited 0.0 days" in board.text
         forged = await browser.post(path, data={"member_ids": str(members[0])})
         assert forged.status_code == 403  # no CSRF token
         bad = await browser.post(path, data={"member_ids": "one", "csrf_token": csrf_of(board.text)})
@@ -59,6 +61,11 @@ async def test_planning_fills_a_position_from_the_board(world: World) -> None:
         after = await browser.get(f"/operations/{operation['id']}")
         assert "Requested 2 members." in after.text
         assert "0 of 2 filled" not in after.text and "2 of 2 filled" in after.text
+        # The progress: both in the stage they reached, filled within the minute of the plan.
+        assert re.search(r"2 of 2 places filled: 2 in (requested|approval)</li>", after.text)
+        median = "Time to fill: 0.0 days at the median, from the plan&#39;s line to the request</li>"
+        assert median in after.text
+        assert "<td>Member 0</td>" in after.text and "<td>Member 1</td>" in after.text
         filled = (await read(world, operation["id"]))["positions"][0]["deployment_ids"]
         assert all(f'href="/deployments/{d}"' in after.text for d in filled)
 

@@ -30,6 +30,7 @@ from web.services import operations as service
 from web.services import surge as surge_service
 from web.services.errors import FieldError, InvalidFields, ServiceError
 from web.services.funds import funds_of_operation
+from web.services.operation_progress import progress
 from web.services.operations import OperationPublic
 from web.services.requests import today_utc
 from web.templating import page_or_fragment, render
@@ -85,6 +86,7 @@ async def _board(
         "operation": operation,
         "audit": await service.audit_of(session, user, operation_id),
         "funds": await funds_of_operation(session, operation_id),
+        "progress": progress(operation, request.app.state.clock()),
         "error": error,
         **await nav(session, user),
     }

@@ -59,6 +59,7 @@ class DeploymentInPosition(BaseModel):
     member_name: str
     stage: str
     status: str
+    requested_at: datetime
 
 
 class PositionPublic(Position):
@@ -67,6 +68,7 @@ class PositionPublic(Position):
     filled: int
     deployment_ids: list[str]
     deployments: list[DeploymentInPosition]
+    planned_at: datetime  # when the line was added to the plan
 
     @property
     def open_places(self) -> int:
@@ -244,6 +246,7 @@ async def _positions(session: AsyncSession, operation_ids: Sequence[str]) -> dic
                 member_name=member_name,
                 stage=deployment.stage,
                 status=deployment.status,
+                requested_at=deployment.created_at,
             )
         )
     result: dict[str, list[PositionPublic]] = {}
@@ -255,6 +258,7 @@ async def _positions(session: AsyncSession, operation_ids: Sequence[str]) -> dic
                 filled=sum(1 for d in deployments if d.stage not in UNFILLED_STAGES),
                 deployment_ids=[d.id for d in deployments],
                 deployments=deployments,
+                planned_at=row.created_at,
             )
         )
     return result
