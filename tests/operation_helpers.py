@@ -10,6 +10,7 @@ from sqlmodel import select
 from temporalio.client import Client
 
 from crc.db import session_factory
+from crc.domain import COURSE_FACT, COURSE_ORIENTATION
 from crc.operation_tables import Operation
 from tests import factories
 from tests.web_helpers import World, web_world
@@ -59,6 +60,20 @@ async def cleared_members(world: World, count: int) -> list[int]:
     members = [factories.member(name=f"Member {i}", email=f"m{i}@example.gov") for i in range(count)]
     await world.add(*members)
     return [m.id for m in members if m.id is not None]
+
+
+async def trained_member(world: World, **overrides: Any) -> int:
+    """An Active member speaking Arabic at ILR 4 with FACT and orientation valid for years."""
+    fields: dict[str, Any] = {"languages": ["ar"], "language_levels": {"ar": 4}, **overrides}
+    member = factories.member(**fields)
+    await world.add(member)
+    assert member.id is not None
+    today = today_utc()
+    await world.add(
+        factories.certificate(member.id, COURSE_FACT, today, today + timedelta(days=2000)),
+        factories.certificate(member.id, COURSE_ORIENTATION, today, None),
+    )
+    return member.id
 
 
 @asynccontextmanager

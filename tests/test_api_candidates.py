@@ -12,7 +12,7 @@ from crc.candidates import long_date
 from crc.domain import COURSE_FACT, COURSE_ORIENTATION, ClearanceLevel, WindowKind
 from crc.tables import AvailabilityWindow
 from tests import factories
-from tests.operation_helpers import START_IN_DAYS, approved, operations_world, post
+from tests.operation_helpers import START_IN_DAYS, approved, operations_world, post, trained_member
 from tests.web_helpers import World
 from web.services.requests import today_utc
 
@@ -23,20 +23,6 @@ async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -
         yield w
 
 
-async def _trained(world: World, **overrides: Any) -> int:
-    """A member speaking Arabic at ILR 4 with FACT and orientation valid for years."""
-    fields: dict[str, Any] = {"languages": ["ar"], "language_levels": {"ar": 4}, **overrides}
-    member = factories.member(**fields)
-    await world.add(member)
-    assert member.id is not None
-    today = today_utc()
-    await world.add(
-        factories.certificate(member.id, COURSE_FACT, today, today + timedelta(days=2000)),
-        factories.certificate(member.id, COURSE_ORIENTATION, today, None),
-    )
-    return member.id
-
-
 async def candidates(world: World, path: str, username: str = "planning", **params: Any) -> Any:
     return await world.http.get(
         f"/api/v1/operations{path}/candidates", params=params, headers=await world.headers(username)
@@ -45,10 +31,10 @@ async def candidates(world: World, path: str, username: str = "planning", **para
 
 async def test_candidates_best_first_with_reasons_and_gaps(world: World) -> None:
     await world.add(factories.course(COURSE_FACT), factories.course(COURSE_ORIENTATION))
-    best = await _trained(world, name="Amal Haddad")
-    low = await _trained(world, name="Cora Lowe", clearance_level=ClearanceLevel.CONFIDENTIAL.value)
-    away = await _trained(world, name="Bea Away")
-    retired = await _trained(world, name="Rita Retired", retired_on=today_utc())
+    best = await trained_member(world, name="Amal Haddad")
+    low = await trained_member(world, name="Cora Lowe", clearance_level=ClearanceLevel.CONFIDENTIAL.value)
+    away = await trained_member(world, name="Bea Away")
+    retired = await trained_member(world, name="Rita Retired", retired_on=today_utc())
     start = today_utc() + timedelta(days=START_IN_DAYS)
     await world.add(
         AvailabilityWindow(member_id=away, kind=WindowKind.LEAVE, starts_on=start, ends_on=start, note="")

@@ -15,7 +15,7 @@ from crc.domain import COURSE_FACT, COURSE_ORIENTATION, Component
 from crc.operation_tables import OperationEvent
 from crc.tables import Deployment
 from tests import factories
-from tests.operation_helpers import approved, operations_world, position_body, post, read
+from tests.operation_helpers import approved, operations_world, position_body, post, read, trained_member
 from tests.web_helpers import World, csrf_of
 from web.services.requests import today_utc
 
@@ -27,23 +27,8 @@ async def world(engine: AsyncEngine, temporal_client: Client, task_queue: str) -
 
 
 async def _ready(world: World, name: str, sector: str, **overrides: Any) -> int:
-    """An Active member ready for a call-up: Arabic at ILR 4, FACT and orientation for years."""
-    fields: dict[str, Any] = {
-        "name": name,
-        "sectors": [sector],
-        "languages": ["ar"],
-        "language_levels": {"ar": 4},
-        **overrides,
-    }
-    member = factories.member(**fields)
-    await world.add(member)
-    assert member.id is not None
-    today = today_utc()
-    await world.add(
-        factories.certificate(member.id, COURSE_FACT, today, today + timedelta(days=2000)),
-        factories.certificate(member.id, COURSE_ORIENTATION, today, None),
-    )
-    return member.id
+    """An Active member ready for a call-up in the sector (tests.operation_helpers.trained_member)."""
+    return await trained_member(world, name=name, sectors=[sector], **overrides)
 
 
 async def _surge(world: World, operation_id: str, username: str = "planning", **body: Any) -> Any:

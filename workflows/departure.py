@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         kind_words,
     )
 
-from workflows.options import ACTIVITY_HEARTBEAT_TIMEOUT, ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+from workflows.options import run_activity
 
 # How the roll-call words each member's standing when the deployment tells it.
 STANDING_WORDS = {
@@ -65,7 +65,7 @@ class PostDepartureWorkflow:
         """List the post's deployments, tell each, and keep the roll-call until all are out."""
         words = kind_words(departure.kind, departure.post_code)
         who = departure.ordered_by_name or departure.ordered_by
-        listed: ListedMembers = await self._act(
+        listed: ListedMembers = await run_activity(
             DepartureActivities.list_members,
             ListMembers(
                 departure_id=departure.departure_id,
@@ -101,7 +101,7 @@ class PostDepartureWorkflow:
             if self._everyone_out():
                 break
         out = sum(1 for m in self.members.values() if m.to_bring_out)
-        await self._act(
+        await run_activity(
             DepartureActivities.record_status,
             DepartureStatusChange(
                 departure_id=departure.departure_id,
@@ -164,7 +164,7 @@ class PostDepartureWorkflow:
             member.ended_at, member.standing = report.at, Standing.ENDED
             message = f"{name}: {STANDING_WORDS[Standing.ENDED]}"
         data = {"deployment_id": member.deployment_id, "report": report.report.value}
-        await self._act(
+        await run_activity(
             DepartureActivities.write_roll_call,
             RollCallWrite(
                 departure_id=self.departure.departure_id,
@@ -184,15 +184,6 @@ class PostDepartureWorkflow:
             message=message,
             data=data,
             at=workflow.now(),
-        )
-
-    async def _act(self, activity: Any, arg: Any) -> Any:
-        return await workflow.execute_activity_method(
-            activity,
-            arg,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=ACTIVITY_HEARTBEAT_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
         )
 
     @workflow.signal(name=SIGNAL_ROLL_CALL)

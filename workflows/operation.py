@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.search_attributes import initial_search_attributes
     from crc.types import DeploymentOutcome, DeploymentRequest
 
-from workflows.options import ACTIVITY_HEARTBEAT_TIMEOUT, ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+from workflows.options import run_activity
 
 # ApplicationError types of its refusals beyond crc.names' (the web maps them to HTTP).
 ERR_UNKNOWN_POSITION = "UnknownPosition"  # 404
@@ -183,15 +183,6 @@ class OperationWorkflow:
             at=workflow.now(),
         )
 
-    async def _act(self, activity: Any, arg: Any) -> Any:
-        return await workflow.execute_activity_method(
-            activity,
-            arg,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=ACTIVITY_HEARTBEAT_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
-
     async def _move(
         self, status: OperationStatus, note: str, *, locked: bool = False, actor: str = "system"
     ) -> None:
@@ -201,7 +192,7 @@ class OperationWorkflow:
                 await self._move(status, note, locked=True, actor=actor)
             return
         entry = self._entry("status_changed", f"{status.value}: {note}", actor, {"status": status.value})
-        await self._act(
+        await run_activity(
             OperationActivities.record_status,
             OperationStatusChange(operation_id=self.op.operation_id, status=status, note=note, entry=entry),
         )
@@ -210,7 +201,7 @@ class OperationWorkflow:
     async def _write_position(
         self, position: Position, kind: str, message: str, actor: str, data: dict[str, Any]
     ) -> None:
-        await self._act(
+        await run_activity(
             OperationActivities.write_position,
             PositionWrite(
                 operation_id=self.op.operation_id,
@@ -222,7 +213,7 @@ class OperationWorkflow:
 
     async def _cancel_child(self, deployment_id: str, reason: str) -> None:
         """Cancel a deployment through its own cancel path, as the one who asked for it."""
-        await self._act(
+        await run_activity(
             OperationActivities.cancel_deployment,
             CancelChild(
                 deployment_id=deployment_id,
@@ -273,7 +264,7 @@ class OperationWorkflow:
             entry = self._entry(
                 "approved", f"{OFFICE_LABELS[office]} approved", approval.user, {"office": office.value}
             )
-            await self._act(
+            await run_activity(
                 OperationActivities.record_status,
                 OperationStatusChange(
                     operation_id=self.op.operation_id,
@@ -443,7 +434,7 @@ class OperationWorkflow:
     async def _start_deployment(self, position: Position, member_id: int, user: str) -> None:
         """Write the deployment's row, then start its workflow as a child the operation follows."""
         new = self._new_deployment(position, member_id, user)
-        started = await self._act(OperationActivities.write_deployment, new)
+        started = await run_activity(OperationActivities.write_deployment, new)
         await self._start_child(new, started.request)
 
     async def _start_deployments(self, position: Position, member_ids: list[int], user: str) -> None:
@@ -456,7 +447,7 @@ class OperationWorkflow:
         """Write the rows together, then start each workflow; `audits` is the audit count before
         the rows' entries were drawn (given back when a busy member refuses them all)."""
         try:
-            written: StartedDeployments = await self._act(
+            written: StartedDeployments = await run_activity(
                 OperationActivities.write_deployments, NewDeployments(deployments=news)
             )
         except ActivityError as err:

@@ -1,6 +1,8 @@
-"""Timeouts and retries for the activities the deployment workflow runs."""
+"""Timeouts and retries for the activities the workflows run, and the call that applies them."""
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -21,3 +23,17 @@ ACTIVITY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=[ERR_MISSING_ROW, ERR_BOOKING_REFUSED],
 )
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+async def run_activity(activity: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
+    """Run an activity method with the timeouts and retries above."""
+    return await workflow.execute_activity_method(
+        activity,
+        arg,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        heartbeat_timeout=ACTIVITY_HEARTBEAT_TIMEOUT,
+        retry_policy=ACTIVITY_RETRY,
+    )

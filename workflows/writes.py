@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from crc.stages import Stage
     from crc.state import DeploymentInput, DeploymentState
     from crc.types import Amendment, EventAppend, EventRecord, Progress, StageChange
-    from workflows.options import ACTIVITY_HEARTBEAT_TIMEOUT, ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from workflows.options import run_activity
 
 from workflows.search import upsert_stage
 
@@ -72,7 +72,7 @@ class ReadModelWrites:
             self.entering = None
             arg = arg.model_copy(update={"stage_change": entering})  # type: ignore[attr-defined]
             try:
-                result = await self._execute(activity, arg)
+                result = await run_activity(activity, arg)
             except ActivityError:  # the work failed (a refused booking): the move still shows
                 await self._record(entering)
                 self._moved(entering)
@@ -81,20 +81,11 @@ class ReadModelWrites:
             self._moved(entering)
             self.settle()
             return result
-        result = await self._execute(activity, arg)
+        result = await run_activity(activity, arg)
         carried = getattr(arg, "stage_change", None) if carries else None
         if carried is not None:
             self._moved(carried)
         return result
-
-    async def _execute(self, activity: Callable[[Any, A], Awaitable[R]], arg: A) -> R:
-        return await workflow.execute_activity_method(
-            activity,
-            arg,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            heartbeat_timeout=ACTIVITY_HEARTBEAT_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
 
     def stage_change(
         self,
@@ -124,7 +115,7 @@ class ReadModelWrites:
         )
 
     async def _record(self, change: StageChange) -> None:
-        await self._execute(ReadModelActivities.record_stage, change)
+        await run_activity(ReadModelActivities.record_stage, change)
 
     def follow(self, change: StageChange) -> None:
         """Follow a move an activity wrote (the workflow is now where it says)."""
