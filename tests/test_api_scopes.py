@@ -82,7 +82,7 @@ async def matrix_tasks(world: World) -> dict[TaskKey, Task]:
 @pytest.mark.parametrize("username", sorted(MAY_DECIDE))
 async def test_scoped_user_is_offered_and_may_decide_only_their_scope(world: World, username: str) -> None:
     tasks = await matrix_tasks(world)
-    assert len(tasks) == 80  # 20 kind-and-role pairs, at two deployments, plain and escalated
+    assert len(tasks) == 92  # 23 kind-and-role pairs, at two deployments, plain and escalated
     key_of = {t.id: key for key, t in tasks.items()}
     listed = await world.http.get("/api/v1/tasks", headers=await world.headers(username))
     assert listed.status_code == 200

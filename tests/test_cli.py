@@ -51,11 +51,11 @@ def test_seed_fills_an_empty_database_once(data_dir: Path, monkeypatch: pytest.M
     first = runner.invoke(app, ["seed"])
     assert first.exit_code == 0, first.output
     assert "Demo data seeded" in first.output
-    assert _count(data_dir / "crc.db", "user") == 17  # one per role, and three scoped
+    assert _count(data_dir / "crc.db", "user") == 18  # one per role, and three scoped
     second = runner.invoke(app, ["seed"])
     assert second.exit_code == 0, second.output
     assert "demo seed skipped" in second.output
-    assert _count(data_dir / "crc.db", "user") == 17
+    assert _count(data_dir / "crc.db", "user") == 18
 
 
 def test_seed_refuses_outside_dev(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

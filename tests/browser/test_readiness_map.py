@@ -52,7 +52,8 @@ async def test_the_map_renders_offline_with_the_open_countries_shaded(
         names = set()
         for i in range(await opened.count()):
             await opened.nth(i).dispatch_event("click")
-            popup = page.locator(".leaflet-popup-content")
+            # The newest popup is the pane's last (the one before may still be fading out).
+            popup = page.locator(".leaflet-popup-content").last
             await expect(popup).to_be_visible()
             names.add((await popup.locator("strong").inner_text()).strip())
         assert "Afghanistan" in names

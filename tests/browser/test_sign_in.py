@@ -22,8 +22,8 @@ REQUEST_PAGE = {"New request": "New deployment request"}
 ADMIN_PAGES = {"Funds": "Funds", "Stock": "Depot stock", "Training": "Training", "Users": "User accounts"}
 # The offices that see every deployment see the operations too.
 OPERATIONS_PAGE = {"Operations": "Operations"}
-# Conflict Prevention's watchlist, read by Planning and directors too (the admin's navigation is
-# full: an admin opens /watchlist by its address).
+# Conflict Prevention's watchlist, read by Planning too (directors' and admins' navigation is full:
+# they reach /watchlist from the operations page).
 WATCHLIST_PAGE = {"Watchlist": "Watchlist"}
 
 
@@ -51,7 +51,7 @@ async def test_each_role_signs_in_and_opens_its_pages(
             | (REQUEST_PAGE if may_request else {})
             | (ADMIN_PAGES if username == "admin" else {})
             | (OPERATIONS_PAGE if username in ("planning", "admin", "director") else {})
-            | (WATCHLIST_PAGE if username in ("planning", "director", "conflict_prevention") else {})
+            | (WATCHLIST_PAGE if username in ("planning", "conflict_prevention") else {})
         )
         # The Inbox link may carry a count of open tasks after its name; beside the user's name
         # (their account) are the notifications bell and the settings.
