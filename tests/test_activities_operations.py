@@ -61,20 +61,25 @@ async def _operation(engine: AsyncEngine) -> tuple[str, str, int]:
     return operation_id, post.code, member.id
 
 
-async def test_each_write_lands_once_however_often_it_is_retried(
-    engine: AsyncEngine, temporal_env: WorkflowEnvironment
-) -> None:
-    operation_id, post_code, member_id = await _operation(engine)
-    acts = OperationActivities(engine, temporal_env.client, Settings(CRC_ENV="dev"))
-    position = Position(
+def _judges(post_code: str, count: int) -> Position:
+    """A line of the plan: `count` judges at the post for 60 days from START."""
+    return Position(
         id=str(uuid.uuid4()),
         post_code=post_code,
         sector="rule_of_law",
         role_title="Judge",
         start_date=START,
         duration_days=60,
-        count=1,
+        count=count,
     )
+
+
+async def test_each_write_lands_once_however_often_it_is_retried(
+    engine: AsyncEngine, temporal_env: WorkflowEnvironment
+) -> None:
+    operation_id, post_code, member_id = await _operation(engine)
+    acts = OperationActivities(engine, temporal_env.client, Settings(CRC_ENV="dev"))
+    position = _judges(post_code, 1)
     new = NewDeployment(
         operation_id=operation_id,
         position_id=position.id,
@@ -134,15 +139,7 @@ async def test_a_fill_writes_its_rows_together_once_or_refuses_a_busy_member(
     free, spare = (m.id for m in others)
     assert free is not None and spare is not None
     acts = OperationActivities(engine, temporal_env.client, Settings(CRC_ENV="dev"))
-    position = Position(
-        id=str(uuid.uuid4()),
-        post_code=post_code,
-        sector="rule_of_law",
-        role_title="Judge",
-        start_date=START,
-        duration_days=60,
-        count=3,
-    )
+    position = _judges(post_code, 3)
     await ActivityEnvironment().run(
         acts.write_position, PositionWrite(operation_id=operation_id, position=position, entry=entry(1))
     )
